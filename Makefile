@@ -1,0 +1,90 @@
+# playout: `make demo` and `make test` are the only set-up a newcomer needs.
+# Everything they use is installed into the work tree (.venv, .tools), never system-wide,
+# except ffmpeg, which comes from the distribution's packages.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
+TOOLS := $(CURDIR)/.tools/bin
+export PATH := $(TOOLS):$(PATH)
+
+.PHONY: help
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+# --- Python ----------------------------------------------------------------------------
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "playout needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+.PHONY: deps
+deps: $(STAMP) ## Install the Python dependencies into .venv
+
+# --- quality ---------------------------------------------------------------------------
+
+.PHONY: lint
+lint: $(STAMP) ## ruff, mypy (strict on api and controller) and the CRD drift check
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
+	$(BIN)/mypy
+	$(BIN)/playout crds --output-dir crds --check
+
+.PHONY: crds
+crds: $(STAMP) ## Regenerate crds/ from the API models
+	$(BIN)/playout crds --output-dir crds
+
+.PHONY: unit
+unit: $(STAMP) ## Unit tests (pure code, no cluster, no ffmpeg)
+	$(BIN)/pytest tests/unit
+
+.PHONY: test
+test: lint ## Everything: lint, type checks and every test tier
+	$(BIN)/pytest tests
+
+.PHONY: bench
+bench: $(STAMP) ## Benchmarks (ratios against a baseline measured in the same run)
+	@echo "make bench: no benchmarks yet; they arrive with the streamer and prober engines."
+
+# --- local cluster ---------------------------------------------------------------------
+
+.PHONY: tools
+tools: ## Build kube-apiserver, etcd, kwok, kubectl, helm... into .tools (cached)
+	hack/tools.sh
+
+.PHONY: cluster-up
+cluster-up: tools ## Start the local control plane (etcd, apiserver, controllers, kwok)
+	$(PYTHON) hack/cluster.py up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane and remove its state
+	$(PYTHON) hack/cluster.py down
+
+.PHONY: operator
+operator: $(STAMP) ## Run the operator on this machine against the local cluster
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/playout operator
+
+# --- demo ------------------------------------------------------------------------------
+
+.PHONY: demo
+demo: $(STAMP) cluster-up ## Local cluster + CRDs + operator + a sample Channel and ProbeJob
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/python hack/demo.py up
+
+.PHONY: demo-down
+demo-down: ## Remove everything `make demo` made
+	-KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/python hack/demo.py down
+	$(PYTHON) hack/cluster.py down
+
+.PHONY: clean
+clean: ## Remove the virtualenv and caches (keeps the built tools)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The operator: kopf handlers around pure builders and status logic."""

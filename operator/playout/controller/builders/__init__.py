@@ -1,0 +1,1 @@
+"""Pure functions from a spec to the child manifests that realise it."""

@@ -1,0 +1,288 @@
+"""kopf wiring: *when* to reconcile. What a reconcile does lives in `reconcile.py`.
+
+Level-triggered, without finalizers or annotations on users' objects:
+- every event of a Channel or ProbeJob (including the operator's own status writes, which
+  then find nothing to change) reconciles it;
+- every event of a child re-applies that child (drift correction: a deleted or edited
+  child comes back) and refreshes its owner's status;
+- a resync loop refreshes every object's status periodically, which is how a stream that
+  silently stopped becomes `Degraded`. It is a plain task rather than a kopf timer because
+  timers put a finalizer on every object, and a finalizer makes deletion hang whenever the
+  operator is not running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import kopf
+from lightkube import AsyncClient
+
+from playout.api.common import GROUP, VERSION
+from playout.controller.builders.common import (
+    CHANNEL_LABEL,
+    COMPONENT,
+    MANAGED_BY,
+    MANAGER,
+    PROBEJOB_LABEL,
+)
+from playout.controller.config import OperatorConfig
+from playout.controller.kube import FIELD_MANAGER, Kube
+from playout.controller.metrics import Metrics
+from playout.controller.reconcile import Reconciler
+from playout.controller.status import DeploymentState, JobState
+
+RESYNC_SECONDS = 30.0
+
+# Children the operator watches, by owner label. Watches are filtered server-side on
+# `managed-by`, so the operator never lists every ConfigMap of the cluster.
+CHANNEL_CHILDREN = (
+    ("v1", "configmaps"),
+    ("v1", "services"),
+    ("v1", "serviceaccounts"),
+    ("rbac.authorization.k8s.io/v1", "roles"),
+    ("rbac.authorization.k8s.io/v1", "rolebindings"),
+    ("apps/v1", "deployments"),
+    ("batch/v1", "cronjobs"),
+)
+PROBEJOB_CHILDREN = (("batch/v1", "jobs"), ("batch/v1", "cronjobs"))
+KIND_OF = {
+    "configmaps": "ConfigMap",
+    "services": "Service",
+    "serviceaccounts": "ServiceAccount",
+    "roles": "Role",
+    "rolebindings": "RoleBinding",
+    "deployments": "Deployment",
+    "cronjobs": "CronJob",
+    "jobs": "Job",
+}
+Key = tuple[str, str]
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    """kopf set up for production (explicit, so nothing depends on kopf's defaults)."""
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.networking.request_timeout = 30
+    settings.networking.connect_timeout = 10
+    # The API server ends a watch after `server_timeout`; the client gives up a little
+    # later, so a silently dead connection is noticed within minutes, not hours.
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 10
+    settings.watching.reconnect_backoff = 1.0
+    # Events only where the reconciler posts them (phase transitions), not for log lines.
+    settings.posting.loggers = False
+    settings.posting.level = logging.INFO
+    settings.execution.max_workers = 20
+    settings.batching.worker_limit = 100
+    managed = f"{MANAGED_BY}={MANAGER}"
+    for group_version, plural in {*CHANNEL_CHILDREN, *PROBEJOB_CHILDREN}:
+        group = group_version.rpartition("/")[0]
+        settings.watching.label_selectors[group, plural] = managed
+
+
+@kopf.on.startup()
+async def startup(
+    settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **kwargs: Any
+) -> None:
+    configure(settings)
+    metrics: Metrics = memo.metrics
+    memo.metrics_runner = await metrics.serve(memo.metrics_host, memo.metrics_port)
+    kube = Kube(AsyncClient(field_manager=FIELD_MANAGER))
+    memo.reconciler = Reconciler(kube, OperatorConfig.from_env(), metrics)
+    memo.kube = kube
+    memo.indexes_ready = asyncio.Event()
+    # Startup handlers receive the (still empty) indexes; the loop keeps the references
+    # and reads them once kopf has filled them.
+    memo.resync = asyncio.create_task(
+        _resync_loop(
+            memo,
+            kwargs["channel_bodies"],
+            kwargs["probejob_bodies"],
+            kwargs["streamer_deployments"],
+            kwargs["probe_jobs"],
+            logger,
+        )
+    )
+    logger.info(f"Metrics on http://{memo.metrics_host}:{memo.metrics_port}/metrics")
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    memo.resync.cancel()
+    await asyncio.gather(memo.resync, return_exceptions=True)
+    await memo.kube.close()
+    await memo.metrics_runner.cleanup()
+
+
+# --- indexes: the operator's in-memory view of the cluster --------------------------------
+
+
+@kopf.index(GROUP, VERSION, "channels")
+def channel_bodies(body: kopf.Body, namespace: str, name: str, **_: Any) -> dict[Key, Any]:
+    return {(namespace, name): copy.deepcopy(dict(body))}
+
+
+@kopf.index(GROUP, VERSION, "probejobs")
+def probejob_bodies(body: kopf.Body, namespace: str, name: str, **_: Any) -> dict[Key, Any]:
+    return {(namespace, name): copy.deepcopy(dict(body))}
+
+
+@kopf.index(
+    "apps", "v1", "deployments", labels={COMPONENT: "streamer", CHANNEL_LABEL: kopf.PRESENT}
+)
+def streamer_deployments(
+    body: kopf.Body, namespace: str, labels: kopf.Labels, **_: Any
+) -> dict[Key, DeploymentState]:
+    return {(namespace, labels[CHANNEL_LABEL]): DeploymentState.from_manifest(dict(body))}
+
+
+@kopf.index("batch", "v1", "jobs", labels={COMPONENT: "prober", PROBEJOB_LABEL: kopf.PRESENT})
+def probe_jobs(
+    body: kopf.Body, namespace: str, labels: kopf.Labels, **_: Any
+) -> dict[Key, JobState]:
+    return {(namespace, labels[PROBEJOB_LABEL]): JobState.from_manifest(dict(body))}
+
+
+def _deployment(index: kopf.Index[Key, DeploymentState], key: Key) -> DeploymentState | None:
+    return next(iter(index.get(key, [])), None)
+
+
+def _latest_job(index: kopf.Index[Key, JobState], key: Key) -> JobState | None:
+    return max(index.get(key, []), key=lambda job: (job.created, job.name), default=None)
+
+
+def _body(index: kopf.Index[Key, Any], key: Key) -> dict[str, Any] | None:
+    return next(iter(index.get(key, [])), None)
+
+
+# --- triggers ---------------------------------------------------------------------------
+
+
+@kopf.on.event(GROUP, VERSION, "channels")
+async def channel_event(
+    event: kopf.RawEvent,
+    memo: kopf.Memo,
+    streamer_deployments: kopf.Index[Key, DeploymentState],
+    logger: logging.Logger,
+    **_: Any,
+) -> None:
+    memo.indexes_ready.set()  # kopf calls handlers only once every index is filled
+    body: dict[str, Any] = dict(event["object"])
+    meta = body["metadata"]
+    if event["type"] == "DELETED":
+        memo.reconciler.forget(meta["uid"])
+        return
+    key = (meta["namespace"], meta["name"])
+    await memo.reconciler.channel(body, _deployment(streamer_deployments, key), logger)
+
+
+@kopf.on.event(GROUP, VERSION, "probejobs")
+async def probejob_event(
+    event: kopf.RawEvent,
+    memo: kopf.Memo,
+    probe_jobs: kopf.Index[Key, JobState],
+    logger: logging.Logger,
+    **_: Any,
+) -> None:
+    memo.indexes_ready.set()
+    body: dict[str, Any] = dict(event["object"])
+    meta = body["metadata"]
+    if event["type"] == "DELETED":
+        memo.reconciler.forget(meta["uid"])
+        return
+    key = (meta["namespace"], meta["name"])
+    await memo.reconciler.probejob(body, _latest_job(probe_jobs, key), logger)
+
+
+async def channel_child_event(
+    name: str,
+    resource: kopf.Resource,
+    namespace: str,
+    labels: kopf.Labels,
+    memo: kopf.Memo,
+    channel_bodies: kopf.Index[Key, Any],
+    streamer_deployments: kopf.Index[Key, DeploymentState],
+    logger: logging.Logger,
+    **_: Any,
+) -> None:
+    key = (namespace, labels[CHANNEL_LABEL])
+    parent = _body(channel_bodies, key)
+    if parent is None or parent["metadata"].get("deletionTimestamp"):
+        return  # an orphan, or its owner is going: garbage collection handles it
+    await memo.reconciler.channel_child(parent, KIND_OF[resource.plural], name, logger)
+    if resource.plural == "deployments":
+        await memo.reconciler.channel(parent, _deployment(streamer_deployments, key), logger)
+
+
+async def probejob_child_event(
+    name: str,
+    resource: kopf.Resource,
+    namespace: str,
+    labels: kopf.Labels,
+    memo: kopf.Memo,
+    probejob_bodies: kopf.Index[Key, Any],
+    probe_jobs: kopf.Index[Key, JobState],
+    logger: logging.Logger,
+    **_: Any,
+) -> None:
+    key = (namespace, labels[PROBEJOB_LABEL])
+    parent = _body(probejob_bodies, key)
+    if parent is None or parent["metadata"].get("deletionTimestamp"):
+        return
+    await memo.reconciler.probejob_child(parent, KIND_OF[resource.plural], name, logger)
+    if resource.plural == "jobs":
+        await memo.reconciler.probejob(parent, _latest_job(probe_jobs, key), logger)
+
+
+def _register(handler: Any, children: Iterable[tuple[str, str]], owner_label: str) -> None:
+    for group_version, plural in children:
+        kopf.on.event(
+            group_version,
+            plural,
+            labels={MANAGED_BY: MANAGER, owner_label: kopf.PRESENT},
+            id=f"{handler.__name__}/{plural}",
+        )(handler)
+
+
+_register(channel_child_event, CHANNEL_CHILDREN, CHANNEL_LABEL)
+_register(probejob_child_event, PROBEJOB_CHILDREN, PROBEJOB_LABEL)
+
+
+async def _resync_loop(
+    memo: kopf.Memo,
+    channels: kopf.Index[Key, Any],
+    probejobs: kopf.Index[Key, Any],
+    deployments: kopf.Index[Key, DeploymentState],
+    jobs: kopf.Index[Key, JobState],
+    logger: logging.Logger,
+) -> None:
+    await memo.indexes_ready.wait()
+    reconciler: Reconciler = memo.reconciler
+    while True:
+        await asyncio.sleep(RESYNC_SECONDS)
+        for key in list(channels):
+            body = _body(channels, key)
+            if body is not None:
+                await _guarded(
+                    reconciler.channel(body, _deployment(deployments, key), logger), logger
+                )
+        for key in list(probejobs):
+            body = _body(probejobs, key)
+            if body is not None:
+                await _guarded(reconciler.probejob(body, _latest_job(jobs, key), logger), logger)
+
+
+async def _guarded(reconcile: Any, logger: logging.Logger) -> None:
+    try:
+        await reconcile
+    except Exception:
+        logger.exception("Resync failed; retrying at the next one")

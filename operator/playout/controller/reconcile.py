@@ -1,0 +1,299 @@
+"""One reconcile of a Channel or ProbeJob: desired children from the spec, applied; status
+from the children's real state, written back. kopf's handlers only decide *when* to call
+this; it holds no Kubernetes logic of its own beyond calling the pure builders."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import kopf
+from lightkube import ApiError
+from prometheus_client.context_managers import Timer
+from pydantic import ValidationError
+
+from playout.api.channel import Channel, ChannelPhase
+from playout.api.common import Condition, explain
+from playout.api.probejob import ProbeJob, ProbeJobPhase
+from playout.controller.builders.channel import build_channel
+from playout.controller.builders.common import CHANNEL_LABEL, PROBEJOB_LABEL, Manifest
+from playout.controller.builders.probejob import build_probejob
+from playout.controller.config import OperatorConfig
+from playout.controller.kube import Kube
+from playout.controller.metrics import Metrics
+from playout.controller.status import (
+    FALSE,
+    TRUE,
+    Assessment,
+    Concluded,
+    DeploymentState,
+    JobState,
+    channel_status_patch,
+    is_noop,
+    merge_conditions,
+    probejob_status_patch,
+)
+
+Body = dict[str, Any]
+
+_WARNING_PHASES = {ChannelPhase.DEGRADED, ChannelPhase.FAILED, ProbeJobPhase.FAILED}
+
+
+def utc_now() -> datetime:
+    # Condition times are RFC 3339 to the second, like every other Kubernetes timestamp.
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _digest(manifests: list[Manifest]) -> str:
+    return hashlib.sha256(json.dumps(manifests, sort_keys=True).encode()).hexdigest()
+
+
+class Reconciler:
+    """Reconciles Channels and ProbeJobs; one instance per operator process."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        config: OperatorConfig,
+        metrics: Metrics,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._kube = kube
+        self._config = config
+        self._metrics = metrics
+        self._clock = clock
+        # What was last applied successfully, by owner uid: a reconcile whose desired
+        # children are unchanged skips the apply (child watches catch drift meanwhile).
+        self._applied: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def forget(self, uid: str) -> None:
+        self._applied.pop(uid, None)
+        self._locks.pop(uid, None)
+        self._metrics.phases.pop(uid, None)
+
+    def _lock(self, uid: str) -> asyncio.Lock:
+        return self._locks.setdefault(uid, asyncio.Lock())
+
+    # --- Channel ------------------------------------------------------------------------
+
+    async def channel(
+        self, body: Body, deployment: DeploymentState | None, logger: logging.Logger
+    ) -> None:
+        uid = body["metadata"]["uid"]
+        async with self._lock(uid):
+            with self._timed("Channel"):
+                try:
+                    channel = Channel.model_validate(body)
+                except ValidationError as error:
+                    await self._invalid("Channel", body, error, logger)
+                    return
+                children = build_channel(channel, self._config)
+                if not await self._apply_all("Channel", body, children, CHANNEL_LABEL, logger):
+                    return
+                assessment, patch = channel_status_patch(channel, deployment, self._clock())
+                await self._write_status("Channel", body, assessment, patch, logger)
+
+    async def channel_child(
+        self, parent: Body, kind: str, name: str, logger: logging.Logger
+    ) -> None:
+        """Re-apply one child after it changed or vanished: drift correction."""
+        try:
+            channel = Channel.model_validate(parent)
+        except ValidationError:
+            return  # the parent's own reconcile reports this
+        await self._reapply(
+            "Channel", parent, build_channel(channel, self._config), kind, name, logger
+        )
+
+    # --- ProbeJob -----------------------------------------------------------------------
+
+    async def probejob(self, body: Body, job: JobState | None, logger: logging.Logger) -> None:
+        uid = body["metadata"]["uid"]
+        async with self._lock(uid):
+            with self._timed("ProbeJob"):
+                try:
+                    probe = ProbeJob.model_validate(body)
+                except ValidationError as error:
+                    await self._invalid("ProbeJob", body, error, logger)
+                    return
+                children = build_probejob(probe, self._config)
+                if not _probe_done(probe, body) and not await self._apply_all(
+                    "ProbeJob", body, children, PROBEJOB_LABEL, logger
+                ):
+                    return
+                scheduled = probe.spec.schedule is not None
+                if job is None and _probe_done(probe, body):
+                    return  # the result stands after its Job is gone
+                if not scheduled and job is not None and job.name != _job_name(children):
+                    job = None  # the Job of an earlier generation says nothing of this one
+                assessment, patch = probejob_status_patch(probe, job, scheduled, self._clock())
+                await self._write_status("ProbeJob", body, assessment, patch, logger)
+
+    async def probejob_child(
+        self, parent: Body, kind: str, name: str, logger: logging.Logger
+    ) -> None:
+        try:
+            probe = ProbeJob.model_validate(parent)
+        except ValidationError:
+            return
+        if not _probe_done(probe, parent):
+            children = build_probejob(probe, self._config)
+            await self._reapply("ProbeJob", parent, children, kind, name, logger)
+
+    # --- shared -------------------------------------------------------------------------
+
+    async def _apply_all(
+        self,
+        kind: str,
+        body: Body,
+        children: list[Manifest],
+        owner_label: str,
+        logger: logging.Logger,
+    ) -> bool:
+        meta = body["metadata"]
+        digest = _digest(children)
+        if self._applied.get(meta["uid"]) == digest:
+            return True
+        try:
+            for child in children:
+                await self._kube.apply(child)
+            pruned = await self._kube.prune(
+                kind,
+                meta["uid"],
+                meta["namespace"],
+                {owner_label: meta["name"]},
+                [(child["kind"], child["metadata"]["name"]) for child in children],
+            )
+        except ApiError as error:
+            await self._apply_failed(kind, body, error, logger)
+            return False
+        for name in pruned:
+            logger.info(f"Deleted {name}: no longer wanted")
+        self._applied[meta["uid"]] = digest
+        logger.debug(f"Applied {len(children)} children")
+        return True
+
+    async def _reapply(
+        self,
+        kind: str,
+        parent: Body,
+        children: list[Manifest],
+        child_kind: str,
+        name: str,
+        logger: logging.Logger,
+    ) -> None:
+        for child in children:
+            if child["kind"] == child_kind and child["metadata"]["name"] == name:
+                try:
+                    await self._kube.apply(child)
+                except ApiError as error:
+                    await self._apply_failed(kind, parent, error, logger)
+
+    async def _apply_failed(
+        self, kind: str, body: Body, error: ApiError, logger: logging.Logger
+    ) -> None:
+        self._metrics.errors.labels(kind, "ApplyFailed").inc()
+        self._applied.pop(body["metadata"]["uid"], None)
+        message = f"Applying children failed: {error.status.message}"
+        logger.error(message)
+        # 4xx other than conflicts and throttling will not fix themselves: Stalled.
+        code = error.status.code or 0
+        permanent = 400 <= code < 500 and code not in (409, 429)
+        await self._report_problem(
+            kind, body, "ApplyFailed", message, stalled=permanent, logger=logger
+        )
+
+    async def _invalid(
+        self, kind: str, body: Body, error: ValidationError, logger: logging.Logger
+    ) -> None:
+        self._metrics.errors.labels(kind, "InvalidSpec").inc()
+        message = f"Invalid {kind}: {explain(error)}"
+        logger.error(message)
+        await self._report_problem(kind, body, "InvalidSpec", message, stalled=True, logger=logger)
+
+    async def _report_problem(
+        self,
+        kind: str,
+        body: Body,
+        reason: str,
+        message: str,
+        *,
+        stalled: bool,
+        logger: logging.Logger,
+    ) -> None:
+        phase = ChannelPhase.FAILED if kind == "Channel" else ProbeJobPhase.FAILED
+        problem = Concluded(FALSE, reason, message)
+        assessment = Assessment(
+            phase if stalled else (body.get("status") or {}).get("phase") or "Pending",
+            problem,
+            Concluded(FALSE, reason, message) if stalled else Concluded(TRUE, reason, message),
+            Concluded(TRUE, reason, message) if stalled else Concluded(FALSE, reason, message),
+        )
+        meta = body["metadata"]
+        status = body.get("status") or {}
+        current = [Condition.model_validate(c) for c in status.get("conditions") or []]
+        conditions = merge_conditions(current, assessment, meta.get("generation", 0), self._clock())
+        patch = {
+            "observedGeneration": meta.get("generation", 0),
+            "phase": str(assessment.phase),
+            "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
+        }
+        await self._write_status(kind, body, assessment, patch, logger)
+
+    async def _write_status(
+        self,
+        kind: str,
+        body: Body,
+        assessment: Assessment,
+        patch: dict[str, Any],
+        logger: logging.Logger,
+    ) -> None:
+        meta = body["metadata"]
+        current = body.get("status") or {}
+        self._metrics.phases[meta["uid"]] = (kind, str(assessment.phase))
+        if is_noop(current, patch):
+            return
+        try:
+            await self._kube.patch_status(kind, meta["name"], meta["namespace"], patch)
+        except ApiError as error:
+            if error.status.code == 404:
+                return  # deleted meanwhile
+            self._metrics.errors.labels(kind, "StatusFailed").inc()
+            logger.error(f"Writing status failed: {error.status.message}")
+            return
+        previous = current.get("phase")
+        if previous != patch["phase"]:
+            # Events on transitions only; the Ready condition says why.
+            ready = assessment.ready
+            kopf.event(
+                kopf.Body(cast(kopf.RawBody, body)),
+                type="Warning" if patch["phase"] in _WARNING_PHASES else "Normal",
+                reason=str(patch["phase"]),
+                message=ready.message or ready.reason,
+            )
+            logger.info(f"{kind} phase {previous or '-'} -> {patch['phase']}: {ready.message}")
+
+    def _timed(self, kind: str) -> Timer:
+        self._metrics.reconciles.labels(kind).inc()
+        return self._metrics.duration.labels(kind).time()
+
+
+def _probe_done(probe: ProbeJob, body: Body) -> bool:
+    """A one-off probe whose current generation has run: its Job, deleted afterwards by its
+    TTL or by hand, must not come back and run the probe again."""
+    status = body.get("status") or {}
+    return (
+        probe.spec.schedule is None
+        and status.get("phase") in (ProbeJobPhase.SUCCEEDED, ProbeJobPhase.FAILED)
+        and status.get("observedGeneration") == probe.metadata.generation
+    )
+
+
+def _job_name(children: list[Manifest]) -> str | None:
+    return next((c["metadata"]["name"] for c in children if c["kind"] == "Job"), None)

@@ -1,0 +1,1 @@
+"""The channel playout engine (runs in images/streamer)."""

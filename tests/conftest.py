@@ -1,0 +1,36 @@
+"""Shared fixtures: the repository's own files, loaded as users write them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def load_example(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((EXAMPLES / name).read_text())
+    return document
+
+
+def as_stored(document: dict[str, Any], generation: int = 1) -> dict[str, Any]:
+    """A manifest as the API server hands it back: namespaced, with uid and generation."""
+    stored = {**document, "metadata": {**document["metadata"]}}
+    stored["metadata"].setdefault("namespace", "tv")
+    stored["metadata"].setdefault("uid", "0b5c6a7e-0000-4000-8000-000000000001")
+    stored["metadata"].setdefault("generation", generation)
+    return stored
+
+
+@pytest.fixture
+def channel_body() -> dict[str, Any]:
+    return as_stored(load_example("channel.yaml"))
+
+
+@pytest.fixture
+def probejob_body() -> dict[str, Any]:
+    return as_stored(load_example("probejob.yaml"))
