@@ -1,0 +1,54 @@
+"""The operator's own RBAC: exactly what the reconciler calls, in one place that the Helm
+chart and the e2e tier both use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playout.api.common import GROUP
+
+_WRITE = ["get", "list", "watch", "create", "patch", "update", "delete"]
+
+
+def operator_rules() -> list[dict[str, Any]]:
+    return [
+        {
+            "apiGroups": [GROUP],
+            "resources": ["channels", "probejobs"],
+            "verbs": ["get", "list", "watch"],
+        },
+        {
+            "apiGroups": [GROUP],
+            "resources": ["channels/status", "probejobs/status"],
+            "verbs": ["get", "patch", "update"],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps", "services", "serviceaccounts"],
+            "verbs": _WRITE,
+        },
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": _WRITE},
+        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _WRITE},
+        {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["roles", "rolebindings"],
+            "verbs": _WRITE,
+        },
+        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+        # kopf looks namespaces up when given patterns, and CRDs to learn the resources.
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "verbs": ["get", "list", "watch"],
+        },
+    ]
+
+
+def cluster_role(name: str = "playout-operator") -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "playout"}},
+        "rules": operator_rules(),
+    }

@@ -1,0 +1,195 @@
+"""The e2e tier: a real control plane (hack/cluster.py), the CRDs installed with kubectl,
+and the operator running as a process with only the RBAC the chart grants it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from playout.controller.rbac import cluster_role
+from tests.conftest import ROOT
+from tests.e2e.kubectl import Kubectl, eventually
+
+pytestmark = pytest.mark.e2e
+
+OPERATOR_NAMESPACE = "playout-system"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Path:
+    """Build the tools if needed and start (or reuse) the local cluster."""
+    subprocess.run(["bash", str(ROOT / "hack" / "tools.sh")], check=True, cwd=ROOT)
+    subprocess.run([sys.executable, str(ROOT / "hack" / "cluster.py"), "up"], check=True, cwd=ROOT)
+    return ROOT / ".cluster" / "kubeconfig"
+
+
+@pytest.fixture(scope="session")
+def admin(kubeconfig: Path) -> Kubectl:
+    kubectl = Kubectl(kubeconfig)
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+    for crd in ("channels.playout.dev", "probejobs.playout.dev"):
+        kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    return kubectl
+
+
+def operator_kubeconfig(admin: Kubectl, path: Path) -> Path:
+    """A kubeconfig with the operator ServiceAccount's token: the identity it has in a
+    cluster, with exactly the chart's ClusterRole."""
+    system = admin.in_namespace(OPERATOR_NAMESPACE)
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}})
+    system.apply(
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "playout-operator"}}
+    )
+    admin.apply(cluster_role())
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "playout-operator"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "playout-operator",
+            },
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": "playout-operator",
+                    "namespace": OPERATOR_NAMESPACE,
+                }
+            ],
+        }
+    )
+    token = system("create", "token", "playout-operator", "--duration", "6h").strip()
+    admin_config = yaml.safe_load(admin.kubeconfig.read_text())
+    cluster = admin_config["clusters"][0]["cluster"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": cluster}],
+        "users": [{"name": "playout-operator", "user": {"token": token}}],
+        "contexts": [
+            {"name": "operator", "context": {"cluster": "local", "user": "playout-operator"}}
+        ],
+        "current-context": "operator",
+    }
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="session")
+def operator(admin: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The operator as a process, as its ServiceAccount."""
+    workdir = tmp_path_factory.mktemp("operator")
+    config = operator_kubeconfig(admin, workdir / "kubeconfig")
+    health_port, metrics_port = free_port(), free_port()
+    log_path = workdir / "operator.log"
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(config),
+        "PLAYOUT_STREAMER_IMAGE": "playout-streamer:e2e",
+        "PLAYOUT_PROBER_IMAGE": "playout-prober:e2e",
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "playout.cli", "--log-level", "debug", "operator", "-A",
+             "--liveness", f"http://127.0.0.1:{health_port}/healthz",
+             "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the operator exited with {process.returncode}:\n{log_path.read_text()[-5000:]}"
+            )
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{health_port}/healthz", timeout=2
+            ) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    try:
+        eventually(healthy, timeout=60, what="the operator's liveness endpoint")
+        yield {
+            "metrics": f"http://127.0.0.1:{metrics_port}/metrics",
+            "log": log_path,
+            "process": process,
+        }
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        sys.stderr.write(f"\n--- operator log (tail) ---\n{log_path.read_text()[-4000:]}\n")
+
+
+@pytest.fixture
+def kubectl(admin: Kubectl, operator: dict[str, Any]) -> Iterator[Kubectl]:
+    """A fresh namespace that enforces Pod Security `restricted`, with a `media` claim."""
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    admin.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                },
+            },
+        }
+    )
+    namespaced = admin.in_namespace(name)
+    admin.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"{name}-media"},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadOnlyMany"],
+                "storageClassName": "",
+                "hostPath": {"path": "/srv/media"},
+                "claimRef": {"namespace": name, "name": "media"},
+            },
+        }
+    )
+    namespaced.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "media"},
+            "spec": {
+                "accessModes": ["ReadOnlyMany"],
+                "storageClassName": "",
+                "volumeName": f"{name}-media",
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        }
+    )
+    yield namespaced
+    admin.run("delete", "namespace", name, "--wait=false", check=False)
+    admin.run("delete", "pv", f"{name}-media", "--wait=false", check=False)

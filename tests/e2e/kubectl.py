@@ -1,0 +1,101 @@
+"""Driving the cluster the way users do: the real kubectl binary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from tests.conftest import ROOT
+
+T = TypeVar("T")
+
+
+def kubectl_binary() -> str:
+    built = ROOT / ".tools" / "bin" / "kubectl"
+    if built.exists():
+        return str(built)
+    found = shutil.which("kubectl")
+    if not found:
+        raise RuntimeError("kubectl not found: run `make tools`")
+    return found
+
+
+class Kubectl:
+    """kubectl bound to one kubeconfig and namespace."""
+
+    def __init__(self, kubeconfig: Path, namespace: str = "default") -> None:
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+        self.binary = kubectl_binary()
+
+    def in_namespace(self, namespace: str) -> Kubectl:
+        return Kubectl(self.kubeconfig, namespace)
+
+    def run(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        command = [self.binary, "--kubeconfig", str(self.kubeconfig), "-n", self.namespace, *args]
+        result = subprocess.run(
+            command,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "KUBECTL_EXTERNAL_DIFF": ""},
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}{result.stdout}"
+            )
+        return result
+
+    def __call__(self, *args: str, input: str | None = None) -> str:
+        return self.run(*args, input=input).stdout
+
+    def apply(self, document: dict[str, Any] | str, *extra: str) -> str:
+        text = document if isinstance(document, str) else yaml.safe_dump(document)
+        return self("apply", "-f", "-", *extra, input=text)
+
+    def try_apply(self, document: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        return self.run("apply", "-f", "-", input=yaml.safe_dump(document), check=False)
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        result = self.run("get", kind, name, "-o", "json", check=False)
+        if result.returncode != 0:
+            if "NotFound" in result.stderr or "not found" in result.stderr:
+                return None
+            raise AssertionError(result.stderr)
+        document: dict[str, Any] = json.loads(result.stdout)
+        return document
+
+    def items(self, kind: str, *selector: str) -> list[dict[str, Any]]:
+        document = json.loads(self("get", kind, "-o", "json", *selector))
+        items: list[dict[str, Any]] = document["items"]
+        return items
+
+
+def eventually(
+    probe: Callable[[], T | None], timeout: float = 60, interval: float = 0.5, what: str = ""
+) -> T:
+    """Poll until `probe` returns something truthy; fail with the last value otherwise."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except AssertionError:
+            last = None
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what or probe.__name__} (last: {last!r})"
+    )
