@@ -49,7 +49,7 @@ unit: $(STAMP) ## Unit tests (pure code, no cluster, no ffmpeg)
 	$(BIN)/pytest tests/unit
 
 .PHONY: test
-test: lint ## Everything: lint, type checks and every test tier
+test: lint tools ## Everything: lint, type checks and every test tier
 	$(BIN)/pytest tests
 
 .PHONY: bench

@@ -160,17 +160,15 @@ def test_a_hand_edit_is_reverted(kubectl: Kubectl) -> None:
     )
 
 
+def set_suspend(kubectl: Kubectl, suspend: bool) -> None:
+    patch = json.dumps({"spec": {"suspend": suspend}})
+    kubectl("patch", "channel", "classics", "--type=merge", "-p", patch)
+
+
 def test_suspend_and_resume(kubectl: Kubectl) -> None:
     kubectl.apply(channel())
     eventually(lambda: phase(kubectl) == "Starting", timeout=90, what="phase Starting")
-    kubectl(
-        "patch",
-        "channel",
-        "classics",
-        "--type=merge",
-        "-p",
-        json.dumps({"spec": {"suspend": True}}),
-    )
+    set_suspend(kubectl, True)
     eventually(
         lambda: (
             phase(kubectl) == "Suspended"
@@ -185,14 +183,7 @@ def test_suspend_and_resume(kubectl: Kubectl) -> None:
         if not p["metadata"].get("deletionTimestamp")
     ]
     kubectl("wait", "--for=jsonpath={.status.phase}=Suspended", "channel/classics", "--timeout=10s")
-    kubectl(
-        "patch",
-        "channel",
-        "classics",
-        "--type=merge",
-        "-p",
-        json.dumps({"spec": {"suspend": False}}),
-    )
+    set_suspend(kubectl, False)
     eventually(lambda: phase(kubectl) == "Starting", timeout=90, what="back to Starting")
     assert (kubectl.get("deployment", "classics") or {})["spec"]["replicas"] == 1
 

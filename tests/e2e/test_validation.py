@@ -103,7 +103,13 @@ CASES = [
         "name too long",
         edited(CHANNEL, "metadata.name", "c" * 47),
         "metadata.name",
-        "at most 46 characters",
+        "may not be more than 46 bytes",
+    ),
+    (
+        "name not a DNS label",
+        edited(CHANNEL, "metadata.name", "Classics.TV"),
+        "metadata.name",
+        "should match",
     ),
     ("suspend not a boolean", edited(CHANNEL, "spec.suspend", "maybe"), "spec.suspend", "boolean"),
     (

@@ -128,6 +128,7 @@ Quantity = Annotated[
             "anyOf": [{"type": "integer"}, {"type": "string"}],
             "x-kubernetes-int-or-string": True,
             "pattern": _QUANTITY,
+            "maxLength": 64,
         }
     ),
 ]
@@ -151,9 +152,9 @@ class ResourceRequirements(SpecModel):
         }
     )
 
-    requests: dict[str, Quantity] | None = None
+    requests: Annotated[dict[str, Quantity], Field(max_length=8)] | None = None
     """Guaranteed resources, e.g. {cpu: 500m, memory: 256Mi}."""
-    limits: dict[str, Quantity] | None = None
+    limits: Annotated[dict[str, Quantity], Field(max_length=8)] | None = None
     """Hard caps, e.g. {memory: 1Gi}. A CPU limit throttles a real-time encoder and can make
     the stream stall; leave it out unless the node is shared with noisy neighbours."""
 
