@@ -31,6 +31,20 @@ $(STAMP): pyproject.toml
 .PHONY: deps
 deps: $(STAMP) ## Install the Python dependencies into .venv
 
+# ffmpeg and ffprobe come from the distribution (Debian's build has every filter the
+# engines use); root installs them, anyone else is told how.
+.PHONY: system-deps
+system-deps: ## Install ffmpeg/ffprobe from the distribution if missing
+	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing ffmpeg from Debian's packages..."; \
+	  apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ffmpeg >/dev/null; \
+	else \
+	  echo "ffmpeg and ffprobe are needed: install them (Debian/Ubuntu: sudo apt-get install ffmpeg)"; \
+	  exit 1; \
+	fi
+
 # --- quality ---------------------------------------------------------------------------
 
 .PHONY: lint
@@ -49,7 +63,7 @@ unit: $(STAMP) ## Unit tests (pure code, no cluster, no ffmpeg)
 	$(BIN)/pytest tests/unit
 
 .PHONY: test
-test: lint tools ## Everything: lint, type checks and every test tier
+test: lint system-deps tools ## Everything: lint, type checks and every test tier
 	$(BIN)/pytest tests
 
 .PHONY: bench
@@ -77,7 +91,7 @@ operator: $(STAMP) ## Run the operator on this machine against the local cluster
 # --- demo ------------------------------------------------------------------------------
 
 .PHONY: demo
-demo: $(STAMP) cluster-up ## Local cluster + CRDs + operator + a sample Channel and ProbeJob
+demo: $(STAMP) system-deps cluster-up ## Local cluster + CRDs + operator + a sample Channel and ProbeJob
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/python hack/demo.py up
 
 .PHONY: demo-down

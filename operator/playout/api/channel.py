@@ -40,6 +40,9 @@ class Program(SpecModel):
     is recorded in `status.progress`, so a restart keeps the same order."""
     resume: bool = True
     """Remember where this program stopped, to the segment, across restarts."""
+    items_per_turn: int = Field(default=1, ge=1, le=100)
+    """Items this program plays before the next program's turn (1: programs alternate
+    item by item)."""
 
     @property
     def key(self) -> str:
@@ -211,6 +214,9 @@ class ProgramProgress(StatusModel):
     """Path of the item to resume, relative to the media root."""
     position_seconds: float = Field(ge=0)
     """Where to resume in that item, at a segment boundary."""
+    index: int | None = Field(default=None, ge=0)
+    """Position of `item` in the program's play order; where to carry on if the file is
+    gone."""
     seed: int | None = None
     """Shuffle seed, so the order survives restarts."""
 

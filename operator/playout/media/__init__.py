@@ -1,0 +1,1 @@
+"""ffmpeg/ffprobe command building and the HLS playlist model, shared by both engines."""
