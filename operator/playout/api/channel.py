@@ -125,6 +125,9 @@ class Output(SpecModel):
     """Video settings for transcode mode."""
     audio: AudioOutput = AudioOutput()
     """Audio settings for transcode mode."""
+    allowed_origins: Annotated[list[str], Field(max_length=32)] = []
+    """Web origins (e.g. https://tv.example.com) whose pages may play the stream (CORS).
+    Empty: only the channel's own player page can; "*" allows any."""
 
 
 class Storage(SpecModel):

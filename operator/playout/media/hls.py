@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 
 @dataclass(frozen=True)
@@ -207,3 +208,55 @@ def parse_playlist(text: str) -> ParsedPlaylist:
 def shifted(segments: Iterable[Segment], offset: int) -> list[Segment]:
     """The same segments renumbered by `offset` (restoring a window after a restart)."""
     return [replace(segment, sequence=segment.sequence + offset) for segment in segments]
+
+
+def reload_violations(before: ParsedPlaylist, after: ParsedPlaylist) -> list[str]:
+    """RFC 8216 rules between two reloads of one live playlist (section 6.2.1 and 6.3.4):
+    what a player relies on to follow a stream across reloads."""
+    problems = []
+    if after.target_duration != before.target_duration:
+        problems.append(
+            f"EXT-X-TARGETDURATION changed from {before.target_duration} to {after.target_duration}"
+        )
+    if after.media_sequence < before.media_sequence:
+        problems.append(
+            f"EXT-X-MEDIA-SEQUENCE went back from {before.media_sequence} to {after.media_sequence}"
+        )
+    if after.discontinuity_sequence < before.discontinuity_sequence:
+        problems.append(
+            "EXT-X-DISCONTINUITY-SEQUENCE went back from "
+            f"{before.discontinuity_sequence} to {after.discontinuity_sequence}"
+        )
+    earlier = {segment.sequence: segment for segment in before.segments}
+    uris = {segment.uri: segment.sequence for segment in before.segments}
+    for segment in after.segments:
+        seen = earlier.get(segment.sequence)
+        if seen is not None:
+            if seen.uri != segment.uri:
+                problems.append(
+                    f"segment {segment.sequence} changed URI: {seen.uri} -> {segment.uri}"
+                )
+            if seen.discontinuity_sequence != segment.discontinuity_sequence:
+                problems.append(f"segment {segment.sequence} changed discontinuity sequence")
+            if seen.program_date_time != segment.program_date_time:
+                problems.append(f"segment {segment.sequence} changed PROGRAM-DATE-TIME")
+        elif segment.uri in uris:
+            problems.append(f"URI {segment.uri} reused for segment {segment.sequence}")
+    return problems
+
+
+def playlist_violations(playlist: ParsedPlaylist) -> list[str]:
+    """Rules that hold within one live playlist."""
+    problems = []
+    target = playlist.target_duration
+    if target is None:
+        problems.append("no EXT-X-TARGETDURATION")
+    for segment in playlist.segments:
+        if target is not None and round(segment.duration) > target:
+            problems.append(
+                f"segment {segment.sequence} lasts {segment.duration:.3f}s, over target {target}"
+            )
+    times = [s.program_date_time for s in playlist.segments if s.program_date_time is not None]
+    if any(later < earlier for earlier, later in pairwise(times)):
+        problems.append("EXT-X-PROGRAM-DATE-TIME moves back")
+    return problems

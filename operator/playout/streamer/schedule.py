@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Literal
@@ -91,7 +91,7 @@ def next_program(spec: ChannelSpec, key: str) -> Program:
 
 
 def current_entry(
-    spec: ChannelSpec, state: LineupState, listings: dict[str, Sequence[str]]
+    spec: ChannelSpec, state: LineupState, listings: Mapping[str, Sequence[str]]
 ) -> Entry | None:
     """The item the lineup is at, resuming mid-item where the cursor says so. Programs with
     nothing playable are passed over; None when no program has anything."""
@@ -131,7 +131,7 @@ def _initial_seed(program: Program) -> int:
 
 
 def advance(
-    spec: ChannelSpec, state: LineupState, finished: Entry, listings: dict[str, Sequence[str]]
+    spec: ChannelSpec, state: LineupState, finished: Entry, listings: Mapping[str, Sequence[str]]
 ) -> LineupState:
     """The state after `finished` played to its end: its program's cursor moves to the next
     item, and the turn passes on when the program has had its items."""

@@ -1,0 +1,133 @@
+"""What survives a restart: the lineup cursors and the playlist counters.
+
+Locally it is a JSON file in the state directory, written atomically after every published
+segment. In a cluster the same facts also go to the Channel status (see `report.py`), which
+is all a pod that lost its disk has to resume from."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from playout.api.channel import ChannelStatus, ProgramProgress
+from playout.media.hls import LivePlaylist, Segment
+from playout.streamer.schedule import LineupState
+
+STATE_FILE = "state.json"
+
+
+class SavedSegment(BaseModel):
+    sequence: int
+    uri: str
+    duration: float
+    program_date_time: datetime
+    discontinuity: bool = False
+    title: str = ""
+
+
+class SavedState(BaseModel):
+    """The state file's schema."""
+
+    epoch: int = 0
+    """Runs so far; part of every segment URI, so URIs are never reused across runs."""
+    progress: dict[str, ProgramProgress] = Field(default_factory=dict)
+    current: str | None = None
+    played_in_turn: int = 0
+    bumper_index: int = 0
+    media_sequence: int = 0
+    discontinuity_sequence: int = 0
+    window: list[SavedSegment] = Field(default_factory=list)
+    removed: list[SavedSegment] = Field(default_factory=list)
+    saved_at: datetime | None = None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        tmp.write(text)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    Path(tmp.name).replace(path)
+
+
+def load(state_dir: Path) -> SavedState | None:
+    path = state_dir / STATE_FILE
+    if not path.exists():
+        return None
+    return SavedState.model_validate(json.loads(path.read_text()))
+
+
+def save(state_dir: Path, state: SavedState) -> None:
+    write_atomically(state_dir / STATE_FILE, state.model_dump_json(indent=1))
+
+
+def snapshot(epoch: int, lineup: LineupState, playlist: LivePlaylist, now: datetime) -> SavedState:
+    def saved(segments: list[Segment]) -> list[SavedSegment]:
+        return [SavedSegment.model_validate(s, from_attributes=True) for s in segments]
+
+    return SavedState(
+        epoch=epoch,
+        progress=lineup.progress,
+        current=lineup.current,
+        played_in_turn=lineup.played_in_turn,
+        bumper_index=lineup.bumper_index,
+        media_sequence=playlist.media_sequence,
+        discontinuity_sequence=playlist.discontinuity_sequence,
+        window=saved(playlist.segments),
+        removed=saved(playlist.removed),
+        saved_at=now,
+    )
+
+
+def restore_playlist(saved: SavedState, target_duration: int, window: int) -> LivePlaylist:
+    """The playlist as it was, so players that held it carry on; a target duration that
+    changed with the spec starts a fresh window after the old sequence numbers."""
+    playlist = LivePlaylist(
+        target_duration=target_duration,
+        window=window,
+        media_sequence=saved.media_sequence,
+        discontinuity_sequence=saved.discontinuity_sequence,
+    )
+    fits = all(round(s.duration) <= target_duration for s in saved.window)
+    if fits:
+        playlist.segments = [Segment(**s.model_dump()) for s in saved.window][-window:]
+        playlist.removed = [Segment(**s.model_dump()) for s in saved.removed]
+        if playlist.segments:
+            playlist.media_sequence = playlist.segments[0].sequence
+    elif saved.window:
+        playlist.media_sequence = saved.window[-1].sequence + 1
+        playlist.discontinuity_sequence += 1 + sum(s.discontinuity for s in saved.window)
+        playlist.removed = [Segment(**s.model_dump()) for s in saved.window + saved.removed]
+    return playlist
+
+
+def from_status(status: ChannelStatus, segment_seconds: int, now: datetime) -> SavedState:
+    """A pod that lost its disk resumes from what it last reported. Segments published
+    after that report are unknown, so the counters jump past every number they could have
+    reached: they must never go back."""
+    stream = status.stream
+    reported = (stream.last_segment_at if stream else None) or now
+    unreported = max(now - reported, timedelta(0)).total_seconds()
+    # The engine reports at least every 30 s; a window is at most 100 segments.
+    skip = 100 + math.ceil((unreported + 60) / max(segment_seconds, 1))
+    media_sequence = (stream.media_sequence or 0) + skip if stream else 0
+    discontinuity = (stream.discontinuity_sequence or 0) + skip if stream else 0
+    return SavedState(
+        epoch=int(now.timestamp()),
+        progress=status.progress,
+        current=status.now_playing.program if status.now_playing else None,
+        media_sequence=media_sequence,
+        discontinuity_sequence=discontinuity,
+        saved_at=now,
+    )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

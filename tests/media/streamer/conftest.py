@@ -1,0 +1,177 @@
+"""Media the tests make with ffmpeg's lavfi sources, and the engine as users run it:
+`playout run` in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from playout.media.hls import ParsedPlaylist, parse_playlist
+from tests.conftest import ROOT
+
+
+def make_clip(
+    path: Path,
+    seconds: float,
+    *,
+    size: str = "320x240",
+    rate: int = 25,
+    audio: bool = True,
+    source: str = "testsrc2",
+    tone: int = 440,
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    command = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=s={size}:r={rate}"]
+    if audio:
+        command += ["-f", "lavfi", "-i", f"sine=f={tone}:sample_rate=44100"]
+    command += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", str(rate)]
+    command += ["-c:a", "aac"] if audio else []
+    subprocess.run([*command, str(path)], check=True, timeout=120)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def channel_document(name: str, programs: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    output = {
+        "segmentSeconds": 2,
+        "windowSegments": 6,
+        "video": {
+            "width": 320,
+            "height": 240,
+            "frameRate": 25,
+            "preset": "ultrafast",
+            "bitrateKbps": 400,
+        },
+        "audio": {"bitrateKbps": 64},
+    }
+    return {
+        "apiVersion": "playout.dev/v1alpha1",
+        "kind": "Channel",
+        "metadata": {"name": name},
+        "spec": {
+            "media": {"persistentVolumeClaim": {"claimName": "media"}},
+            "programs": programs,
+            "output": output,
+            **spec,
+        },
+    }
+
+
+@dataclass
+class Streamer:
+    """`playout run` as a child process."""
+
+    channel_file: Path
+    media_root: Path
+    state_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Streamer:
+        self.log = self.state_dir.parent / f"{self.state_dir.name}-{time.monotonic_ns()}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "playout.cli", "run", str(self.channel_file), "--media-root", str(self.media_root), "--state", str(self.state_dir), "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "PLAYOUT_LOG_LEVEL": "debug"},
+            )  # fmt: skip
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def get(self, path: str, timeout: float = 5) -> bytes:
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+            body: bytes = response.read()
+            return body
+
+    def playlist(self) -> ParsedPlaylist | None:
+        try:
+            return parse_playlist(self.get("/live/index.m3u8").decode())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+
+    def status(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.get("/status"))
+        return document
+
+    def wait_for_playlist(self, segments: int = 3, timeout: float = 60) -> ParsedPlaylist:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process and self.process.poll() is not None:
+                raise AssertionError(
+                    f"playout run exited with {self.process.returncode}:\n{self.log_text()}"
+                )
+            playlist = self.playlist()
+            if playlist is not None and len(playlist.segments) >= segments:
+                return playlist
+            time.sleep(0.1)
+        raise AssertionError(
+            f"no playlist with {segments} segments after {timeout}s:\n{self.log_text()}"
+        )
+
+    def wait_for_status(self, check: Any, timeout: float = 60) -> dict[str, Any]:
+        """Poll /status until `check(status)` holds."""
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                status = self.status()
+                if check(status):
+                    return status
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"status never matched: {status}\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log.read_text()[-4000:] if self.log else ""
+
+
+@pytest.fixture
+def streamer_for(tmp_path: Path) -> Iterator[Any]:
+    """streamer_for(document, media_root) -> a started Streamer, stopped after the test."""
+    started: list[Streamer] = []
+
+    def start(
+        document: dict[str, Any], media_root: Path, state_dir: Path | None = None
+    ) -> Streamer:
+        channel_file = tmp_path / f"{document['metadata']['name']}.yaml"
+        channel_file.write_text(yaml.safe_dump(document))
+        streamer = Streamer(channel_file, media_root, state_dir or tmp_path / "state").start()
+        started.append(streamer)
+        return streamer
+
+    yield start
+    for streamer in started:
+        streamer.stop()

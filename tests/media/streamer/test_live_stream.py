@@ -1,0 +1,160 @@
+"""The live stream as a player sees it: reload after reload for a minute, across items."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playout.media.hls import parse_playlist, playlist_violations, reload_violations
+from tests.media.streamer.conftest import channel_document, make_clip
+
+
+@pytest.fixture(scope="module")
+def lineup(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two shows of short episodes, mixed shapes and rates, one without audio, bumpers,
+    and names that break naive command lines."""
+    root = tmp_path_factory.mktemp("media")
+    make_clip(root / "shows/Cheers/Cheers S01E01.mkv", 7, size="320x240", rate=25, tone=300)
+    make_clip(root / "shows/Cheers/Cheers S01E02.mkv", 7, size="640x360", rate=30, tone=400)
+    make_clip(root / "shows/Cheers/Cheers S01E10.mkv", 7, size="320x240", rate=25, tone=500)
+    make_clip(
+        root / 'shows/Odd/it\'s: [a] "quoted" 名前.mp4',
+        6,
+        size="480x270",
+        rate=24,
+        source="smptebars",
+        tone=600,
+    )
+    make_clip(
+        root / "shows/Odd/-starts-with-dash.mkv",
+        6,
+        size="320x240",
+        rate=50,
+        audio=False,
+        source="rgbtestsrc",
+    )
+    make_clip(
+        root / "bumpers/ident.mp4", 3, size="640x480", rate=30, source="smptehdbars", tone=1000
+    )
+    return root
+
+
+def segment_stream_info(url: str) -> dict[str, Any]:
+    import json
+
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height,r_frame_rate,sample_rate,channels", "-of", "json", url],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return {s["codec_type"]: s for s in json.loads(result.stdout)["streams"]}
+
+
+def test_a_minute_of_live_playlist_follows_rfc_8216(lineup: Path, streamer_for: Any) -> None:
+    document = channel_document(
+        "live",
+        [{"path": "shows/Cheers"}, {"path": "shows/Odd"}],
+        bumpers={"path": "bumpers", "upNext": True, "upNextSeconds": 2},
+    )
+    streamer = streamer_for(document, lineup)
+    started = time.monotonic()
+    previous = streamer.wait_for_playlist(3)
+    assert time.monotonic() - started < 20
+    reloads, problems, titles, last_growth = 0, [], set(), time.monotonic()
+    uris_seen: dict[str, int] = {}
+    while time.monotonic() - started < 65:
+        time.sleep(1)
+        text = streamer.get("/live/index.m3u8").decode()
+        current = parse_playlist(text)
+        problems += playlist_violations(current) + reload_violations(previous, current)
+        for segment in current.segments:
+            assert uris_seen.setdefault(segment.uri, segment.sequence) == segment.sequence
+        if current.segments[-1].sequence > previous.segments[-1].sequence:
+            last_growth = time.monotonic()
+        # A player reloads about once per target duration; the live edge must keep moving.
+        assert time.monotonic() - last_growth < 3 * 2, "the playlist stopped growing"
+        titles |= {
+            line.split(",", 1)[1] for line in text.splitlines() if line.startswith("#EXTINF")
+        }
+        previous = current
+        reloads += 1
+    assert problems == []
+    assert reloads >= 55
+    discontinuities = previous.discontinuity_sequence + sum(
+        s.discontinuity for s in previous.segments
+    )
+    assert discontinuities >= 5, "fewer than 5 item transitions in a minute"
+    assert {"Cheers S01E01", "ident", "Up next: Cheers S01E02"} <= titles or len(titles) >= 5
+    # Every item, whatever its shape, comes out as one stream format (transcode mode).
+    for segment in previous.segments[-4:]:
+        info = segment_stream_info(f"{streamer.url}/live/{segment.uri}")
+        assert (info["video"]["codec_name"], info["video"]["width"], info["video"]["height"]) == (
+            "h264",
+            320,
+            240,
+        )
+        assert info["video"]["r_frame_rate"] == "25/1"
+        assert (
+            info["audio"]["codec_name"],
+            info["audio"]["sample_rate"],
+            info["audio"]["channels"],
+        ) == ("aac", "48000", 2)
+
+
+def test_odd_file_names_play(lineup: Path, streamer_for: Any) -> None:
+    document = channel_document("odd", [{"path": "shows/Odd"}])
+    streamer = streamer_for(document, lineup)
+    streamer.wait_for_playlist(2)
+    seen: set[str] = set()
+    deadline = time.monotonic() + 40
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen.add(streamer.status()["nowPlaying"]["item"])
+        time.sleep(0.5)
+    assert seen == {'shows/Odd/it\'s: [a] "quoted" 名前.mp4', "shows/Odd/-starts-with-dash.mkv"}
+    assert b"playout_items_skipped_total" in streamer.get("/metrics")
+    assert b'playout_items_skipped_total{reason="undecodable"}' not in streamer.get("/metrics")
+
+
+def test_http_surface(lineup: Path, streamer_for: Any) -> None:
+    streamer = streamer_for(channel_document("web", [{"path": "shows/Cheers"}]), lineup)
+    streamer.wait_for_playlist(2)
+    import urllib.error
+    import urllib.request
+
+    with urllib.request.urlopen(streamer.url + "/live/index.m3u8") as response:
+        assert response.headers["Content-Type"].startswith("application/vnd.apple.mpegurl")
+        assert "no-cache" in response.headers["Cache-Control"]
+        assert "Access-Control-Allow-Origin" not in response.headers  # CORS off by default
+    for bad in (
+        "/live/..%2Fstate.json",
+        "/live/../state.json",
+        "/live/state.json",
+        "/live/seg-1-1.ts.tmp",
+    ):
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(streamer.url + bad)
+        assert caught.value.code == 404
+    assert streamer.get("/healthz") == b"ok\n"
+    assert b"playout_segments_written_total" in streamer.get("/metrics")
+    assert b"<video" in streamer.get("/")
+    assert b"#EXTINF:-1" in streamer.get("/channel.m3u")
+    guide = streamer.get("/xmltv.xml").decode()
+    assert "<programme" in guide and "Cheers S01E0" in guide
+
+
+def test_cors_follows_the_channel(lineup: Path, streamer_for: Any) -> None:
+    import urllib.request
+
+    document = channel_document("cors", [{"path": "shows/Cheers"}])
+    document["spec"]["output"]["allowedOrigins"] = ["https://tv.example.com"]
+    streamer = streamer_for(document, lineup)
+    streamer.wait_for_playlist(1)
+    for origin, allowed in (("https://tv.example.com", True), ("https://evil.example.com", False)):
+        request = urllib.request.Request(
+            streamer.url + "/live/index.m3u8", headers={"Origin": origin}
+        )
+        with urllib.request.urlopen(request) as response:
+            assert (response.headers.get("Access-Control-Allow-Origin") == origin) is allowed

@@ -1,0 +1,72 @@
+"""Restarts: the program carries on from where it was, and the playlist's numbers only
+grow."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playout.media.hls import parse_playlist, reload_violations
+from tests.media.streamer.conftest import channel_document, make_clip
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+def test_a_restart_resumes_within_a_segment(tmp_path: Path, streamer_for: Any, sig: int) -> None:
+    make_clip(tmp_path / "media/shows/Long S01E01.mkv", 40)
+    make_clip(tmp_path / "media/shows/Long S01E02.mkv", 40)
+    document = channel_document("resume", [{"path": "shows"}])
+    state = tmp_path / "state"
+    first = streamer_for(document, tmp_path / "media", state)
+    first.wait_for_playlist(3)
+    time.sleep(12)  # into the item, past the start burst
+    before_playlist = parse_playlist(first.get("/live/index.m3u8").decode())
+    before = first.status()
+    first.stop(sig)
+    cursor = before["progress"]["shows"]
+    assert cursor["item"] == "shows/Long S01E01.mkv" and cursor["positionSeconds"] >= 10
+
+    second = streamer_for(document, tmp_path / "media", state)
+    resumed = second.wait_for_status(lambda status: status["nowPlaying"] is not None)["nowPlaying"]
+    after_playlist = parse_playlist(second.get("/live/index.m3u8").decode())
+    assert reload_violations(before_playlist, after_playlist) == []
+    last_before = before_playlist.segments[-1].sequence
+    new = [s for s in after_playlist.segments if s.sequence > last_before]
+    # The first new segment starts a discontinuity (new timestamps), and the item goes on
+    # from the saved cursor: within one segment of where playback had got to.
+    assert new and new[0].discontinuity
+    assert resumed["item"] == "shows/Long S01E01.mkv"
+    resumed_from = resumed["positionSeconds"] - sum(segment.duration for segment in new)
+    assert abs(resumed_from - cursor["positionSeconds"]) <= 2.1
+    assert cursor["positionSeconds"] >= before["nowPlaying"]["positionSeconds"] - 2.0
+
+
+def test_a_vanished_item_falls_forward(tmp_path: Path, streamer_for: Any) -> None:
+    make_clip(tmp_path / "media/shows/A S01E01.mkv", 30)
+    make_clip(tmp_path / "media/shows/A S01E02.mkv", 6)
+    document = channel_document("vanish", [{"path": "shows"}])
+    state = tmp_path / "state"
+    first = streamer_for(document, tmp_path / "media", state)
+    first.wait_for_playlist(3)
+    time.sleep(4)
+    first.stop()
+    (tmp_path / "media/shows/A S01E01.mkv").unlink()
+    second = streamer_for(document, tmp_path / "media", state)
+    resumed = second.wait_for_status(lambda status: status["nowPlaying"] is not None)
+    assert resumed["nowPlaying"]["item"] == "shows/A S01E02.mkv"
+    assert resumed["nowPlaying"]["positionSeconds"] <= 2.1
+
+
+def test_nothing_playable_keeps_the_stream_alive_with_a_slate(
+    tmp_path: Path, streamer_for: Any
+) -> None:
+    (tmp_path / "media/shows").mkdir(parents=True)
+    (tmp_path / "media/shows/broken.mkv").write_bytes(b"this is not a video")
+    streamer = streamer_for(channel_document("slate", [{"path": "shows"}]), tmp_path / "media")
+    streamer.wait_for_playlist(3)
+    assert streamer.status()["nowPlaying"]["title"] == "We'll be right back"
+    metrics = streamer.get("/metrics").decode()
+    assert 'playout_items_skipped_total{reason="undecodable"} 1.0' in metrics
