@@ -45,6 +45,29 @@ system-deps: ## Install ffmpeg/ffprobe from the distribution if missing
 	  exit 1; \
 	fi
 
+# The web player's hls.js comes from the npm registry at the version package-lock.json pins.
+PLAYER_JS := operator/playout/streamer/static/hls.min.js
+$(PLAYER_JS): hack/player/package.json hack/player/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the web player's hls.js (Debian: apt-get install npm)"; exit 1; }
+	cd hack/player && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	cp hack/player/node_modules/hls.js/dist/hls.min.js $@
+
+.PHONY: player-assets
+player-assets: $(PLAYER_JS) ## Install the web player's hls.js
+
+# Debian's Chromium, for the browser tier (hls.js playing the live stream).
+.PHONY: browser-deps
+browser-deps:
+	@if command -v chromium >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium from Debian's packages..."; \
+	  apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; \
+	else \
+	  echo "Chromium is needed for tests/browser (Debian/Ubuntu: sudo apt-get install chromium)"; \
+	  exit 1; \
+	fi
+
 # --- quality ---------------------------------------------------------------------------
 
 .PHONY: lint
@@ -63,7 +86,7 @@ unit: $(STAMP) ## Unit tests (pure code, no cluster, no ffmpeg)
 	$(BIN)/pytest tests/unit
 
 .PHONY: test
-test: lint system-deps tools ## Everything: lint, type checks and every test tier
+test: lint system-deps browser-deps player-assets tools ## Everything: lint, type checks and every test tier
 	$(BIN)/pytest tests
 
 .PHONY: bench
@@ -91,7 +114,7 @@ operator: $(STAMP) ## Run the operator on this machine against the local cluster
 # --- demo ------------------------------------------------------------------------------
 
 .PHONY: demo
-demo: $(STAMP) system-deps cluster-up ## Local cluster + CRDs + operator + a sample Channel and ProbeJob
+demo: $(STAMP) system-deps player-assets cluster-up ## Local cluster + CRDs + operator + a sample Channel and ProbeJob
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/python hack/demo.py up
 
 .PHONY: demo-down

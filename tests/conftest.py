@@ -34,3 +34,6 @@ def channel_body() -> dict[str, Any]:
 @pytest.fixture
 def probejob_body() -> dict[str, Any]:
     return as_stored(load_example("probejob.yaml"))
+
+
+from tests.streaming import streamer_for  # noqa: E402,F401 (a fixture for media and browser tiers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,13 @@ def fill(playlist: LivePlaylist, count: int, *, every: int = 0, duration: float 
         sequence = playlist.next_sequence
         start = playlist.end_time or T0
         playlist.append(
-            Segment(sequence, f"seg-1-{sequence}.ts", duration, start, discontinuity=bool(every) and sequence % every == 0)
+            Segment(
+                sequence,
+                f"seg-1-{sequence}.ts",
+                duration,
+                start,
+                discontinuity=bool(every) and sequence % every == 0,
+            )
         )
 
 
@@ -40,16 +47,21 @@ def test_discontinuity_numbers_survive_sliding() -> None:
     for _ in range(30):
         fill(playlist, 1, every=3)
         for segment in parse_playlist(playlist.render()).segments:
-            assert numbers.setdefault(segment.uri, segment.discontinuity_sequence) == segment.discontinuity_sequence
+            assert (
+                numbers.setdefault(segment.uri, segment.discontinuity_sequence)
+                == segment.discontinuity_sequence
+            )
 
 
 def test_program_date_time_is_continuous() -> None:
     playlist = LivePlaylist(target_duration=2, window=6)
     fill(playlist, 10, every=4)
     segments = parse_playlist(playlist.render()).segments
-    for before, after in zip(segments, segments[1:], strict=False):
+    for before, after in itertools.pairwise(segments):
         assert before.program_date_time is not None and after.program_date_time is not None
-        assert after.program_date_time == before.program_date_time + timedelta(seconds=before.duration)
+        assert after.program_date_time == before.program_date_time + timedelta(
+            seconds=before.duration
+        )
 
 
 @pytest.mark.parametrize(
@@ -79,9 +91,20 @@ def test_collect_keeps_a_grace_of_removed_segments() -> None:
 
 
 def test_render_shape() -> None:
-    playlist = LivePlaylist(target_duration=2, window=3, media_sequence=100, discontinuity_sequence=4)
+    playlist = LivePlaylist(
+        target_duration=2, window=3, media_sequence=100, discontinuity_sequence=4
+    )
     fill(playlist, 2)
-    playlist.append(Segment(102, "seg-1-102.ts", 1.5, T0 + timedelta(seconds=4), discontinuity=True, title="Cheers, S01E02"))
+    playlist.append(
+        Segment(
+            102,
+            "seg-1-102.ts",
+            1.5,
+            T0 + timedelta(seconds=4),
+            discontinuity=True,
+            title="Cheers, S01E02",
+        )
+    )
     text = playlist.render()
     assert text.splitlines()[:5] == [
         "#EXTM3U",
@@ -90,7 +113,10 @@ def test_render_shape() -> None:
         "#EXT-X-MEDIA-SEQUENCE:100",
         "#EXT-X-DISCONTINUITY-SEQUENCE:4",
     ]
-    assert "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T12:00:04.000Z\n#EXTINF:1.500,Cheers  S01E02\nseg-1-102.ts" in text
+    assert (
+        "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T12:00:04.000Z\n#EXTINF:1.500,Cheers  S01E02\nseg-1-102.ts"
+        in text
+    )
     assert "#EXT-X-ENDLIST" not in text
 
 

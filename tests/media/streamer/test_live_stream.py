@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from playout.media.hls import parse_playlist, playlist_violations, reload_violations
-from tests.media.streamer.conftest import channel_document, make_clip
+from tests.streaming import channel_document, make_clip
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from playout.media.hls import parse_playlist, reload_violations
-from tests.media.streamer.conftest import channel_document, make_clip
+from tests.streaming import channel_document, make_clip
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
