@@ -31,19 +31,24 @@ $(STAMP): pyproject.toml
 .PHONY: deps
 deps: $(STAMP) ## Install the Python dependencies into .venv
 
-# ffmpeg and ffprobe come from the distribution (Debian's build has every filter the
-# engines use); root installs them, anyone else is told how.
-.PHONY: system-deps
-system-deps: ## Install ffmpeg/ffprobe from the distribution if missing
-	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then exit 0; fi; \
+# What the distribution provides: installed with apt-get when root, otherwise a clear
+# instruction. $(1): the commands needed, $(2): the packages, $(3): what for.
+define apt_install
+	@if command -v $(firstword $(1)) >/dev/null && command -v $(lastword $(1)) >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing ffmpeg from Debian's packages..."; \
+	  echo "Installing $(2) from Debian's packages..."; \
 	  apt-get update -q >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ffmpeg >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(2) >/dev/null; \
 	else \
-	  echo "ffmpeg and ffprobe are needed: install them (Debian/Ubuntu: sudo apt-get install ffmpeg)"; \
+	  echo "$(3) need $(2): install it (Debian/Ubuntu: sudo apt-get install $(2))"; \
 	  exit 1; \
 	fi
+endef
+
+# ffmpeg and ffprobe: Debian's build has every filter the engines use.
+.PHONY: system-deps
+system-deps: ## Install ffmpeg/ffprobe from the distribution if missing
+	$(call apt_install,ffmpeg ffprobe,ffmpeg,The streamer and prober)
 
 # The web player's hls.js comes from the npm registry at the version package-lock.json pins.
 PLAYER_JS := operator/playout/streamer/static/hls.min.js
@@ -58,15 +63,7 @@ player-assets: $(PLAYER_JS) ## Install the web player's hls.js
 # Debian's Chromium, for the browser tier (hls.js playing the live stream).
 .PHONY: browser-deps
 browser-deps:
-	@if command -v chromium >/dev/null; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Chromium from Debian's packages..."; \
-	  apt-get update -q >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; \
-	else \
-	  echo "Chromium is needed for tests/browser (Debian/Ubuntu: sudo apt-get install chromium)"; \
-	  exit 1; \
-	fi
+	$(call apt_install,chromium,chromium,The browser tests)
 
 # --- quality ---------------------------------------------------------------------------
 
@@ -76,10 +73,12 @@ lint: $(STAMP) ## ruff, mypy (strict on api and controller) and the CRD drift ch
 	$(BIN)/ruff format --check operator tests hack
 	$(BIN)/mypy
 	$(BIN)/playout crds --output-dir crds --check
+	$(BIN)/playout crds --chart --output-dir charts/playout/templates/crds --check
 
 .PHONY: crds
-crds: $(STAMP) ## Regenerate crds/ from the API models
+crds: $(STAMP) ## Regenerate crds/ and the chart's CRD templates from the API models
 	$(BIN)/playout crds --output-dir crds
+	$(BIN)/playout crds --chart --output-dir charts/playout/templates/crds
 
 .PHONY: unit
 unit: $(STAMP) ## Unit tests (pure code, no cluster, no ffmpeg)
@@ -90,8 +89,8 @@ test: lint system-deps browser-deps player-assets tools ## Everything: lint, typ
 	$(BIN)/pytest tests
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmarks (ratios against a baseline measured in the same run)
-	@echo "make bench: no benchmarks yet; they arrive with the streamer and prober engines."
+bench: $(STAMP) system-deps ## Benchmarks (ratios against a baseline measured in the same run)
+	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; echo; done
 
 # --- local cluster ---------------------------------------------------------------------
 

@@ -3,13 +3,14 @@
 # (no Docker, no release-binary downloads):
 #
 #   kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl
-#   etcd kwok helm
+#   etcd kwok helm kstatus
 #
 # Versions are pinned by the wrapper modules under hack/tools/ (go.mod + go.sum):
 #   hack/tools/go.mod        k8s.io/kubernetes (+ staging k8s.io/* at v0.Y.Z)
 #   hack/tools/etcd/go.mod   go.etcd.io/etcd/server/v3
 #   hack/tools/kwok/go.mod   sigs.k8s.io/kwok
 #   hack/tools/helm/go.mod   helm.sh/helm/v3
+#   hack/tools/kstatus/      sigs.k8s.io/cli-utils kstatus, wrapped by main.go (gitops tests)
 #
 # Output layout (repo root):
 #   .tools/<tool>-<version>/bin/<binary>   built binaries + .stamp (build key)
@@ -65,6 +66,8 @@ ETCD_VERSION="$(modver "${HACK_TOOLS}/etcd" go.etcd.io/etcd/server/v3)"
 KWOK_VERSION="$(modver "${HACK_TOOLS}/kwok" sigs.k8s.io/kwok)"
 HELM_VERSION="$(modver "${HACK_TOOLS}/helm" helm.sh/helm/v3)"
 HELM_K8S_CLIENT="$(modver "${HACK_TOOLS}/helm" k8s.io/client-go)" # v0.N.x -> 1.N
+# Our own main.go is part of kstatus's version, so that editing it rebuilds the helper.
+KSTATUS_VERSION="$(modver "${HACK_TOOLS}/kstatus" sigs.k8s.io/cli-utils)-$(sha256sum "${HACK_TOOLS}/kstatus/main.go" | cut -c1-8)"
 
 if [[ "${LIST}" == 1 ]]; then
   printf 'kubernetes %s\netcd %s\nkwok %s\nhelm %s\ngo %s\n' \
@@ -107,6 +110,7 @@ TABLE=(
   "etcd|etcd|${ETCD_VERSION}|${HACK_TOOLS}/etcd|go.etcd.io/etcd/server/v3||-s -w"
   "kwok|kwok|${KWOK_VERSION}|${HACK_TOOLS}/kwok|sigs.k8s.io/kwok/cmd/kwok||-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION}"
   "helm|helm|${HELM_VERSION}|${HACK_TOOLS}/helm|helm.sh/helm/v3/cmd/helm||$(helm_ldflags)"
+  "kstatus|kstatus|${KSTATUS_VERSION}|${HACK_TOOLS}/kstatus|playout/hack/tools/kstatus||-s -w"
 )
 
 selected() {

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from playout.media.hls import ParsedPlaylist, parse_playlist
-from tests.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_clip(
@@ -38,7 +39,16 @@ def make_clip(
     command = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=s={size}:r={rate}"]
     if audio:
         command += ["-f", "lavfi", "-i", f"sine=f={tone}:sample_rate=44100"]
-    command += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", str(rate)]
+    command += [
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        str(rate),
+    ]
     command += ["-c:a", "aac"] if audio else []
     subprocess.run([*command, str(path)], check=True, timeout=120)
     return path

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -40,11 +42,16 @@ def main(log_level: str, log_format: logs.LogFormat) -> None:
     help="Write one file per CRD here instead of printing them.",
 )
 @click.option("--check", is_flag=True, help="With --output-dir: fail if the files differ.")
-def crds(output_dir: Path | None, check: bool) -> None:
+@click.option(
+    "--chart",
+    is_flag=True,
+    help="As templates of the Helm chart (charts/playout/templates/crds), gated by crds.enabled.",
+)
+def crds(output_dir: Path | None, check: bool, chart: bool) -> None:
     """Print the CRDs generated from the API models."""
-    from playout.api.crd import crd_files
+    from playout.api.crd import chart_crd_files, crd_files
 
-    files = crd_files()
+    files = chart_crd_files() if chart else crd_files()
     if output_dir is None:
         click.echo("---\n".join(files.values()), nl=False)
         return
@@ -64,6 +71,10 @@ def crds(output_dir: Path | None, check: bool) -> None:
 
 def _read(path: Path) -> str | None:
     return path.read_text() if path.exists() else None
+
+
+# kopf's namespace patterns: globs ('tv-*'), negations ('!tv-test'), lists ('a,b').
+_NAMESPACE_PATTERN_CHARACTERS = "*?[!,"
 
 
 @main.command(context_settings={"show_default": True})
@@ -106,7 +117,14 @@ def operator(
 
     if namespaces and all_namespaces:
         raise click.UsageError("give either --namespace or --all-namespaces, not both")
+    settings = kopf.OperatorSettings()
+    # Exact namespaces need no discovery of namespaces and CRDs, which a namespaced install
+    # has no RBAC for: kopf would retry the refusals for a minute before it starts.
+    settings.scanning.disabled = bool(namespaces) and not any(
+        set(pattern) & set(_NAMESPACE_PATTERN_CHARACTERS) for pattern in namespaces
+    )
     kopf.run(
+        settings=settings,
         clusterwide=not namespaces,
         namespaces=namespaces,
         standalone=peering is None,
@@ -115,6 +133,50 @@ def operator(
         liveness_endpoint=liveness or None,
         memo=kopf.Memo(metrics=Metrics(), metrics_host=metrics_host, metrics_port=metrics_port),
     )
+
+
+def _default_state_dir(name: str) -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "playout" / name
+
+
+@main.command(context_settings={"show_default": True})
+@click.argument("channel_file", metavar="CHANNEL.yaml", type=click.File("r"))
+@click.option(
+    "--media-root",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The folder that the Channel's paths are relative to.",
+)
+@click.option("--port", type=int, default=8080, help="HTTP port of the stream and player.")
+@click.option("--host", default="127.0.0.1", help="Address to listen on (0.0.0.0 in a pod).")
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where segments and the resume state live. Default: ~/.local/state/playout/NAME.",
+)
+def run(
+    channel_file: TextIO, media_root: Path, port: int, host: str, state_dir: Path | None
+) -> None:
+    """Play a Channel as a live HLS stream, without a cluster."""
+    import asyncio
+
+    import yaml
+    from pydantic import ValidationError
+
+    from playout.api.channel import Channel
+    from playout.api.common import explain
+    from playout.streamer.run import serve
+
+    try:
+        channel = Channel.model_validate(yaml.safe_load(channel_file))
+    except ValidationError as error:
+        raise click.ClickException(f"{channel_file.name}: {explain(error)}") from error
+    except yaml.YAMLError as error:
+        raise click.ClickException(f"{channel_file.name} is not valid YAML: {error}") from error
+    state = state_dir or _default_state_dir(channel.metadata.name)
+    asyncio.run(serve(channel, media_root.resolve(), state, host, port))
 
 
 @main.command()
@@ -131,6 +193,79 @@ def sweep(directory: Path, older_than: float) -> None:
     from playout.streamer.sweep import sweep as sweep_directory
 
     sweep_directory(directory, older_than)
+
+
+@main.command(context_settings={"show_default": True})
+@click.argument("source")
+@click.option(
+    "--profile",
+    type=click.Choice(["quick", "standard", "broadcast"]),
+    default="standard",
+    help="quick: metadata and GOP; standard: also every content check in one decode; "
+    "broadcast: standard held to EBU R128 (-23 LUFS ± 1, true peak <= -1 dBTP).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    metavar="SECONDS",
+    help="Wall-clock limit of the whole probe: ffmpeg and ffprobe are killed when it passes.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a threshold (repeatable), e.g. blackSeconds=2. "
+    "`kubectl explain probejob.spec.thresholds` lists them.",
+)
+@click.option(
+    "--reference",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The original to compare against: PSNR and SSIM (and VMAF where ffmpeg has libvmaf).",
+)
+@click.option(
+    "--termination-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PLAYOUT_TERMINATION_LOG",
+    help="Also write the report, trimmed to 4096 bytes, to this file (how a probe Job "
+    "reports). Then the exit code is 0 whenever a report was written.",
+)
+def probe(
+    source: str,
+    profile: str,
+    as_json: bool,
+    timeout: float,
+    thresholds: tuple[str, ...],
+    reference: str | None,
+    termination_log: Path | None,
+) -> None:
+    """Check SOURCE (a file, an http(s) URL or an HLS playlist): what it is, and whether
+    it is fit to air, with a pass/warn/fail status per check.
+
+    Exit code: 0 for a pass or warn verdict, 1 for fail, 2 for a usage error."""
+    import asyncio
+
+    from playout.api.probejob import ProbeProfile, Verdict
+    from playout.prober.catalogue import ThresholdError, parse_override
+    from playout.prober.engine import ProbeRequest
+    from playout.prober.engine import probe as run_probe
+    from playout.prober.report import human, to_json
+    from playout.prober.termination import write_termination_message
+
+    try:
+        overrides = dict(parse_override(text) for text in thresholds)
+    except ThresholdError as error:
+        raise click.BadParameter(str(error), param_hint="--threshold") from error
+    request = ProbeRequest(source, ProbeProfile(profile), overrides, timeout, reference)
+    report = asyncio.run(run_probe(request))
+    click.echo(to_json(report) if as_json else human(report, source, profile))
+    if termination_log is not None:
+        write_termination_message(report, termination_log)
+        return  # the verdict travels in the report; a failing exit would retry the Job
+    if report.verdict == Verdict.FAIL:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -57,5 +57,5 @@ def setup(level: str = "info", log_format: LogFormat = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Client libraries are chatty at INFO (one line per HTTP request).
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "asyncio"):
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "aiohttp.access", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

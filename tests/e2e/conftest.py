@@ -3,33 +3,23 @@ and the operator running as a process with only the RBAC the chart grants it."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from playout.controller.rbac import cluster_role
 from tests.conftest import ROOT
-from tests.e2e.kubectl import Kubectl, eventually
+from tests.e2e.kubectl import Kubectl, service_account_kubeconfig
+from tests.e2e.operator_process import operator_process
 
 pytestmark = pytest.mark.e2e
 
 OPERATOR_NAMESPACE = "playout-system"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -77,22 +67,7 @@ def operator_kubeconfig(admin: Kubectl, path: Path) -> Path:
             ],
         }
     )
-    token = system("create", "token", "playout-operator", "--duration", "6h").strip()
-    admin_config = yaml.safe_load(admin.kubeconfig.read_text())
-    cluster = admin_config["clusters"][0]["cluster"]
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "local", "cluster": cluster}],
-        "users": [{"name": "playout-operator", "user": {"token": token}}],
-        "contexts": [
-            {"name": "operator", "context": {"cluster": "local", "user": "playout-operator"}}
-        ],
-        "current-context": "operator",
-    }
-    path.write_text(yaml.safe_dump(config))
-    path.chmod(0o600)
-    return path
+    return service_account_kubeconfig(admin, OPERATOR_NAMESPACE, "playout-operator", path)
 
 
 @pytest.fixture(scope="session")
@@ -100,49 +75,12 @@ def operator(admin: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """The operator as a process, as its ServiceAccount."""
     workdir = tmp_path_factory.mktemp("operator")
     config = operator_kubeconfig(admin, workdir / "kubeconfig")
-    health_port, metrics_port = free_port(), free_port()
-    log_path = workdir / "operator.log"
     env = {
-        **os.environ,
-        "KUBECONFIG": str(config),
         "PLAYOUT_STREAMER_IMAGE": "playout-streamer:e2e",
         "PLAYOUT_PROBER_IMAGE": "playout-prober:e2e",
     }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "playout.cli", "--log-level", "debug", "operator", "-A",
-             "--liveness", f"http://127.0.0.1:{health_port}/healthz",
-             "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"the operator exited with {process.returncode}:\n{log_path.read_text()[-5000:]}"
-            )
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{health_port}/healthz", timeout=2
-            ) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-    try:
-        eventually(healthy, timeout=60, what="the operator's liveness endpoint")
-        yield {
-            "metrics": f"http://127.0.0.1:{metrics_port}/metrics",
-            "log": log_path,
-            "process": process,
-        }
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        sys.stderr.write(f"\n--- operator log (tail) ---\n{log_path.read_text()[-4000:]}\n")
+    with operator_process(config, ["-A"], env, workdir) as running:
+        yield running
 
 
 @pytest.fixture

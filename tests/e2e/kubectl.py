@@ -99,3 +99,22 @@ def eventually(
     raise AssertionError(
         f"timed out after {timeout}s waiting for {what or probe.__name__} (last: {last!r})"
     )
+
+
+def service_account_kubeconfig(admin: Kubectl, namespace: str, name: str, path: Path) -> Path:
+    """A kubeconfig with a token of ServiceAccount `namespace/name`: that identity, and only
+    the RBAC bound to it, on the admin's cluster."""
+    token = admin.in_namespace(namespace)("create", "token", name, "--duration", "6h").strip()
+    admin_config = yaml.safe_load(admin.kubeconfig.read_text())
+    cluster = admin_config["clusters"][0]["cluster"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": cluster}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": "local", "user": name}}],
+        "current-context": name,
+    }
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path

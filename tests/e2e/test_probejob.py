@@ -27,13 +27,13 @@ def test_a_probe_runs_as_a_job_and_the_phase_follows(kubectl: Kubectl) -> None:
     job = eventually(lambda: kubectl.get("job", "cheers-s01e01-1"), what="the Job")
     assert job["spec"]["activeDeadlineSeconds"] == 600
     assert job["metadata"]["ownerReferences"][0]["kind"] == "ProbeJob"
-    # kwok completes Job pods; without the prober there is no report, and status says so.
-    eventually(
-        lambda: status(kubectl).get("phase") == "Succeeded", timeout=90, what="phase Succeeded"
-    )
+    # kwok completes Job pods; without the prober there is no report, and status says so:
+    # a run that left no report has failed (kstatus Failed, through Stalled).
+    eventually(lambda: status(kubectl).get("phase") == "Failed", timeout=90, what="phase Failed")
     conditions = {c["type"]: c for c in status(kubectl)["conditions"]}
     assert conditions["Complete"]["status"] == "True"
     assert conditions["Ready"]["reason"] == "NoReport"
+    assert conditions["Stalled"]["status"] == "True"
     kubectl("wait", "--for=condition=Complete", "probejob/cheers-s01e01", "--timeout=10s")
     printed = kubectl("get", "probejobs").splitlines()
     assert printed[0].split() == ["NAME", "PHASE", "VERDICT", "PROFILE", "AGE"]
@@ -42,12 +42,10 @@ def test_a_probe_runs_as_a_job_and_the_phase_follows(kubectl: Kubectl) -> None:
 
 def test_a_finished_probe_is_not_run_again(kubectl: Kubectl) -> None:
     kubectl.apply(probejob())
-    eventually(
-        lambda: status(kubectl).get("phase") == "Succeeded", timeout=90, what="phase Succeeded"
-    )
+    eventually(lambda: status(kubectl).get("phase") == "Failed", timeout=90, what="a result")
     kubectl("delete", "job", "cheers-s01e01-1", "--wait=true")
     kubectl("annotate", "probejob", "cheers-s01e01", "touched=yes")  # an event, no new generation
-    eventually(lambda: status(kubectl).get("phase") == "Succeeded", what="the result kept")
+    eventually(lambda: status(kubectl).get("phase") == "Failed", what="the result kept")
     assert kubectl.get("job", "cheers-s01e01-1") is None
 
 
@@ -84,3 +82,51 @@ def test_a_schedule_makes_a_cronjob(kubectl: Kubectl) -> None:
     )
     eventually(lambda: kubectl.get("cronjob", "cheers-s01e01") is None, what="the CronJob pruned")
     eventually(lambda: kubectl.get("job", "cheers-s01e01-2"), what="a one-off Job")
+
+
+def test_the_report_arrives_through_the_termination_message(kubectl: Kubectl) -> None:
+    """kwok runs no prober; the test writes, as the kubelet would, the report the prober
+    leaves in /dev/termination-log into the finished pod's status."""
+    kubectl.apply(probejob())
+    pod = eventually(
+        lambda: next(
+            (
+                p
+                for p in kubectl.items("pods", "-l", "playout.dev/probejob=cheers-s01e01")
+                if p["status"].get("phase") == "Succeeded"
+            ),
+            None,
+        ),
+        timeout=90,
+        what="the finished prober pod",
+    )
+    report = {
+        "verdict": "fail",
+        "summary": {"container": "matroska,webm", "durationSeconds": 1320.5},
+        "checks": [
+            {"name": "loudness", "status": "fail", "value": -16.0, "threshold": -23,
+             "message": "-16.0 LUFS integrated, target -23 ± 1 LU"},
+            {"name": "black", "status": "pass", "value": 0},
+        ],
+    }  # fmt: skip
+    kubectl(
+        "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=json", "-p",
+        json.dumps([{
+            "op": "add",
+            "path": "/status/containerStatuses/0/state/terminated/message",
+            "value": json.dumps(report),
+        }]),
+    )  # fmt: skip
+    eventually(
+        lambda: (
+            status(kubectl).get("verdict") == "fail" and status(kubectl).get("phase") == "Succeeded"
+        ),
+        what="the verdict of a finished probe",
+    )
+    final = status(kubectl)
+    assert [c["name"] for c in final["checks"]] == ["loudness", "black"]
+    assert final["summary"]["container"] == "matroska,webm"
+    assert [run["job"] for run in final["history"]] == ["cheers-s01e01-1"]
+    assert final["history"][0]["problems"] == ["loudness"]
+    conditions = {c["type"]: c for c in final["conditions"]}
+    assert conditions["Ready"]["reason"] == "VerdictFail"

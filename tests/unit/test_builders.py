@@ -273,3 +273,14 @@ def test_a_schedule_makes_a_cronjob(probejob_body: dict[str, Any]) -> None:
     assert cron["spec"]["schedule"] == "*/30 * * * *"
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     assert cron["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] == 600
+
+
+def test_the_prober_reports_through_its_termination_message(probejob_body: dict[str, Any]) -> None:
+    (job,) = build_probejob(ProbeJob.model_validate(probejob_body), CONFIG)
+    pod = job["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert {"name": "PLAYOUT_TERMINATION_LOG", "value": "/dev/termination-log"} in container["env"]
+    assert container["terminationMessagePath"] == "/dev/termination-log"
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    # No API access: no token in a pod that parses untrusted media.
+    assert pod["automountServiceAccountToken"] is False

@@ -23,7 +23,10 @@ MOVIES = ["movies/b.mkv", "movies/a.mkv", "movies/c.mkv"]
 def spec(**overrides: Any) -> ChannelSpec:
     fields: dict[str, Any] = {
         "media": {"persistentVolumeClaim": {"claimName": "m"}},
-        "programs": [{"path": "shows/Cheers"}, {"name": "movies", "path": "movies", "order": "shuffle"}],
+        "programs": [
+            {"path": "shows/Cheers"},
+            {"name": "movies", "path": "movies", "order": "shuffle"},
+        ],
     }
     return ChannelSpec.model_validate({**fields, **overrides})
 
@@ -32,7 +35,13 @@ LISTINGS = {"shows/Cheers": SHOW, "movies": MOVIES}
 
 
 def test_natural_order() -> None:
-    assert natural_sorted(["S01E10", "S01E2", "s01e1", "Season 10/x", "Season 2/x"]) == ["s01e1", "S01E2", "S01E10", "Season 2/x", "Season 10/x"]
+    assert natural_sorted(["S01E10", "S01E2", "s01e1", "Season 10/x", "Season 2/x"]) == [
+        "s01e1",
+        "S01E2",
+        "S01E10",
+        "Season 2/x",
+        "Season 10/x",
+    ]
     assert title_of("shows/Cheers/Cheers_S01E01.mkv") == "Cheers S01E01"
 
 
@@ -52,7 +61,9 @@ def test_programs_take_turns_and_loop() -> None:
 
 
 def test_items_per_turn() -> None:
-    channel = spec(programs=[{"path": "shows/Cheers", "itemsPerTurn": 2}, {"name": "movies", "path": "movies"}])
+    channel = spec(
+        programs=[{"path": "shows/Cheers", "itemsPerTurn": 2}, {"name": "movies", "path": "movies"}]
+    )
     state, kinds = LineupState(), []
     for _ in range(6):
         entry = current_entry(channel, state, LISTINGS)
@@ -78,7 +89,10 @@ def test_shuffle_order_is_reproducible_from_the_recorded_seed() -> None:
 
 def test_resume_mid_item() -> None:
     channel = spec()
-    state = LineupState(progress={"shows/Cheers": ProgramProgress(item=SHOW[1], position_seconds=754.0, index=1)}, current="shows/Cheers")
+    state = LineupState(
+        progress={"shows/Cheers": ProgramProgress(item=SHOW[1], position_seconds=754.0, index=1)},
+        current="shows/Cheers",
+    )
     entry = current_entry(channel, state, LISTINGS)
     assert entry is not None
     assert (entry.path, entry.start) == (SHOW[1], 754.0)
@@ -88,7 +102,9 @@ def test_resume_mid_item() -> None:
 
 def test_resume_off_starts_items_from_the_top() -> None:
     channel = spec(programs=[{"path": "shows/Cheers", "resume": False}])
-    state = LineupState(progress={"shows/Cheers": ProgramProgress(item=SHOW[1], position_seconds=754.0, index=1)})
+    state = LineupState(
+        progress={"shows/Cheers": ProgramProgress(item=SHOW[1], position_seconds=754.0, index=1)}
+    )
     entry = current_entry(channel, state, LISTINGS)
     assert entry is not None and entry.start == 0.0
 
@@ -96,7 +112,10 @@ def test_resume_off_starts_items_from_the_top() -> None:
 def test_a_vanished_file_falls_forward() -> None:
     channel = spec()
     gone = "shows/Cheers/Cheers S01E04.mkv"  # between E03 and E10
-    state = LineupState(progress={"shows/Cheers": ProgramProgress(item=gone, position_seconds=100.0, index=3)}, current="shows/Cheers")
+    state = LineupState(
+        progress={"shows/Cheers": ProgramProgress(item=gone, position_seconds=100.0, index=3)},
+        current="shows/Cheers",
+    )
     entry = current_entry(channel, state, LISTINGS)
     assert entry is not None
     assert (entry.path, entry.start) == ("shows/Cheers/Cheers S01E10.mkv", 0.0)
@@ -112,8 +131,13 @@ def test_empty_programs_are_passed_over_and_nothing_means_none() -> None:
 def test_interstitials_rotate_bumpers_and_announce_what_is_next() -> None:
     channel = spec(bumpers={"path": "bumpers", "upNext": True})
     upcoming = current_entry(channel, LineupState(), LISTINGS)
-    first, state = interstitials(channel, LineupState(), upcoming, ["bumpers/b2.mp4", "bumpers/b1.mp4"])
+    first, state = interstitials(
+        channel, LineupState(), upcoming, ["bumpers/b2.mp4", "bumpers/b1.mp4"]
+    )
     second, state = interstitials(channel, state, upcoming, ["bumpers/b2.mp4", "bumpers/b1.mp4"])
-    assert [e.path for e in first + second if e.kind == "bumper"] == ["bumpers/b1.mp4", "bumpers/b2.mp4"]
+    assert [e.path for e in first + second if e.kind == "bumper"] == [
+        "bumpers/b1.mp4",
+        "bumpers/b2.mp4",
+    ]
     assert first[-1].kind == "up-next" and first[-1].title == "Up next: Cheers S01E01"
     assert interstitials(spec(), LineupState(), upcoming, ["b.mp4"])[0] == []

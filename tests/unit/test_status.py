@@ -16,11 +16,14 @@ from playout.controller.status import (
     Concluded,
     DeploymentState,
     JobState,
+    ProberPod,
     assess_channel,
     assess_probejob,
     channel_status_patch,
     is_noop,
+    latest_run,
     merge_conditions,
+    probejob_status_patch,
     stale_after,
 )
 
@@ -132,7 +135,7 @@ def test_suspended(channel_body: dict[str, Any]) -> None:
     )
     assert summary(assess_channel(channel, deployment(replicas=0), NOW)) == (
         "Suspended",
-        "False",
+        "True",
         "False",
         "False",
     )
@@ -231,7 +234,9 @@ def probejob(body: dict[str, Any], verdict: str | None = None) -> ProbeJob:
         (job(active=1), None, ("Running", "False", "True", "False")),
         (job(complete=True), "pass", ("Succeeded", "True", "False", "False")),
         (job(complete=True), "warn", ("Succeeded", "True", "False", "False")),
-        (job(complete=True), "fail", ("Succeeded", "False", "False", "False")),
+        # The run succeeded; the media did not: kstatus Failed, through Stalled.
+        (job(complete=True), "fail", ("Succeeded", "False", "False", "True")),
+        (job(complete=True), None, ("Failed", "False", "False", "True")),
         (
             job(
                 failed=True,
@@ -255,12 +260,17 @@ def test_probejob_phases(
     assert complete == ("True" if expected[0] in ("Succeeded", "Failed") else "False")
 
 
-def test_a_failed_scheduled_probe_is_not_stalled(probejob_body: dict[str, Any]) -> None:
+def test_a_scheduled_probe_is_judged_by_its_latest_run(probejob_body: dict[str, Any]) -> None:
     probejob_body["spec"]["schedule"] = "@hourly"
-    assessment = assess_probejob(
+    waiting = assess_probejob(probejob(probejob_body), None, scheduled=True)
+    assert summary(waiting) == ("Pending", "True", "False", "False")  # reconciled: Current
+    failed = assess_probejob(
         probejob(probejob_body), job(failed=True, reason="BackoffLimitExceeded"), scheduled=True
     )
-    assert summary(assessment) == ("Failed", "False", "False", "False")
+    assert summary(failed) == ("Failed", "False", "False", "True")
+    # A routine run after a pass keeps the pass until it ends.
+    running = assess_probejob(probejob(probejob_body, "pass"), job(active=1), scheduled=True)
+    assert summary(running) == ("Running", "True", "False", "False")
 
 
 def test_deployment_state_from_a_real_manifest() -> None:
@@ -286,3 +296,139 @@ def test_deployment_state_from_a_real_manifest() -> None:
     assert state.progress_deadline_exceeded
     assert state.available_replicas == 0
     assert "timed out" in state.message
+
+
+# --- the prober's report, from the pod's termination message ------------------------------
+
+REPORT = {
+    "verdict": "fail",
+    "summary": {"container": "matroska,webm", "durationSeconds": 12.0, "video": {"codec": "h264"}},
+    "checks": [
+        {"name": "black", "status": "pass", "value": 0},
+        {"name": "loudness", "status": "fail", "value": -16.0, "threshold": -23,
+         "events": [{"start": 0, "end": 12}]},
+    ],
+}  # fmt: skip
+
+
+def prober_pod(
+    job_name: str = "cheers-s01e01-1",
+    message: str | None = None,
+    finished: str | None = "2026-11-21T12:05:00Z",
+) -> dict[str, Any]:
+    import json
+
+    state: dict[str, Any] = {"running": {"startedAt": "2026-11-21T12:00:00Z"}}
+    if finished is not None:
+        text = json.dumps(REPORT) if message is None else message
+        state = {"terminated": {"exitCode": 0, "finishedAt": finished, "message": text}}
+    return {
+        "metadata": {
+            "name": f"{job_name}-abcde",
+            "ownerReferences": [{"kind": "Job", "name": job_name, "uid": "u"}],
+        },
+        "status": {"containerStatuses": [{"name": "prober", "state": state}]},
+    }
+
+
+def apply_merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7386, as the API server applies a status merge patch."""
+    result = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = apply_merge_patch(result[key], value)
+        elif isinstance(value, dict):
+            result[key] = apply_merge_patch({}, value)
+        else:
+            result[key] = value
+    return result
+
+
+def test_a_running_prober_has_no_report_yet() -> None:
+    assert ProberPod.from_manifest(prober_pod(finished=None)) is None
+
+
+def test_the_report_comes_from_the_termination_message() -> None:
+    pod = ProberPod.from_manifest(prober_pod())
+    assert pod is not None and pod.job == "cheers-s01e01-1"
+    run = latest_run([pod], "cheers-s01e01-1")
+    assert run is not None and run.report.verdict == "fail"
+    assert latest_run([pod], "cheers-s01e01-2") is None
+
+
+def test_a_log_tail_is_not_a_report() -> None:
+    # terminationMessagePolicy FallbackToLogsOnError: a crash leaves the end of the log.
+    pod = ProberPod.from_manifest(prober_pod(message="Traceback (most recent call last):"))
+    assert pod is not None and pod.report() is None
+    assert latest_run([pod], "cheers-s01e01-1") is None
+
+
+def test_a_report_lands_in_status_once(probejob_body: dict[str, Any]) -> None:
+    pod = ProberPod.from_manifest(prober_pod())
+    assert pod is not None
+    run = latest_run([pod], "cheers-s01e01-1")
+    probe = probejob(probejob_body)
+    done = job(complete=True)
+    assessment, patch = probejob_status_patch(probe, done, False, NOW, run)
+    assert summary(assessment) == ("Succeeded", "False", "False", "True")
+    assert patch["verdict"] == "fail"
+    assert patch["checks"][1]["events"] == [{"start": 0.0, "end": 12.0}]
+    assert patch["lastRunAt"] == "2026-11-21T12:05:00Z"
+    assert patch["history"] == [
+        {"job": "cheers-s01e01-1", "finishedAt": "2026-11-21T12:05:00Z", "verdict": "fail",
+         "problems": ["loudness"]}
+    ]  # fmt: skip
+    # What the API server stores, read back: the next reconcile writes nothing.
+    probejob_body["status"] = apply_merge_patch({}, patch)
+    again = probejob(probejob_body)
+    _, second = probejob_status_patch(again, done, False, NOW, run)
+    assert is_noop(probejob_body["status"], second)
+
+
+def test_a_new_report_replaces_the_old_summary(probejob_body: dict[str, Any]) -> None:
+    probejob_body["status"] = {
+        "verdict": "pass",
+        "summary": {"container": "mov", "audio": {"codec": "aac"}},
+        "history": [{"job": "cheers-s01e01-0", "verdict": "pass"}],
+    }
+    run = latest_run([ProberPod.from_manifest(prober_pod())], "cheers-s01e01-1")  # type: ignore[list-item]
+    _, patch = probejob_status_patch(probejob(probejob_body), job(complete=True), False, NOW, run)
+    stored = apply_merge_patch(probejob_body["status"], patch)
+    assert stored["summary"]["container"] == "matroska,webm"
+    assert "audio" not in stored["summary"]  # the old media's audio does not linger
+    assert [h["job"] for h in stored["history"]] == ["cheers-s01e01-0", "cheers-s01e01-1"]
+
+
+def test_a_scheduled_probe_keeps_a_short_history(probejob_body: dict[str, Any]) -> None:
+    probejob_body["spec"]["schedule"] = "@hourly"
+    probejob_body["status"] = {
+        "verdict": "pass",
+        "history": [{"job": f"cheers-s01e01-{i}", "verdict": "pass"} for i in range(10)],
+    }
+    run = latest_run([ProberPod.from_manifest(prober_pod("cheers-s01e01-99"))], "cheers-s01e01-99")  # type: ignore[list-item]
+    _, patch = probejob_status_patch(
+        probejob(probejob_body), job(name="cheers-s01e01-99", complete=True), True, NOW, run
+    )
+    jobs = [h["job"] for h in patch["history"]]
+    assert len(jobs) == 10 and jobs[0] == "cheers-s01e01-1" and jobs[-1] == "cheers-s01e01-99"
+    # While the next run is going, the latest result stays.
+    probejob_body["status"] = apply_merge_patch(probejob_body["status"], patch)
+    running = job(name="cheers-s01e01-100", active=1)
+    assessment, patch = probejob_status_patch(probejob(probejob_body), running, True, NOW)
+    assert "verdict" not in patch and assessment.phase == "Running"
+
+
+def test_a_new_generation_hides_the_old_verdict(probejob_body: dict[str, Any]) -> None:
+    probejob_body["metadata"]["generation"] = 2
+    probejob_body["status"] = {
+        "verdict": "pass",
+        "checks": [{"name": "black", "status": "pass"}],
+        "history": [{"job": "cheers-s01e01-1", "verdict": "pass"}],
+    }
+    assessment, patch = probejob_status_patch(
+        probejob(probejob_body), job(name="cheers-s01e01-2", active=1), False, NOW
+    )
+    assert patch["verdict"] is None and patch["checks"] is None
+    assert assessment.phase == "Running"

@@ -20,6 +20,7 @@ from playout.api.common import (
     cel,
 )
 from playout.api.meta import ObjectMeta, Resource
+from playout.api.probejob import Thresholds
 
 # Children are named after the Channel with suffixes of up to 6 characters ("-sweep"), and
 # the CronJob name limit is 52; a Service name must also be a DNS label.
@@ -141,6 +142,14 @@ class Storage(SpecModel):
     sweeps segments a crash left behind."""
 
 
+class MediaChecks(SpecModel):
+    """Checks of every item before it airs, with the prober's quick profile (container,
+    streams, keyframe interval; no decode). An item that fails is skipped, and the reason
+    shows in `status.skipped`."""
+
+    thresholds: Thresholds = {}
+
+
 class ChannelSpec(SpecModel):
     """Desired state of a Channel."""
 
@@ -171,6 +180,9 @@ class ChannelSpec(SpecModel):
     """Disk for segments and state."""
     suspend: bool = False
     """Take the channel off air (scale to zero) without deleting it; progress is kept."""
+    probe: MediaChecks | None = None
+    """Check media before it airs (set `{}` for the defaults); items that fail are
+    skipped."""
 
     @model_validator(mode="after")
     def _unique_program_keys(self) -> ChannelSpec:
@@ -237,6 +249,19 @@ class StreamStatus(StatusModel):
     """When the engine last wrote a segment; the operator derives StreamHealthy from it."""
 
 
+class SkippedItem(StatusModel):
+    """An item the engine passed over."""
+
+    item: str
+    """Path of the item, relative to the media root."""
+    reason: str
+    """missing, unreadable, undecodable, or rejected (it failed `spec.probe`)."""
+    message: str = ""
+    """What went wrong, for humans."""
+    at: datetime
+    """When it was skipped; it is tried again later."""
+
+
 class ChannelStatus(StatusModel):
     """Observed state of a Channel, written by the operator (phase, conditions) and the
     streamer engine (nowPlaying, progress, stream)."""
@@ -253,6 +278,8 @@ class ChannelStatus(StatusModel):
     """Resume cursors, by program key."""
     stream: StreamStatus | None = None
     """The live stream."""
+    skipped: Annotated[list[SkippedItem], Field(max_length=20)] = []
+    """The latest items skipped, newest first."""
 
 
 class Channel(Resource):

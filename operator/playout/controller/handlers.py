@@ -34,7 +34,7 @@ from playout.controller.config import OperatorConfig
 from playout.controller.kube import FIELD_MANAGER, Kube
 from playout.controller.metrics import Metrics
 from playout.controller.reconcile import Reconciler
-from playout.controller.status import DeploymentState, JobState
+from playout.controller.status import DeploymentState, JobState, ProberPod
 
 RESYNC_SECONDS = 30.0
 
@@ -50,6 +50,8 @@ CHANNEL_CHILDREN = (
     ("batch/v1", "cronjobs"),
 )
 PROBEJOB_CHILDREN = (("batch/v1", "jobs"), ("batch/v1", "cronjobs"))
+# Not children (the Job makes them) but read for their termination messages: the reports.
+PROBER_PODS = ("v1", "pods")
 KIND_OF = {
     "configmaps": "ConfigMap",
     "services": "Service",
@@ -84,7 +86,7 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.execution.max_workers = 20
     settings.batching.worker_limit = 100
     managed = f"{MANAGED_BY}={MANAGER}"
-    for group_version, plural in {*CHANNEL_CHILDREN, *PROBEJOB_CHILDREN}:
+    for group_version, plural in {*CHANNEL_CHILDREN, *PROBEJOB_CHILDREN, PROBER_PODS}:
         group = group_version.rpartition("/")[0]
         settings.watching.label_selectors[group, plural] = managed
 
@@ -109,6 +111,7 @@ async def startup(
             kwargs["probejob_bodies"],
             kwargs["streamer_deployments"],
             kwargs["probe_jobs"],
+            kwargs["prober_pods"],
             logger,
         )
     )
@@ -152,12 +155,25 @@ def probe_jobs(
     return {(namespace, labels[PROBEJOB_LABEL]): JobState.from_manifest(dict(body))}
 
 
+@kopf.index("", "v1", "pods", labels={COMPONENT: "prober", PROBEJOB_LABEL: kopf.PRESENT})
+def prober_pods(
+    body: kopf.Body, namespace: str, labels: kopf.Labels, **_: Any
+) -> dict[Key, ProberPod]:
+    """Finished prober pods only: a running one has no report yet."""
+    pod = ProberPod.from_manifest(dict(body))
+    return {(namespace, labels[PROBEJOB_LABEL]): pod} if pod is not None else {}
+
+
 def _deployment(index: kopf.Index[Key, DeploymentState], key: Key) -> DeploymentState | None:
     return next(iter(index.get(key, [])), None)
 
 
 def _latest_job(index: kopf.Index[Key, JobState], key: Key) -> JobState | None:
     return max(index.get(key, []), key=lambda job: (job.created, job.name), default=None)
+
+
+def _pods(index: kopf.Index[Key, ProberPod], key: Key) -> list[ProberPod]:
+    return list(index.get(key, []))
 
 
 def _body(index: kopf.Index[Key, Any], key: Key) -> dict[str, Any] | None:
@@ -190,6 +206,7 @@ async def probejob_event(
     event: kopf.RawEvent,
     memo: kopf.Memo,
     probe_jobs: kopf.Index[Key, JobState],
+    prober_pods: kopf.Index[Key, ProberPod],
     logger: logging.Logger,
     **_: Any,
 ) -> None:
@@ -200,7 +217,9 @@ async def probejob_event(
         memo.reconciler.forget(meta["uid"])
         return
     key = (meta["namespace"], meta["name"])
-    await memo.reconciler.probejob(body, _latest_job(probe_jobs, key), logger)
+    await memo.reconciler.probejob(
+        body, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger
+    )
 
 
 async def channel_child_event(
@@ -231,6 +250,7 @@ async def probejob_child_event(
     memo: kopf.Memo,
     probejob_bodies: kopf.Index[Key, Any],
     probe_jobs: kopf.Index[Key, JobState],
+    prober_pods: kopf.Index[Key, ProberPod],
     logger: logging.Logger,
     **_: Any,
 ) -> None:
@@ -240,7 +260,30 @@ async def probejob_child_event(
         return
     await memo.reconciler.probejob_child(parent, KIND_OF[resource.plural], name, logger)
     if resource.plural == "jobs":
-        await memo.reconciler.probejob(parent, _latest_job(probe_jobs, key), logger)
+        await memo.reconciler.probejob(
+            parent, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger
+        )
+
+
+@kopf.on.event("", "v1", "pods", labels={COMPONENT: "prober", PROBEJOB_LABEL: kopf.PRESENT})
+async def prober_pod_event(
+    labels: kopf.Labels,
+    namespace: str,
+    memo: kopf.Memo,
+    probejob_bodies: kopf.Index[Key, Any],
+    probe_jobs: kopf.Index[Key, JobState],
+    prober_pods: kopf.Index[Key, ProberPod],
+    logger: logging.Logger,
+    **_: Any,
+) -> None:
+    """A prober pod finished (or changed): its report may have arrived."""
+    key = (namespace, labels[PROBEJOB_LABEL])
+    parent = _body(probejob_bodies, key)
+    if parent is None or parent["metadata"].get("deletionTimestamp"):
+        return
+    await memo.reconciler.probejob(
+        parent, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger
+    )
 
 
 def _register(handler: Any, children: Iterable[tuple[str, str]], owner_label: str) -> None:
@@ -263,6 +306,7 @@ async def _resync_loop(
     probejobs: kopf.Index[Key, Any],
     deployments: kopf.Index[Key, DeploymentState],
     jobs: kopf.Index[Key, JobState],
+    pods: kopf.Index[Key, ProberPod],
     logger: logging.Logger,
 ) -> None:
     await memo.indexes_ready.wait()
@@ -278,7 +322,10 @@ async def _resync_loop(
         for key in list(probejobs):
             body = _body(probejobs, key)
             if body is not None:
-                await _guarded(reconciler.probejob(body, _latest_job(jobs, key), logger), logger)
+                await _guarded(
+                    reconciler.probejob(body, _latest_job(jobs, key), _pods(pods, key), logger),
+                    logger,
+                )
 
 
 async def _guarded(reconcile: Any, logger: logging.Logger) -> None:

@@ -4,12 +4,15 @@ patches. A thin adapter over lightkube; every decision is made by the caller."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from lightkube import ApiError, AsyncClient, codecs
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.batch_v1 import CronJob, Job
+from lightkube.resources.core_v1 import Event
 from lightkube.types import CascadeType, PatchType
 
 from playout.api.common import GROUP, VERSION
@@ -73,6 +76,31 @@ class Kube:
                         raise
                 deleted.append(f"{kind}/{meta.name}")
         return deleted
+
+    async def post_event(self, owner: dict[str, Any], kind: str, reason: str, message: str) -> None:
+        """A Kubernetes Event about `owner`. Posted directly rather than through kopf, whose
+        event queue exists only inside its own handler tasks (not in the resync loop)."""
+        meta = owner["metadata"]
+        now = datetime.now(UTC)
+        await self._client.create(
+            Event(
+                metadata=ObjectMeta(generateName=f"{meta['name']}.", namespace=meta["namespace"]),
+                involvedObject=ObjectReference(
+                    apiVersion=owner.get("apiVersion"),
+                    kind=owner.get("kind"),
+                    name=meta["name"],
+                    namespace=meta["namespace"],
+                    uid=meta.get("uid"),
+                ),
+                type=kind,
+                reason=reason,
+                message=message[:1024],
+                source=EventSource(component=FIELD_MANAGER),
+                firstTimestamp=now,
+                lastTimestamp=now,
+                count=1,
+            )
+        )
 
     async def patch_status(
         self, kind: str, name: str, namespace: str, status: dict[str, Any]

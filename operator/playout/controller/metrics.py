@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -11,19 +12,43 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 
-class _PhaseCollector(Collector):
-    """`playout_objects{kind,phase}`, counted at scrape time from what the reconciler knows."""
+@dataclass(frozen=True)
+class ObjectState:
+    """What the metrics say of one Channel or ProbeJob."""
 
-    def __init__(self, phases: dict[str, tuple[str, str]]) -> None:
-        self._phases = phases
+    kind: str
+    namespace: str
+    name: str
+    phase: str
+    verdict: str = ""
+
+
+class _PhaseCollector(Collector):
+    """Built at scrape time from what the reconciler knows:
+    `playout_objects{kind,phase}` counts, and `playout_object_status{kind,namespace,name,
+    phase,verdict}` (1 per object, like kube-state-metrics), so alerts can name the channel."""
+
+    def __init__(self, objects: dict[str, ObjectState]) -> None:
+        self._objects = objects
 
     def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
+        counts = GaugeMetricFamily(
             "playout_objects", "Channels and ProbeJobs by phase", labels=["kind", "phase"]
         )
-        for (kind, phase), count in sorted(Tally(self._phases.values()).items()):
-            family.add_metric([kind, phase], count)
-        yield family
+        states = list(self._objects.values())
+        for (kind, phase), count in sorted(Tally((o.kind, o.phase) for o in states).items()):
+            counts.add_metric([kind, phase], count)
+        yield counts
+        each = GaugeMetricFamily(
+            "playout_object_status",
+            "1 for each Channel and ProbeJob, labelled with its phase (and a probe's verdict)",
+            labels=["kind", "object_namespace", "object_name", "phase", "verdict"],
+        )
+        for state in sorted(states, key=lambda o: (o.kind, o.namespace, o.name)):
+            each.add_metric(
+                [state.kind, state.namespace, state.name, state.phase, state.verdict], 1
+            )
+        yield each
 
 
 class Metrics:
@@ -46,9 +71,9 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
-        self.phases: dict[str, tuple[str, str]] = {}
-        """uid -> (kind, phase), kept by the reconciler."""
-        self.registry.register(_PhaseCollector(self.phases))
+        self.objects: dict[str, ObjectState] = {}
+        """uid -> state, kept by the reconciler."""
+        self.registry.register(_PhaseCollector(self.objects))
 
     async def serve(self, host: str, port: int) -> web.AppRunner:
         async def metrics(_: web.Request) -> web.Response:

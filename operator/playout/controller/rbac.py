@@ -28,6 +28,8 @@ def operator_rules() -> list[dict[str, Any]]:
             "verbs": _WRITE,
         },
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": _WRITE},
+        # Read-only: prober pods' termination messages carry the probe reports.
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _WRITE},
         {
             "apiGroups": ["rbac.authorization.k8s.io"],
@@ -42,6 +44,18 @@ def operator_rules() -> list[dict[str, Any]]:
             "resources": ["customresourcedefinitions"],
             "verbs": ["get", "list", "watch"],
         },
+    ]
+
+
+# kopf reads these only to discover namespaces (for patterns like 'tv-*') and CRDs; a Role
+# cannot grant them, and an operator given exact namespaces does without (see cli.py).
+CLUSTER_SCOPED_RESOURCES = frozenset({"namespaces", "customresourcedefinitions"})
+
+
+def namespaced_rules() -> list[dict[str, Any]]:
+    """The rules of the Role in each watched namespace when the operator is namespaced."""
+    return [
+        rule for rule in operator_rules() if not CLUSTER_SCOPED_RESOURCES & set(rule["resources"])
     ]
 
 

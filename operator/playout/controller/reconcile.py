@@ -10,9 +10,8 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-import kopf
 from lightkube import ApiError
 from prometheus_client.context_managers import Timer
 from pydantic import ValidationError
@@ -25,7 +24,7 @@ from playout.controller.builders.common import CHANNEL_LABEL, PROBEJOB_LABEL, Ma
 from playout.controller.builders.probejob import build_probejob
 from playout.controller.config import OperatorConfig
 from playout.controller.kube import Kube
-from playout.controller.metrics import Metrics
+from playout.controller.metrics import Metrics, ObjectState
 from playout.controller.status import (
     FALSE,
     TRUE,
@@ -33,8 +32,10 @@ from playout.controller.status import (
     Concluded,
     DeploymentState,
     JobState,
+    ProberPod,
     channel_status_patch,
     is_noop,
+    latest_run,
     merge_conditions,
     probejob_status_patch,
 )
@@ -75,7 +76,7 @@ class Reconciler:
     def forget(self, uid: str) -> None:
         self._applied.pop(uid, None)
         self._locks.pop(uid, None)
-        self._metrics.phases.pop(uid, None)
+        self._metrics.objects.pop(uid, None)
 
     def _lock(self, uid: str) -> asyncio.Lock:
         return self._locks.setdefault(uid, asyncio.Lock())
@@ -113,7 +114,15 @@ class Reconciler:
 
     # --- ProbeJob -----------------------------------------------------------------------
 
-    async def probejob(self, body: Body, job: JobState | None, logger: logging.Logger) -> None:
+    async def probejob(
+        self,
+        body: Body,
+        job: JobState | None,
+        pods: list[ProberPod],
+        logger: logging.Logger,
+    ) -> None:
+        """`pods`: the finished prober pods of this ProbeJob, whose termination messages
+        carry the reports."""
         uid = body["metadata"]["uid"]
         async with self._lock(uid):
             with self._timed("ProbeJob"):
@@ -132,7 +141,8 @@ class Reconciler:
                     return  # the result stands after its Job is gone
                 if not scheduled and job is not None and job.name != _job_name(children):
                     job = None  # the Job of an earlier generation says nothing of this one
-                assessment, patch = probejob_status_patch(probe, job, scheduled, self._clock())
+                run = latest_run(pods, job.name) if job is not None else None
+                assessment, patch = probejob_status_patch(probe, job, scheduled, self._clock(), run)
                 await self._write_status("ProbeJob", body, assessment, patch, logger)
 
     async def probejob_child(
@@ -256,7 +266,10 @@ class Reconciler:
     ) -> None:
         meta = body["metadata"]
         current = body.get("status") or {}
-        self._metrics.phases[meta["uid"]] = (kind, str(assessment.phase))
+        verdict = patch.get("verdict", current.get("verdict")) or ""
+        self._metrics.objects[meta["uid"]] = ObjectState(
+            kind, meta["namespace"], meta["name"], str(assessment.phase), str(verdict)
+        )
         if is_noop(current, patch):
             return
         try:
@@ -271,12 +284,15 @@ class Reconciler:
         if previous != patch["phase"]:
             # Events on transitions only; the Ready condition says why.
             ready = assessment.ready
-            kopf.event(
-                kopf.Body(cast(kopf.RawBody, body)),
-                type="Warning" if patch["phase"] in _WARNING_PHASES else "Normal",
-                reason=str(patch["phase"]),
-                message=ready.message or ready.reason,
-            )
+            try:
+                await self._kube.post_event(
+                    body,
+                    "Warning" if patch["phase"] in _WARNING_PHASES else "Normal",
+                    str(patch["phase"]),
+                    ready.message or ready.reason,
+                )
+            except ApiError as error:
+                logger.warning(f"Posting an event failed: {error.status.message}")
             logger.info(f"{kind} phase {previous or '-'} -> {patch['phase']}: {ready.message}")
 
     def _timed(self, kind: str) -> Timer:

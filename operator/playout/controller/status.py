@@ -7,13 +7,24 @@ progress stopped for good (both "abnormal-true"); `Ready` summarises.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from playout.api.channel import Channel, ChannelPhase
 from playout.api.common import Condition, ConditionStatus
-from playout.api.probejob import ProbeJob, ProbeJobPhase, Verdict
+from playout.api.probejob import (
+    HISTORY_LIMIT,
+    CheckStatus,
+    ProbeJob,
+    ProbeJobPhase,
+    ProbeReport,
+    ProbeRun,
+    Verdict,
+)
 from playout.controller.builders.channel import stream_url
 
 TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
@@ -21,6 +32,8 @@ TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionSta
 # The engine reports at least this often (plus on every item change), so a report older
 # than this plus a few segments means the stream stopped.
 REPORT_HEARTBEAT = timedelta(seconds=30)
+# Time for a report to travel and land (API latency, a retry).
+REPORT_SLACK = timedelta(seconds=15)
 # A stream that stays stale this long needs a human: Stalled.
 STALE_GIVE_UP = timedelta(minutes=5)
 
@@ -82,6 +95,76 @@ class JobState:
         )
 
 
+PROBER_CONTAINER = "prober"
+
+
+@dataclass(frozen=True)
+class ProberPod:
+    """A prober pod whose container has terminated, with its termination message: how the
+    report reaches the operator, through the API and never from the pod itself."""
+
+    job: str
+    finished_at: str
+    message: str
+
+    @classmethod
+    def from_manifest(cls, body: dict[str, Any]) -> ProberPod | None:
+        """None while the prober is still running (or the pod belongs to no Job)."""
+        meta = body.get("metadata") or {}
+        job = next(
+            (
+                ref.get("name")
+                for ref in meta.get("ownerReferences") or []
+                if ref.get("kind") == "Job"
+            ),
+            None,
+        )
+        statuses = (body.get("status") or {}).get("containerStatuses") or []
+        prober: dict[str, Any] = next(
+            (c for c in statuses if c.get("name") == PROBER_CONTAINER), {}
+        )
+        terminated = (prober.get("state") or {}).get("terminated")
+        if job is None or not terminated:
+            return None
+        return cls(
+            job=job,
+            finished_at=terminated.get("finishedAt") or "",
+            message=terminated.get("message") or "",
+        )
+
+    def report(self) -> ProbeReport | None:
+        """The report in the termination message; None when there is none (the prober died
+        before writing it, and the kubelet fell back to the end of its log)."""
+        try:
+            document = json.loads(self.message)
+            if not isinstance(document, dict) or "verdict" not in document:
+                return None
+            return ProbeReport.model_validate(document)
+        except (ValueError, ValidationError):
+            return None
+
+
+@dataclass(frozen=True)
+class Run:
+    """The report of one finished probe Job."""
+
+    job: str
+    finished_at: str
+    """As the kubelet wrote it (RFC 3339)."""
+    report: ProbeReport
+
+
+def latest_run(pods: list[ProberPod], job: str) -> Run | None:
+    """The report of `job`: from its last pod to finish with one (a retried Job has more)."""
+    for pod in sorted(pods, key=lambda pod: pod.finished_at, reverse=True):
+        if pod.job != job:
+            continue
+        report = pod.report()
+        if report is not None:
+            return Run(job, pod.finished_at, report)
+    return None
+
+
 def _condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
     for condition in status.get("conditions") or []:
         if condition.get("type") == kind:
@@ -123,7 +206,10 @@ _NOT_STALLED = Concluded(FALSE, "Progressing")
 
 
 def stale_after(channel: Channel) -> timedelta:
-    return REPORT_HEARTBEAT + timedelta(seconds=3 * channel.spec.output.segment_seconds)
+    """A report older than this means the stream stopped: one missed heartbeat's worth of
+    slack over the heartbeat itself and three segments (the engine's own health rule)."""
+    segments = timedelta(seconds=3 * channel.spec.output.segment_seconds)
+    return REPORT_HEARTBEAT + segments + REPORT_SLACK
 
 
 def assess_channel(
@@ -139,9 +225,11 @@ def assess_channel(
                 _NOT_STALLED,
                 {"StreamHealthy": Concluded(UNKNOWN, "Suspended")},
             )
+        # Off air as asked is the desired state reached: Ready, so that kstatus (Flux)
+        # says Current rather than waiting forever; the phase says Suspended.
         return Assessment(
             ChannelPhase.SUSPENDED,
-            Concluded(FALSE, "Suspended", "The channel is suspended (spec.suspend)"),
+            Concluded(TRUE, "Suspended", "The channel is suspended (spec.suspend)"),
             _CALM,
             _NOT_STALLED,
             {"StreamHealthy": Concluded(UNKNOWN, "Suspended")},
@@ -218,24 +306,28 @@ def assess_channel(
     )
 
 
-def assess_probejob(probe: ProbeJob, job: JobState | None, scheduled: bool) -> Assessment:
-    """Phase and conditions of a ProbeJob from its latest Job and the prober's report."""
-    verdict = probe.status.verdict
+def assess_probejob(
+    probe: ProbeJob, job: JobState | None, scheduled: bool, verdict: Verdict | None = None
+) -> Assessment:
+    """Phase and conditions of a ProbeJob from its latest Job and the prober's verdict (by
+    default, the one already in the status).
+
+    In kstatus terms: a usable result (pass or warn) is Current; a fail verdict, a run
+    that failed or one that left no report is Failed (Stalled), until a later run of a
+    scheduled probe does better; a scheduled probe waiting for its first run is Current."""
+    verdict = verdict if verdict is not None else probe.status.verdict
     if job is None:
         if scheduled:
-            return Assessment(
-                ProbeJobPhase.PENDING if verdict is None else _finished_phase(probe),
-                _verdict_ready(verdict)
-                if verdict
-                else Concluded(FALSE, "Scheduled", "Waiting for the first run"),
-                _CALM,
-                _NOT_STALLED,
-                {
-                    "Complete": Concluded(
-                        FALSE, "Scheduled", f"Runs on schedule {probe.spec.schedule}"
-                    )
-                },
-            )
+            if verdict is None:
+                waiting = f"Waiting for the first run (schedule {probe.spec.schedule})"
+                return Assessment(
+                    ProbeJobPhase.PENDING,
+                    Concluded(TRUE, "Scheduled", waiting),
+                    _CALM,
+                    _NOT_STALLED,
+                    {"Complete": Concluded(FALSE, "Scheduled", waiting)},
+                )
+            return _result(_finished_phase(probe), verdict, "The latest run completed")
         return Assessment(
             ProbeJobPhase.PENDING,
             Concluded(FALSE, "Creating", "Creating the probe Job"),
@@ -249,42 +341,53 @@ def assess_probejob(probe: ProbeJob, job: JobState | None, scheduled: bool) -> A
             ProbeJobPhase.FAILED,
             Concluded(FALSE, "ProbeFailed", message),
             _CALM,
-            # A scheduled probe tries again at the next run; a one-off does not.
-            Concluded(FALSE, "WillRetry", message)
-            if scheduled
-            else Concluded(TRUE, job.reason or "JobFailed", message),
+            Concluded(TRUE, job.reason or "JobFailed", message),
             {"Complete": Concluded(TRUE, "JobFailed", message)},
         )
     if job.complete:
-        return Assessment(
-            ProbeJobPhase.SUCCEEDED,
-            _verdict_ready(verdict),
-            _CALM,
-            _NOT_STALLED,
-            {"Complete": Concluded(TRUE, "JobComplete", f"Job {job.name} completed")},
-        )
+        if verdict is None:
+            message = f"Job {job.name} finished without a report; its pod's log says why"
+            return Assessment(
+                ProbeJobPhase.FAILED,
+                Concluded(FALSE, "NoReport", message),
+                _CALM,
+                Concluded(TRUE, "NoReport", message),
+                {"Complete": Concluded(TRUE, "JobComplete", message)},
+            )
+        return _result(ProbeJobPhase.SUCCEEDED, verdict, f"Job {job.name} completed")
     running = job.active > 0
     phase = ProbeJobPhase.RUNNING if running else ProbeJobPhase.PENDING
     reason = "Running" if running else "Scheduling"
+    message = f"Job {job.name} is {reason.lower()}"
+    if scheduled and verdict is not None:
+        # A routine run of a scheduled probe: the last result stands until this one ends.
+        last = _result(phase, verdict, message)
+        return Assessment(
+            phase, last.ready, _CALM, last.stalled, {"Complete": Concluded(FALSE, reason, message)}
+        )
     return Assessment(
         phase,
-        Concluded(FALSE, reason, f"Job {job.name} is {reason.lower()}"),
-        _CALM if scheduled else Concluded(TRUE, reason, f"Job {job.name} is {reason.lower()}"),
+        Concluded(FALSE, reason, message),
+        Concluded(TRUE, reason, message),
         _NOT_STALLED,
-        {"Complete": Concluded(FALSE, reason)},
+        {"Complete": Concluded(FALSE, reason, message)},
     )
+
+
+def _result(phase: ProbeJobPhase, verdict: Verdict, complete: str) -> Assessment:
+    """A finished probe, judged by its verdict."""
+    done = {"Complete": Concluded(TRUE, "JobComplete", complete)}
+    if verdict == Verdict.FAIL:
+        failed = Concluded(FALSE, "VerdictFail", "The media failed its checks (see status.checks)")
+        return Assessment(
+            phase, failed, _CALM, Concluded(TRUE, "VerdictFail", failed.message), done
+        )
+    ready = Concluded(TRUE, f"Verdict{verdict.value.capitalize()}", f"Verdict: {verdict.value}")
+    return Assessment(phase, ready, _CALM, _NOT_STALLED, done)
 
 
 def _finished_phase(probe: ProbeJob) -> ProbeJobPhase:
     return probe.status.phase or ProbeJobPhase.SUCCEEDED
-
-
-def _verdict_ready(verdict: Verdict | None) -> Concluded:
-    if verdict is None:
-        return Concluded(UNKNOWN, "NoReport", "The probe finished without a report")
-    if verdict == Verdict.FAIL:
-        return Concluded(FALSE, "VerdictFail", "The media failed its checks")
-    return Concluded(TRUE, f"Verdict{verdict.value.capitalize()}", f"Verdict: {verdict.value}")
 
 
 def merge_conditions(
@@ -329,16 +432,73 @@ def channel_status_patch(
 
 
 def probejob_status_patch(
-    probe: ProbeJob, job: JobState | None, scheduled: bool, now: datetime
+    probe: ProbeJob, job: JobState | None, scheduled: bool, now: datetime, run: Run | None = None
 ) -> tuple[Assessment, dict[str, Any]]:
-    assessment = assess_probejob(probe, job, scheduled)
+    """The operator's status fields, and the report of the latest run when there is a new
+    one. A one-off probe whose current Job has no report yet shows no verdict rather than
+    the verdict of an earlier generation; a scheduled one keeps its latest result."""
+    history = probe.status.history
+    stale = (
+        not scheduled
+        and job is not None
+        and run is None
+        and bool(history)
+        and history[-1].job != job.name
+    )
+    verdict = run.report.verdict if run else None
+    assessment = assess_probejob(
+        probe.model_copy(update={"status": probe.status.model_copy(update={"verdict": None})})
+        if stale
+        else probe,
+        job,
+        scheduled,
+        verdict,
+    )
     generation = probe.metadata.generation or 0
     conditions = merge_conditions(probe.status.conditions, assessment, generation, now)
-    return assessment, {
+    patch: dict[str, Any] = {
         "observedGeneration": generation,
         "phase": str(assessment.phase),
         "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
     }
+    if run is not None:
+        patch.update(_report_fields(run.report))
+        patch["lastRunAt"] = run.finished_at or None
+        if not history or history[-1].job != run.job:
+            entry = ProbeRun(
+                job=run.job,
+                finished_at=run.finished_at or None,
+                verdict=run.report.verdict,
+                problems=[c.name for c in run.report.checks if c.status != CheckStatus.PASS],
+            )
+            history = [*history, entry][-HISTORY_LIMIT:]
+            patch["history"] = _no_nulls_in_lists(
+                [h.model_dump(mode="json", by_alias=True) for h in history]
+            )
+    elif stale:
+        patch.update({name: None for name in _report_fields(ProbeReport())})
+    return assessment, patch
+
+
+def _report_fields(report: ProbeReport) -> dict[str, Any]:
+    """Every field of the report, absent ones as null: in a merge patch a null removes what
+    an earlier report left, down to the nested summary fields. Lists are replaced whole, so
+    their items carry no nulls (which the API server would not store, and `is_noop` would
+    then never match)."""
+    fields: dict[str, Any] = _no_nulls_in_lists(report.model_dump(mode="json", by_alias=True))
+    return fields
+
+
+def _no_nulls_in_lists(value: Any, in_list: bool = False) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _no_nulls_in_lists(item, in_list)
+            for key, item in value.items()
+            if not (in_list and item is None)
+        }
+    if isinstance(value, list):
+        return [_no_nulls_in_lists(item, True) for item in value]
+    return value
 
 
 def is_noop(current: dict[str, Any], patch: dict[str, Any]) -> bool:

@@ -37,6 +37,16 @@ class MediaInfo:
         return self.audio_codec is not None
 
 
+def escape(value: str) -> str:
+    """A filter option value as it must appear inside a filter graph: escaped once for the
+    option parser (`\\ ' :`) and once more for the graph parser (`\\ ' [ ] , ;`)."""
+    for char in "\\':":
+        value = value.replace(char, "\\" + char)
+    for char in "\\'[],;":
+        value = value.replace(char, "\\" + char)
+    return value
+
+
 def probe_command(ffprobe: str, source: str | Path) -> list[str]:
     return [
         ffprobe, "-v", "error", "-protocol_whitelist", whitelist_for(str(source)),
@@ -188,9 +198,10 @@ def card_command(
     from a file, so no title, whatever its quotes or colons, needs escaping."""
     video = output.video
     size = f"{video.width}x{video.height}"
-    font = f"fontfile={FONT}:" if FONT.exists() else ""
+    font = f"fontfile={escape(str(FONT))}:" if FONT.exists() else ""
     text = (
-        f"drawtext={font}textfile={text_file}:fontcolor=white:fontsize={video.height // 14}:"
+        f"drawtext={font}textfile={escape(str(text_file))}:fontcolor=white:"
+        f"fontsize={video.height // 14}:"
         "x=(w-text_w)/2:y=(h-text_h)/2"
     )
     return [

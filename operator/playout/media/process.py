@@ -117,7 +117,11 @@ async def run_tool(
     )
     timed_out = False
     try:
-        (stdout, out_cut), (stderr, err_cut) = await asyncio.wait_for(readers, time_limit)
+        # Shielded: on timeout wait_for cancels what it waits on, and the readers must
+        # live on to collect what the killed process wrote.
+        (stdout, out_cut), (stderr, err_cut) = await asyncio.wait_for(
+            asyncio.shield(readers), time_limit
+        )
         await process.wait()
     except TimeoutError:
         timed_out = True

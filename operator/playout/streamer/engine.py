@@ -18,15 +18,18 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from playout.api.channel import Channel, NowPlaying
+from playout.api.channel import Channel, NowPlaying, SkippedItem
+from playout.api.probejob import CheckStatus, ProbeProfile, Verdict
 from playout.media import ffmpeg
 from playout.media.hls import Segment, target_duration_for
 from playout.media.process import find_tool, kill_group, run_tool
+from playout.prober.engine import ProbeRequest, probe
 from playout.streamer import schedule
 from playout.streamer.metrics import EngineMetrics
 from playout.streamer.schedule import Entry, LineupState
@@ -42,6 +45,8 @@ GRACE_SEGMENTS = 6
 # A timestamp offset this large is reset at the next item (they all start a discontinuity):
 # MPEG-TS timestamps wrap at 2^33 / 90 kHz, about 26.5 hours.
 TS_OFFSET_RESET = 86_400.0
+# Wall-clock limit of the checks of one item (`spec.probe`): metadata and packets only.
+CHECK_SECONDS = 60.0
 # Before giving up on a file, how long to wait before trying it again (doubling).
 RETRY_AFTER = 60.0
 RETRY_MAX = 3600.0
@@ -113,6 +118,8 @@ class Engine:
         self._ts_offset = 0.0
         self._failures: dict[str, tuple[int, float]] = {}
         self._probe_cache: dict[tuple[str, float, int], ffmpeg.MediaInfo] = {}
+        self._check_cache: dict[tuple[str, float, int], str | None] = {}
+        self.skipped: deque[SkippedItem] = deque(maxlen=20)
         self._new_run = True
 
     # --- lifecycle ------------------------------------------------------------------
@@ -200,6 +207,9 @@ class Engine:
         if entry.path is None:
             log.error(f"Could not play the {entry.kind} card: {failure}")
             return
+        self.skipped.appendleft(
+            SkippedItem(item=entry.path, reason=failure.reason, message=str(failure), at=utc_now())
+        )
         count, _ = self._failures.get(entry.path, (0, 0.0))
         delay = min(RETRY_AFTER * 2**count, RETRY_MAX)
         self._failures[entry.path] = (count + 1, time.monotonic() + delay)
@@ -222,7 +232,30 @@ class Engine:
             if not info.has_video:
                 raise ItemFailed("undecodable", "no video stream")
             self._probe_cache[key] = info
+        if self.spec.probe is not None:
+            await self._check(path, key)
         return self._probe_cache[key]
+
+    async def _check(self, path: Path, key: tuple[str, float, int]) -> None:
+        """`spec.probe`: the prober's quick profile, once per version of the file."""
+        if key not in self._check_cache:
+            assert self.spec.probe is not None
+            request = ProbeRequest(
+                source=str(path),
+                profile=ProbeProfile.QUICK,
+                thresholds=dict(self.spec.probe.thresholds),
+                timeout=CHECK_SECONDS,
+            )
+            report = await probe(request)
+            failed = [
+                f"{check.name}: {check.message}" if check.message else check.name
+                for check in report.checks
+                if check.status in (CheckStatus.FAIL, CheckStatus.ERROR)
+            ]
+            self._check_cache[key] = "; ".join(failed) if report.verdict == Verdict.FAIL else None
+        problem = self._check_cache[key]
+        if problem is not None:
+            raise ItemFailed("rejected", f"failed its checks ({problem})")
 
     async def _play(self, entry: Entry) -> None:
         """Run ffmpeg on one entry and queue its segments; resume after a crash of ffmpeg
@@ -429,6 +462,7 @@ class Engine:
         if self.last_published_at is not None:
             stream["lastSegmentAt"] = _rfc3339(self.last_published_at)
         return {
+            "skipped": [item.model_dump(mode="json", by_alias=True) for item in self.skipped],
             "nowPlaying": self.now_playing.model_dump(mode="json", by_alias=True, exclude_none=True)
             if self.now_playing
             else None,

@@ -29,7 +29,9 @@ async def _saved_state(
         return saved
     if reporter is not None:
         status = await reporter.load()
-        if status is not None and (status.progress or status.stream):
+        if status is not None and (
+            status.progress or (status.stream and status.stream.media_sequence is not None)
+        ):
             log.info("Resuming from the Channel status")
             return from_status(status, channel.spec.output.segment_seconds, utc_now())
     return None

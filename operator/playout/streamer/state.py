@@ -22,15 +22,6 @@ from playout.streamer.schedule import LineupState
 STATE_FILE = "state.json"
 
 
-class SavedSegment(BaseModel):
-    sequence: int
-    uri: str
-    duration: float
-    program_date_time: datetime
-    discontinuity: bool = False
-    title: str = ""
-
-
 class SavedState(BaseModel):
     """The state file's schema."""
 
@@ -42,8 +33,8 @@ class SavedState(BaseModel):
     bumper_index: int = 0
     media_sequence: int = 0
     discontinuity_sequence: int = 0
-    window: list[SavedSegment] = Field(default_factory=list)
-    removed: list[SavedSegment] = Field(default_factory=list)
+    window: list[Segment] = Field(default_factory=list)
+    removed: list[Segment] = Field(default_factory=list)
     saved_at: datetime | None = None
 
 
@@ -69,9 +60,6 @@ def save(state_dir: Path, state: SavedState) -> None:
 
 
 def snapshot(epoch: int, lineup: LineupState, playlist: LivePlaylist, now: datetime) -> SavedState:
-    def saved(segments: list[Segment]) -> list[SavedSegment]:
-        return [SavedSegment.model_validate(s, from_attributes=True) for s in segments]
-
     return SavedState(
         epoch=epoch,
         progress=lineup.progress,
@@ -80,8 +68,8 @@ def snapshot(epoch: int, lineup: LineupState, playlist: LivePlaylist, now: datet
         bumper_index=lineup.bumper_index,
         media_sequence=playlist.media_sequence,
         discontinuity_sequence=playlist.discontinuity_sequence,
-        window=saved(playlist.segments),
-        removed=saved(playlist.removed),
+        window=list(playlist.segments),
+        removed=list(playlist.removed),
         saved_at=now,
     )
 
@@ -97,14 +85,14 @@ def restore_playlist(saved: SavedState, target_duration: int, window: int) -> Li
     )
     fits = all(round(s.duration) <= target_duration for s in saved.window)
     if fits:
-        playlist.segments = [Segment(**s.model_dump()) for s in saved.window][-window:]
-        playlist.removed = [Segment(**s.model_dump()) for s in saved.removed]
+        playlist.segments = saved.window[-window:]
+        playlist.removed = list(saved.removed)
         if playlist.segments:
             playlist.media_sequence = playlist.segments[0].sequence
     elif saved.window:
         playlist.media_sequence = saved.window[-1].sequence + 1
         playlist.discontinuity_sequence += 1 + sum(s.discontinuity for s in saved.window)
-        playlist.removed = [Segment(**s.model_dump()) for s in saved.window + saved.removed]
+        playlist.removed = saved.window + saved.removed
     return playlist
 
 

@@ -65,8 +65,31 @@ def test_nothing_playable_keeps_the_stream_alive_with_a_slate(
 ) -> None:
     (tmp_path / "media/shows").mkdir(parents=True)
     (tmp_path / "media/shows/broken.mkv").write_bytes(b"this is not a video")
-    streamer = streamer_for(channel_document("slate", [{"path": "shows"}]), tmp_path / "media")
+    # A state directory whose name would break a filter graph unescaped: the slate's text
+    # file lives there.
+    state = tmp_path / "st:ate, [x] it's"
+    streamer = streamer_for(
+        channel_document("slate", [{"path": "shows"}]), tmp_path / "media", state
+    )
     streamer.wait_for_playlist(3)
     assert streamer.status()["nowPlaying"]["title"] == "We'll be right back"
     metrics = streamer.get("/metrics").decode()
     assert 'playout_items_skipped_total{reason="undecodable"} 1.0' in metrics
+
+
+def test_items_that_fail_their_checks_are_skipped(tmp_path: Path, streamer_for: Any) -> None:
+    """`spec.probe`: the prober's quick profile before an item airs."""
+    make_clip(tmp_path / "media/shows/A good.mkv", 6)
+    # Cut short: the header still says 6 s, the packets end much sooner. It decodes, so
+    # only the checks tell.
+    whole = make_clip(tmp_path / "whole.mkv", 6, audio=False)
+    cut = tmp_path / "media/shows/B truncated.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 4])
+    document = channel_document("checked", [{"path": "shows"}], probe={})
+    streamer = streamer_for(document, tmp_path / "media")
+    status = streamer.wait_for_status(lambda s: s["skipped"] and s["nowPlaying"], timeout=40)
+    assert status["nowPlaying"]["item"] == "shows/A good.mkv"
+    (skipped,) = status["skipped"]
+    assert skipped["item"] == "shows/B truncated.mkv"
+    assert skipped["reason"] == "rejected"
+    assert "duration" in skipped["message"]

@@ -25,6 +25,9 @@ GENERATION_LABEL = "playout.dev/generation"
 # The engine stops itself a little before the Job's deadline, so that it can still write
 # a report saying it ran out of time.
 REPORT_MARGIN_SECONDS = 10
+# The report goes out as the container's termination message, which the operator reads
+# from the pod's status: the prober needs no API access and no service account token.
+TERMINATION_LOG = "/dev/termination-log"
 
 PROBER_DEFAULTS = {
     ProbeProfile.QUICK: ResourceRequirements(
@@ -110,9 +113,11 @@ def _job_spec(probe: ProbeJob, labels: dict[str, str], config: OperatorConfig) -
         "image": config.prober_image,
         "imagePullPolicy": config.image_pull_policy,
         "args": probe_args(probe),
-        "env": log_env(),
+        "env": [*log_env(), {"name": "PLAYOUT_TERMINATION_LOG", "value": TERMINATION_LOG}],
         "resources": resources(spec.resources, PROBER_DEFAULTS[spec.profile]),
         "securityContext": container_security_context(),
+        "terminationMessagePath": TERMINATION_LOG,
+        # Without a report (the prober crashed), the end of its log says why.
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
     }

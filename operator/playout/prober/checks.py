@@ -1,0 +1,443 @@
+"""Measurements + thresholds -> checks with a status, a value, the threshold, a message
+and the times where problems are. Pure.
+
+A check that finds a problem takes the weight the profile gives it (`catalogue`); one that
+could not measure is `error`; the verdict is the worst of them, an error counting as fail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from playout.api.probejob import Check, CheckStatus, TimeRange, Verdict
+from playout.prober.catalogue import Settings
+from playout.prober.content import Frame, Interlacing, LogFindings, Span
+from playout.prober.graph import CLIP_WINDOW_SECONDS
+from playout.prober.metadata import MediaInfo, PacketStats
+
+# Events beyond this many per check are counted, not listed.
+MAX_EVENTS = 50
+# Samples or windows closer than this are one event.
+_BRIDGE_SECONDS = 0.3
+# Detector runs this close are one run.
+_TOUCHING_SECONDS = 0.1
+
+
+def verdict_of(checks: Iterable[Check]) -> Verdict:
+    statuses = {check.status for check in checks}
+    if statuses & {CheckStatus.FAIL, CheckStatus.ERROR}:
+        return Verdict.FAIL
+    if CheckStatus.WARN in statuses:
+        return Verdict.WARN
+    return Verdict.PASS
+
+
+def error(name: str, message: str) -> Check:
+    return Check(name=name, status=CheckStatus.ERROR, message=message)
+
+
+def judged(
+    settings: Settings,
+    name: str,
+    problem: bool,
+    message: str,
+    value: float | None = None,
+    threshold: float | None = None,
+    events: Sequence[TimeRange] = (),
+) -> Check:
+    return Check(
+        name=name,
+        status=settings.severity(name) if problem else CheckStatus.PASS,
+        value=None if value is None else round(value, 3),
+        threshold=threshold,
+        message=message,
+        events=list(events[:MAX_EVENTS]),
+        events_total=len(events) if len(events) > MAX_EVENTS else None,
+    )
+
+
+def merge(starts: Iterable[float], length: float, end: float | None = None) -> list[TimeRange]:
+    """Runs of samples (each covering `length` seconds from its time) as time ranges; runs
+    closer than a fraction of a second are one."""
+    ranges: list[TimeRange] = []
+    for start in sorted(starts):
+        stop = start + length if end is None else min(start + length, end)
+        if ranges and start <= ranges[-1].end + _BRIDGE_SECONDS:
+            ranges[-1] = TimeRange(start=ranges[-1].start, end=max(ranges[-1].end, stop))
+        else:
+            ranges.append(TimeRange(start=start, end=stop))
+    return [TimeRange(start=round(r.start, 3), end=round(r.end, 3)) for r in ranges]
+
+
+def _ranges(spans: Iterable[Span], end: float | None) -> list[TimeRange]:
+    """Detector runs as time ranges, a run still open at the end closing there, and runs
+    that touch (within two frames) joined."""
+    ranges: list[TimeRange] = []
+    for span in sorted(spans, key=lambda span: span.start):
+        stop = span.end if span.end is not None else (end if end is not None else span.start)
+        start, stop = round(max(span.start, 0), 3), round(max(stop, 0), 3)
+        if ranges and start <= ranges[-1].end + _TOUCHING_SECONDS:
+            ranges[-1] = TimeRange(start=ranges[-1].start, end=max(ranges[-1].end, stop))
+        else:
+            ranges.append(TimeRange(start=start, end=stop))
+    return ranges
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def where(ranges: Sequence[TimeRange], limit: int = 3) -> str:
+    shown = ", ".join(f"{r.start:.2f}-{r.end:.2f} s" for r in ranges[:limit])
+    more = f" and {len(ranges) - limit} more" if len(ranges) > limit else ""
+    return f"at {shown}{more}"
+
+
+# --- metadata ---------------------------------------------------------------------------
+
+
+def streams_check(settings: Settings, media: MediaInfo) -> Check:
+    kinds: dict[str, list[str]] = {}
+    for stream in media.summary.streams:
+        kinds.setdefault(stream.type, []).append(stream.codec or "?")
+    listing = "; ".join(
+        f"{len(codecs)} {kind} ({', '.join(codecs)})" for kind, codecs in kinds.items()
+    )
+    missing = media.video_index is None and media.audio_index is None
+    return judged(
+        settings,
+        "streams",
+        missing,
+        "no audio or video stream" + (f": only {listing}" if listing else "")
+        if missing
+        else listing,
+        value=len(media.summary.streams),
+    )
+
+
+def duration_check(
+    settings: Settings, media: MediaInfo, decoded_seconds: float | None, how: str
+) -> Check:
+    """Declared against what was read (`how`: "decoding" or "the packets")."""
+    declared = media.duration_seconds
+    if declared is None:
+        return judged(settings, "duration", False, "a live stream: no declared duration")
+    if declared <= 0:
+        return judged(settings, "duration", True, "the media declares no duration", 0.0)
+    if decoded_seconds is None:
+        return error("duration", f"{how} produced no timestamps: nothing could be read")
+    tolerance = settings.number("durationToleranceSeconds")
+    short = decoded_seconds < declared - tolerance
+    message = (
+        f"{how} stopped at {decoded_seconds:.2f} s of the declared {declared:.2f} s: "
+        "the file is truncated or damaged"
+        if short
+        else f"{declared:.2f} s"
+    )
+    return judged(settings, "duration", short, message, decoded_seconds, round(declared, 3))
+
+
+def keyframes_check(settings: Settings, stats: PacketStats) -> Check | None:
+    gop = stats.gop
+    if gop is None:
+        return None
+    limit = settings.number("keyframeIntervalSeconds")
+    if gop.keyframes == 0 or gop.max_seconds is None:
+        found = "no keyframe" if gop.keyframes == 0 else "a single keyframe"
+        return judged(settings, "keyframes", gop.keyframes == 0, f"{found} in the video")
+    message = f"{_count(gop.keyframes, 'keyframe')}, longest gap {gop.max_seconds:.2f} s"
+    if gop.keyframes > 1:
+        message += f", {gop.average_seconds:.2f} s apart on average"
+    long_gop = gop.max_seconds > limit
+    if long_gop:
+        message += f" (over {limit:g} s: slow to start and seek, hard to segment)"
+    return judged(settings, "keyframes", long_gop, message, gop.max_seconds, limit)
+
+
+def bitrate_check(settings: Settings, stats: PacketStats) -> Check:
+    windows = stats.bitrate
+    limit = settings["maxBitrateMbps"]
+    if windows is None:
+        return judged(settings, "bitrate", False, "too short to measure over 1 s windows")
+    peak = windows.peak / 1e6
+    message = (
+        f"average {windows.average / 1e6:.2f} Mb/s, peak {peak:.2f} Mb/s, "
+        f"deviation {windows.stddev / 1e6:.2f} Mb/s over {windows.window_seconds:g} s windows"
+    )
+    over = limit is not None and peak > limit
+    if over:
+        message += f": peak over the {limit:g} Mb/s limit"
+    return judged(settings, "bitrate", over, message, peak, limit)
+
+
+def timestamps_check(settings: Settings, stats: PacketStats) -> Check:
+    allowed = settings.number("timestampJumps")
+    jumps = stats.jumps
+    problem = len(jumps) > allowed
+    message = f"{_count(len(jumps), 'timestamp jump')} {where(jumps)}" if jumps else "continuous"
+    return judged(settings, "timestamps", problem, message, len(jumps), allowed, jumps)
+
+
+def frame_rate_check(settings: Settings, media: MediaInfo, stats: PacketStats) -> Check | None:
+    if media.video_index is None:
+        return None
+    mode = stats.frame_rate_mode
+    rate = media.frame_rate
+    shown = f"{rate:g} fps" if rate else "unknown rate"
+    return judged(
+        settings,
+        "frameRate",
+        mode == "variable",
+        f"variable frame rate ({shown} on average)" if mode == "variable" else shown,
+        rate,
+    )
+
+
+# --- content ----------------------------------------------------------------------------
+
+
+def decode_errors_check(settings: Settings, log: LogFindings, truncated: bool) -> Check:
+    allowed = settings.number("decodeErrors")
+    problem = log.errors > allowed
+    if problem:
+        message = f"{_count(log.errors, 'decoding error')}, first: " + " | ".join(log.error_samples)
+    else:
+        message = "decoded cleanly"
+    if truncated:
+        message += " (ffmpeg's log outgrew its limit: later errors were not counted)"
+    return judged(settings, "decodeErrors", problem, message, log.errors, allowed)
+
+
+def run_check(
+    settings: Settings,
+    name: str,
+    spans: list[Span],
+    end: float | None,
+    what: str,
+    threshold_name: str,
+) -> Check:
+    """Black, freeze, silence: runs at least as long as the threshold are problems."""
+    limit = settings.number(threshold_name)
+    ranges = [r for r in _ranges(spans, end) if r.end - r.start >= limit - 1e-6]
+    longest = max((r.end - r.start for r in ranges), default=0.0)
+    message = (
+        f"{what} {where(ranges)}, longest {longest:.2f} s"
+        if ranges
+        else f"nothing {what} for {limit:g} s or more"
+    )
+    return judged(settings, name, bool(ranges), message, longest, limit, ranges)
+
+
+def loudness_checks(settings: Settings, log: LogFindings) -> list[Check]:
+    if log.integrated_lufs is None:
+        return [error("loudness", "ebur128 printed no summary: the audio could not be measured")]
+    target = settings.number("loudnessTarget")
+    tolerance = settings.number("loudnessTolerance")
+    integrated = log.integrated_lufs
+    off = abs(integrated - target) > tolerance
+    checks = [
+        judged(
+            settings,
+            "loudness",
+            off,
+            f"{integrated:.1f} LUFS integrated, target {target:g} ± {tolerance:g} LU"
+            + (f": {integrated - target:+.1f} LU off" if off else ""),
+            integrated,
+            target,
+        )
+    ]
+    if log.true_peak_db is not None:
+        limit = settings.number("truePeakDb")
+        peak = log.true_peak_db
+        checks.append(
+            judged(
+                settings,
+                "truePeak",
+                peak > limit,
+                f"true peak {peak:.1f} dBTP, limit {limit:g} dBTP",
+                peak,
+                limit,
+            )
+        )
+    else:
+        checks.append(judged(settings, "truePeak", False, "no measurable peak (silent audio)"))
+    if log.loudness_range_lu is not None:
+        limit = settings.number("loudnessRangeLu")
+        lra = log.loudness_range_lu
+        checks.append(
+            judged(
+                settings,
+                "loudnessRange",
+                lra > limit,
+                f"loudness range {lra:.1f} LU, limit {limit:g} LU",
+                lra,
+                limit,
+            )
+        )
+    return checks
+
+
+def clipping_check(settings: Settings, windows: list[Frame], end: float | None) -> Check:
+    allowed = settings.number("clippingSeconds")
+    level = settings.number("clippingDb")
+    seconds = len(windows) * CLIP_WINDOW_SECONDS
+    events = merge((w.time for w in windows), CLIP_WINDOW_SECONDS, end)
+    problem = seconds > allowed + 1e-9
+    message = (
+        f"{seconds:.1f} s of audio at or over {level:g} dBFS {where(events)}"
+        if windows
+        else f"no audio at or over {level:g} dBFS"
+    )
+    return judged(settings, "clipping", problem, message, seconds, allowed, events)
+
+
+def interlacing_check(
+    settings: Settings,
+    counts: Interlacing | None,
+    frames: list[Frame],
+    frame_seconds: float,
+    end: float | None,
+) -> Check:
+    if counts is None or counts.frames == 0:
+        return error("interlacing", "idet printed no counts: the video could not be measured")
+    limit = settings.number("interlacedRatio")
+    ratio = counts.ratio
+    problem = ratio > limit
+    events = merge((f.time for f in frames), frame_seconds, end) if problem else []
+    order = "top field first" if counts.tff >= counts.bff else "bottom field first"
+    message = (
+        f"{ratio:.0%} of {counts.frames} frames look interlaced ({order})"
+        if problem
+        else f"progressive ({ratio:.0%} of frames look interlaced)"
+    )
+    return judged(settings, "interlacing", problem, message, ratio, limit, events)
+
+
+def letterbox_check(
+    settings: Settings,
+    media: MediaInfo,
+    samples: list[Frame],
+    black: list[TimeRange],
+    end: float | None,
+) -> Check | None:
+    if not media.width or not media.height:
+        return None
+    limit = settings.number("letterboxRatio")
+    every = settings.number("sampleSeconds")
+    boxed: list[tuple[float, float]] = []
+    for sample in samples:
+        width = sample.number("lavfi.cropdetect.w")
+        height = sample.number("lavfi.cropdetect.h")
+        if not width or not height or width <= 0 or height <= 0:
+            continue
+        if any(r.start <= sample.time <= r.end for r in black):
+            continue  # a black picture is all bars
+        bars = max(1 - height / media.height, 1 - width / media.width)
+        if bars >= limit:
+            boxed.append((sample.time, bars))
+    events = merge((time for time, _ in boxed), every, end)
+    largest = max((bars for _, bars in boxed), default=0.0)
+    if boxed:
+        covered = sum(r.end - r.start for r in events)
+        message = (
+            f"black bars take up to {largest:.0%} of the picture, {covered:.1f} s {where(events)}"
+        )
+    else:
+        message = f"no black bars of {limit:.0%} or more"
+    return judged(settings, "letterbox", bool(boxed), message, largest, limit, events)
+
+
+def _sampled_mean_check(
+    settings: Settings,
+    name: str,
+    key: str,
+    samples: list[Frame],
+    end: float | None,
+    what: str,
+) -> Check | None:
+    scored = [(s.time, value) for s in samples if (value := s.number(key)) is not None]
+    if not scored:
+        return None
+    limit = settings.number(name)
+    mean = sum(value for _, value in scored) / len(scored)
+    problem = mean > limit
+    every = settings.number("qualitySampleSeconds")
+    events = merge((t for t, value in scored if value > limit), every, end) if problem else []
+    message = f"{what} {mean:.1f} on average (limit {limit:g}; heuristic)"
+    return judged(settings, name, problem, message, mean, limit, events)
+
+
+def blockiness_check(settings: Settings, samples: list[Frame], end: float | None) -> Check | None:
+    return _sampled_mean_check(settings, "blockiness", "lavfi.block", samples, end, "blockiness")
+
+
+def blur_check(settings: Settings, samples: list[Frame], end: float | None) -> Check | None:
+    return _sampled_mean_check(settings, "blur", "lavfi.blur", samples, end, "blur")
+
+
+def broadcast_range_check(
+    settings: Settings, media: MediaInfo, samples: list[Frame], end: float | None
+) -> Check | None:
+    if media.full_range:
+        return judged(
+            settings, "broadcastRange", False, "full-range video: broadcast range does not apply"
+        )
+    scored = [
+        (s.time, value)
+        for s in samples
+        if (value := s.number("lavfi.signalstats.BRNG")) is not None
+    ]
+    if not scored:
+        return None
+    limit = settings.number("broadcastRangeRatio")
+    over = [time for time, value in scored if value > limit]
+    worst = max(value for _, value in scored)
+    events = merge(over, settings.number("sampleSeconds"), end)
+    message = (
+        f"up to {worst:.1%} of pixels outside broadcast range {where(events)}"
+        if over
+        else f"within broadcast range (at most {worst:.2%} of pixels outside)"
+    )
+    return judged(settings, "broadcastRange", bool(over), message, worst, limit, events)
+
+
+def reference_checks(
+    settings: Settings,
+    log: LogFindings,
+    psnr_frames: list[Frame],
+    ssim_frames: list[Frame],
+    frame_seconds: float,
+    end: float | None,
+    vmaf: bool,
+) -> list[Check]:
+    checks = []
+    for name, value, frames, unit in (
+        ("psnr", log.psnr_db, psnr_frames, " dB"),
+        ("ssim", log.ssim, ssim_frames, ""),
+    ):
+        threshold_name = "psnrDb" if name == "psnr" else "ssim"
+        limit = settings.number(threshold_name)
+        if value is None:
+            checks.append(error(name, f"{name} printed no average: the comparison failed"))
+            continue
+        events = merge((f.time for f in frames), frame_seconds, end)
+        low = value < limit
+        message = f"{value:.3f}{unit} on average, lowest allowed {limit:g}{unit}"
+        if events:
+            message += f"; frames under it {where(events)}"
+        checks.append(judged(settings, name, low, message, value, limit, events))
+    if vmaf:
+        limit = settings.number("vmaf")
+        if log.vmaf is None:
+            checks.append(error("vmaf", "libvmaf printed no score"))
+        else:
+            checks.append(
+                judged(
+                    settings,
+                    "vmaf",
+                    log.vmaf < limit,
+                    f"VMAF {log.vmaf:.1f}, lowest allowed {limit:g}",
+                    log.vmaf,
+                    limit,
+                )
+            )
+    return checks

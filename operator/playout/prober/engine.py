@@ -1,0 +1,419 @@
+"""One probe run: ffprobe for metadata and packets, ONE ffmpeg decode for every content
+check, HLS playlists fetched and their segments sampled. The thin edge of the prober: every
+decision is made by the pure modules; this only runs processes (through
+`playout.media.process`), reads their files and keeps to the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from playout.api.probejob import Check, ProbeProfile, ProbeReport
+from playout.media.process import (
+    MediaToolError,
+    ToolResult,
+    find_tool,
+    input_for,
+    is_remote,
+    run_tool,
+)
+from playout.prober import checks as judge
+from playout.prober import hls
+from playout.prober.catalogue import Settings, decodes, settings_for
+from playout.prober.content import Frame, parse_frames, parse_log, parse_progress
+from playout.prober.graph import (
+    ContentFiles,
+    Reference,
+    content_command,
+    vmaf_available,
+)
+from playout.prober.metadata import (
+    MediaInfo,
+    PacketStats,
+    UnreadableMedia,
+    analyse_packets,
+    metadata_command,
+    packets_command,
+    parse_metadata,
+    parse_packets,
+)
+from playout.prober.source import is_playlist
+
+log = logging.getLogger("playout.prober")
+
+# ffmpeg's log is bounded; black, freeze and silence lines and the summaries are small, so
+# only a flood of decoder errors comes near this.
+LOG_LIMIT = 16 * 1024 * 1024
+PACKETS_LIMIT = 64 * 1024 * 1024
+PLAYLIST_LIMIT = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    source: str
+    profile: ProbeProfile
+    thresholds: dict[str, float]
+    timeout: float
+    reference: str | None = None
+
+
+@dataclass
+class Part:
+    """What one step of the run found."""
+
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    packets: PacketStats | None = None
+
+
+class Deadline:
+    """The whole run's wall-clock budget, shared by every process it starts."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(self._end - time.monotonic(), 0.01)
+
+
+def _timeout_check(deadline: Deadline, what: str) -> Check:
+    return judge.error(
+        "timeout",
+        f"{what} did not finish within the {deadline.seconds:g} s timeout; "
+        "checks that needed it were not judged",
+    )
+
+
+_CONTEXT = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\] ")
+
+
+def _failure(result: ToolResult, tool: str, source: str) -> str:
+    """What ffmpeg or ffprobe said last, without log prefixes or the source's own name."""
+    said: list[str] = []
+    for line in result.stderr.strip().splitlines():
+        text = _CONTEXT.sub("", line.strip()).replace(f"{input_for(source)}: ", "")
+        if text and text not in said:
+            said.append(text)
+    return f"{tool} failed: {'; '.join(said[-3:]) or f'exit code {result.returncode}'}"
+
+
+async def probe(request: ProbeRequest) -> ProbeReport:
+    """Probe `request.source`; problems with the media become checks, never exceptions."""
+    started = time.monotonic()
+    settings = settings_for(request.profile, request.thresholds)
+    deadline = Deadline(request.timeout)
+    checks, notes, media = await _run(request, settings, deadline)
+    return ProbeReport(
+        verdict=judge.verdict_of(checks),
+        summary=media.summary if media else None,
+        checks=checks,
+        notes=notes,
+        elapsed_seconds=round(time.monotonic() - started, 2),
+    )
+
+
+async def _run(
+    request: ProbeRequest, settings: Settings, deadline: Deadline
+) -> tuple[list[Check], list[str], MediaInfo | None]:
+    source = request.source
+    missing = _missing_file(source)
+    if missing:
+        return [judge.error("readable", missing)], [], None
+    try:
+        ffprobe, ffmpeg = find_tool("ffprobe"), find_tool("ffmpeg")
+    except MediaToolError as problem:
+        return [judge.error("readable", str(problem))], [], None
+    result = await run_tool(metadata_command(ffprobe, source), deadline.left())
+    if result.timed_out:
+        return [_timeout_check(deadline, "Reading the metadata")], [], None
+    try:
+        if not result.ok:
+            raise UnreadableMedia(_failure(result, "ffprobe", source))
+        media = parse_metadata(result.stdout.decode(errors="replace"))
+    except UnreadableMedia as problem:
+        return [judge.error("readable", f"not readable as media: {problem}")], [], None
+    summary = media.summary
+    checks = [
+        judge.judged(
+            settings,
+            "readable",
+            False,
+            f"{summary.container} (probe score {summary.probe_score})",
+        ),
+        judge.streams_check(settings, media),
+    ]
+    notes: list[str] = []
+    if media.video_index is None and media.audio_index is None:
+        return checks, notes, media
+    if media.live:
+        notes.append(
+            f"a live stream: only its first {settings.number('liveSeconds'):g} s were read"
+        )
+    jobs = [_packets(ffprobe, source, media, settings, deadline)]
+    if decodes(request.profile):
+        jobs.append(_content(ffmpeg, ffprobe, request, media, settings, deadline))
+    if is_playlist(source):
+        jobs.append(_hls(ffprobe, source, settings, deadline))
+    for part in await asyncio.gather(*jobs):
+        checks += part.checks
+        notes += part.notes
+        if part.packets is not None:
+            media = _with_packets(media, part.packets)
+    # One timeout check is enough, however many steps ran out of time.
+    timeouts = [check for check in checks if check.name == "timeout"]
+    checks = [check for check in checks if check.name != "timeout"] + timeouts[:1]
+    return checks, notes, media
+
+
+def _with_packets(media: MediaInfo, stats: PacketStats) -> MediaInfo:
+    summary = media.summary
+    video = summary.video
+    if video is not None:
+        video = video.model_copy(
+            update={"gop": stats.gop, "frame_rate_mode": stats.frame_rate_mode}
+        )
+    summary = summary.model_copy(update={"video": video, "bitrate_windows": stats.bitrate})
+    return replace(media, summary=summary)
+
+
+def _missing_file(source: str) -> str | None:
+    if is_remote(source):
+        return None
+    path = Path(source)
+    if not path.exists():
+        return f"no such file: {source}"
+    if path.is_dir():
+        return f"{source} is a folder, not a media file"
+    if path.is_file() and path.stat().st_size == 0:
+        return f"{source} is empty (0 bytes)"
+    return None
+
+
+async def _packets(
+    ffprobe: str, source: str, media: MediaInfo, settings: Settings, deadline: Deadline
+) -> Part:
+    limit = settings.number("liveSeconds") if media.live else None
+    result = await run_tool(
+        packets_command(ffprobe, source, limit), deadline.left(), output_limit=PACKETS_LIMIT
+    )
+    if result.timed_out:
+        return Part([_timeout_check(deadline, "Reading the packets")])
+    notes = []
+    if result.truncated:
+        notes.append("the packet list outgrew its limit: GOP and bitrate cover the start only")
+    stats = analyse_packets(
+        parse_packets(result.stdout.decode(errors="replace")),
+        media.video_index,
+        media.start_seconds,
+    )
+    found = [
+        judge.keyframes_check(settings, stats),
+        judge.bitrate_check(settings, stats),
+        judge.timestamps_check(settings, stats),
+        judge.frame_rate_check(settings, media, stats),
+    ]
+    if not decodes(settings.profile) and not result.truncated:
+        found.insert(0, judge.duration_check(settings, media, stats.end_seconds, "the packets"))
+    return Part([check for check in found if check is not None], notes, stats)
+
+
+async def _reference(
+    ffprobe: str, path: str, deadline: Deadline
+) -> tuple[Reference | None, str | None]:
+    result = await run_tool(metadata_command(ffprobe, path), deadline.left())
+    try:
+        if not result.ok:
+            raise UnreadableMedia(_failure(result, "ffprobe", path))
+        info = parse_metadata(result.stdout.decode(errors="replace"))
+    except UnreadableMedia as problem:
+        return None, f"the reference {path} is not readable: {problem}"
+    if info.video_index is None or not info.width or not info.height:
+        return None, f"the reference {path} has no video"
+    return Reference(path, info.video_index, info.width, info.height), None
+
+
+async def _content(
+    ffmpeg: str,
+    ffprobe: str,
+    request: ProbeRequest,
+    media: MediaInfo,
+    settings: Settings,
+    deadline: Deadline,
+) -> Part:
+    notes: list[str] = []
+    reference: Reference | None = None
+    vmaf = False
+    found: list[Check | None] = []
+    if request.reference is not None and media.video_index is not None:
+        reference, problem = await _reference(ffprobe, request.reference, deadline)
+        if problem:
+            found += [judge.error(name, problem) for name in ("psnr", "ssim")]
+        listing = await run_tool([ffmpeg, "-hide_banner", "-filters"], deadline.left())
+        vmaf = vmaf_available(listing.stdout.decode(errors="replace"))
+        if not vmaf:
+            notes.append("VMAF not measured: this ffmpeg build has no libvmaf")
+    with tempfile.TemporaryDirectory(prefix="playout-probe-") as scratch:
+        files = ContentFiles.under(Path(scratch))
+        command = content_command(ffmpeg, request.source, media, settings, files, reference, vmaf)
+        log.debug("Decode pass: %s", command)
+        result = await run_tool(command, deadline.left(), stderr_limit=LOG_LIMIT)
+        if result.timed_out:
+            return Part([_timeout_check(deadline, "The decode pass")], notes)
+        progress = parse_progress(result.stdout.decode(errors="replace"))
+        if not result.ok and not progress.seconds:
+            return Part(
+                [judge.error("decodeErrors", _failure(result, "ffmpeg", request.source))], notes
+            )
+        findings = parse_log(result.stderr)
+        samples = _frames(files.samples)
+        quality = _frames(files.quality)
+        end = progress.seconds or media.duration_seconds
+        frame_seconds = 1 / media.frame_rate if media.frame_rate else 0.04
+        found.append(judge.duration_check(settings, media, progress.seconds, "decoding"))
+        found.append(judge.decode_errors_check(settings, findings, result.truncated))
+        if media.video_index is not None:
+            black = judge.run_check(settings, "black", findings.black, end, "black", "blackSeconds")
+            found += [
+                black,
+                judge.run_check(
+                    settings, "freeze", findings.freeze, end, "frozen", "freezeSeconds"
+                ),
+                judge.interlacing_check(
+                    settings,
+                    findings.interlacing,
+                    _frames(files.interlaced),
+                    frame_seconds,
+                    end,
+                ),
+                judge.letterbox_check(settings, media, samples, black.events, end),
+                judge.blockiness_check(settings, quality, end),
+                judge.blur_check(settings, quality, end),
+                judge.broadcast_range_check(settings, media, samples, end),
+            ]
+            if reference is not None:
+                found += judge.reference_checks(
+                    settings,
+                    findings,
+                    _frames(files.psnr),
+                    _frames(files.ssim),
+                    frame_seconds,
+                    end,
+                    vmaf,
+                )
+        if media.audio_index is not None:
+            found.append(
+                judge.run_check(
+                    settings, "silence", findings.silence, end, "silent", "silenceSeconds"
+                )
+            )
+            found += judge.loudness_checks(settings, findings)
+            found.append(judge.clipping_check(settings, _frames(files.clipping), end))
+    return Part([check for check in found if check is not None], notes)
+
+
+def _frames(path: Path) -> list[Frame]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        return list(parse_frames(lines))
+
+
+# --- HLS --------------------------------------------------------------------------------
+
+
+class _HttpOnly(urllib.request.HTTPRedirectHandler):
+    """Follows redirects between http(s) URLs only: a playlist URL must not lead to a file."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if not newurl.startswith(("http://", "https://")):
+            raise urllib.error.HTTPError(newurl, code, "redirect to a non-HTTP URL", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.OpenerDirector()
+for _handler in (
+    urllib.request.HTTPHandler(),
+    urllib.request.HTTPSHandler(),
+    _HttpOnly(),
+    urllib.request.HTTPErrorProcessor(),
+    urllib.request.HTTPDefaultErrorHandler(),
+):
+    _OPENER.add_handler(_handler)
+
+
+def _read_playlist(uri: str, timeout: float) -> str:
+    if is_remote(uri):
+        with _OPENER.open(uri, timeout=timeout) as response:
+            data: bytes = response.read(PLAYLIST_LIMIT + 1)
+    else:
+        with Path(uri).open("rb") as file:
+            data = file.read(PLAYLIST_LIMIT + 1)
+    if len(data) > PLAYLIST_LIMIT:
+        raise ValueError(f"over {PLAYLIST_LIMIT // 1024} KiB: not a playlist")
+    return data.decode("utf-8", errors="replace")
+
+
+async def _fetch(uri: str, deadline: Deadline) -> str:
+    return await asyncio.wait_for(
+        asyncio.to_thread(_read_playlist, uri, deadline.left()), deadline.left()
+    )
+
+
+async def _hls(ffprobe: str, source: str, settings: Settings, deadline: Deadline) -> Part:
+    try:
+        text = await _fetch(source, deadline)
+        if hls.is_master(text):
+            variants = hls.parse_master(text, source)
+            notes = (
+                [f"HLS: {len(variants)} variants, the first {hls.MAX_VARIANTS} checked"]
+                if len(variants) > hls.MAX_VARIANTS
+                else []
+            )
+            renditions = [
+                await _rendition(ffprobe, variant.uri, variant, deadline)
+                for variant in variants[: hls.MAX_VARIANTS]
+            ]
+        else:
+            notes = []
+            renditions = [await _rendition(ffprobe, source, None, deadline, text)]
+    except TimeoutError:
+        return Part([_timeout_check(deadline, "Reading the HLS playlists")])
+    except (OSError, ValueError) as problem:
+        return Part([judge.error("hlsSegments", f"the playlist could not be read: {problem}")])
+    return Part(hls.hls_checks(settings, renditions), notes)
+
+
+async def _rendition(
+    ffprobe: str,
+    uri: str,
+    variant: hls.Variant | None,
+    deadline: Deadline,
+    text: str | None = None,
+) -> hls.Rendition:
+    playlist = hls.parse(text if text is not None else await _fetch(uri, deadline))
+    reload = None
+    if not playlist.ended:
+        # A live playlist is read again one target duration later: the sequence rules are
+        # about what changes between reloads.
+        await asyncio.sleep(min(playlist.target_duration or 2, deadline.left() / 4))
+        reload = hls.parse(await _fetch(uri, deadline))
+    probes = []
+    for index in hls.sample_indexes(len(playlist.segments)):
+        segment_uri = playlist.segments[index].uri
+        if hls.foreign_uri(uri, segment_uri):
+            continue
+        result = await run_tool(
+            hls.segment_command(ffprobe, hls.resolve(uri, segment_uri)), deadline.left()
+        )
+        if result.timed_out:
+            raise TimeoutError
+        probes.append(hls.parse_segment_probe(index, result.stdout.decode(errors="replace")))
+    return hls.Rendition(uri, playlist, reload, probes, variant)

@@ -1,0 +1,271 @@
+"""The one ffmpeg run behind every content check: a single filter graph over a single decode.
+Pure: builds the command line; `content` reads what it leaves behind.
+
+    video ─ blackdetect ─ freezedetect ─ idet ─ split ─┬─ (output: counts frames)
+                                                      ├─ interlaced frames ─> interlaced.txt
+                                                      ├─ one frame per sampleSeconds ─ cropdetect
+                                                      │    ─ signalstats ─> samples.txt
+                                                      ├─ one frame per qualitySampleSeconds
+                                                      │    ─ centre crop ─ blockdetect
+                                                      │    ─ blurdetect ─> quality.txt
+                                                      └─ (reference) psnr, ssim[, libvmaf]
+    audio ─ silencedetect ─ ebur128 ─ asplit ─┬─ (output)
+                                             └─ 100 ms windows ─ astats ─ near full scale
+                                                  ─> clipping.txt
+
+Cheap detectors see every frame; the costly picture measures see one frame in a few: at
+1080p blurdetect costs five times the decode of a frame, blockdetect three times and
+signalstats twice, and blockiness and blur are judged on their average anyway.
+
+Black, freeze and silence come from ffmpeg's log; per-frame values go to `metadata=print`
+files, filtered in the graph so that only frames worth reporting are written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from playout.media.ffmpeg import escape
+from playout.prober.catalogue import Settings
+from playout.prober.metadata import MediaInfo
+from playout.prober.source import input_args
+
+CLIP_WINDOW_SECONDS = 0.1
+# freezedetect compares frames with the first of a still run, and in coded video the next
+# keyframe differs from it enough to end the run: it reports shorter runs, which the
+# checks join back together (`checks.run_check`) before holding them to freezeSeconds.
+FREEZE_STEP_SECONDS = 0.5
+# Blockiness and blur are measured on the middle of the picture (70% x 60%, on the 16-pixel
+# grid of the codec's blocks): the edges of letterbox or pillarbox bars would otherwise read
+# as block boundaries. It also halves the cost of the two dearest filters.
+_CENTRE = (
+    "crop=w=trunc(iw*0.7/16)*16:h=trunc(ih*0.6/16)*16:x=trunc(iw*0.15/16)*16:y=trunc(ih*0.2/16)*16"
+)
+
+
+@dataclass(frozen=True)
+class ContentFiles:
+    """Where the graph writes per-frame results."""
+
+    interlaced: Path
+    samples: Path
+    quality: Path
+    clipping: Path
+    psnr: Path
+    ssim: Path
+
+    @classmethod
+    def under(cls, directory: Path) -> ContentFiles:
+        return cls(
+            interlaced=directory / "interlaced.txt",
+            samples=directory / "samples.txt",
+            quality=directory / "quality.txt",
+            clipping=directory / "clipping.txt",
+            psnr=directory / "psnr.txt",
+            ssim=directory / "ssim.txt",
+        )
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The undistorted original that PSNR, SSIM and VMAF compare against."""
+
+    source: str
+    video_index: int
+    width: int
+    height: int
+
+
+def _print(path: Path, key: str | None = None, audio: bool = False) -> str:
+    selected = f":key={key}" if key else ""
+    return f"{'a' if audio else ''}metadata=mode=print{selected}:file={escape(str(path))}"
+
+
+def _every(seconds: float) -> str:
+    """Pass on the first frame, then the first frame at least `seconds` after the last."""
+    return "select=" + escape(f"isnan(prev_selected_t)+gte(t-prev_selected_t,{seconds:g})")
+
+
+def _keep(key: str, function: str, value: str | float, audio: bool = False) -> str:
+    """Pass on only frames whose metadata `key` compares true against `value`."""
+    shown = value if isinstance(value, str) else f"{value:g}"
+    return f"{'a' if audio else ''}metadata=mode=select:key={key}:value={shown}:function={function}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filter behind each content check, before any sampling or branching."""
+
+    black: str
+    freeze: str
+    interlacing: str
+    letterbox: str
+    broadcast_range: str
+    blockiness: str
+    blur: str
+    silence: str
+    loudness: str
+    clipping: str
+    sample: str
+    """Picks the frames that letterbox and broadcast range see."""
+    quality_sample: str
+    """Picks (and crops) the frames that blockiness and blur see."""
+
+
+def filters(media: MediaInfo, settings: Settings) -> Filters:
+    window = max(round((media.sample_rate or 48000) * CLIP_WINDOW_SECONDS), 1)
+    return Filters(
+        black=f"blackdetect=d={settings.number('blackSeconds'):g}"
+        f":pix_th={settings.number('blackPixelThreshold'):g}"
+        f":pic_th={settings.number('blackPictureRatio'):g}",
+        freeze=f"freezedetect=n={settings.number('freezeNoiseDb'):g}dB"
+        f":d={min(settings.number('freezeSeconds'), FREEZE_STEP_SECONDS):g}",
+        interlacing="idet",
+        letterbox="cropdetect=round=2:reset=1:skip=0",
+        broadcast_range="signalstats=stat=brng",
+        blockiness="blockdetect",
+        blur="blurdetect",
+        silence=f"silencedetect=n={settings.number('silenceDb'):g}dB"
+        f":d={settings.number('silenceSeconds'):g}",
+        # Per-frame loudness lines go to the verbose level: the summary is what counts.
+        loudness="ebur128=peak=true:framelog=verbose",
+        clipping=f"asetnsamples=n={window}:p=0,astats=metadata=1:reset=1"
+        ":measure_perchannel=none:measure_overall=Peak_level",
+        sample=_every(settings.number("sampleSeconds")),
+        quality_sample=f"{_every(settings.number('qualitySampleSeconds'))},{_CENTRE}",
+    )
+
+
+def one_pass_per_check(media: MediaInfo, settings: Settings) -> dict[str, tuple[str, str]]:
+    """Each content check on its own, `name: (stream, chain)`: what a tool that decodes the
+    media once per check runs, with the same filters and sampling. The baseline of
+    `bench/prober.py`."""
+    f = filters(media, settings)
+    video = {
+        "black": f.black,
+        "freeze": f.freeze,
+        "interlacing": f.interlacing,
+        "letterbox": f"{f.sample},{f.letterbox}",
+        "broadcastRange": f"{f.sample},{f.broadcast_range}",
+        "blockiness": f"{f.quality_sample},{f.blockiness}",
+        "blur": f"{f.quality_sample},{f.blur}",
+    }
+    audio = {"silence": f.silence, "loudness": f.loudness, "clipping": f.clipping}
+    chains: dict[str, tuple[str, str]] = {}
+    if media.video_index is not None:
+        chains |= {name: (f"0:{media.video_index}", chain) for name, chain in video.items()}
+    if media.audio_index is not None:
+        chains |= {name: (f"0:{media.audio_index}", chain) for name, chain in audio.items()}
+    return chains
+
+
+def filter_graph(
+    media: MediaInfo,
+    settings: Settings,
+    files: ContentFiles,
+    reference: Reference | None = None,
+    vmaf: bool = False,
+) -> tuple[str, list[str]]:
+    """The graph, and the labels of its outputs (each mapped to the null muxer)."""
+    f = filters(media, settings)
+    chains: list[str] = []
+    outputs: list[str] = []
+    if media.video_index is not None:
+        branches = ["[vout]", "[vint]", "[vsam]", "[vqua]"] + (["[vref]"] if reference else [])
+        outputs.append("[vout]")
+        chains.append(
+            f"[0:{media.video_index}]{f.black},{f.freeze},{f.interlacing},"
+            f"split={len(branches)}{''.join(branches)}"
+        )
+        chains.append(
+            "[vint]"
+            + _keep("lavfi.idet.multiple.current_frame", "ends_with", "ff")
+            + ","
+            + _print(files.interlaced, "lavfi.idet.multiple.current_frame")
+            + ",nullsink"
+        )
+        chains.append(
+            f"[vsam]{f.sample},{f.letterbox},{f.broadcast_range},"
+            + _print(files.samples)
+            + ",nullsink"
+        )
+        chains.append(
+            f"[vqua]{f.quality_sample},{f.blockiness},{f.blur},"
+            + _print(files.quality)
+            + ",nullsink"
+        )
+        if reference is not None:
+            chains += _reference_chains(reference, settings, files, vmaf)
+    if media.audio_index is not None:
+        outputs.append("[aout]")
+        chains.append(f"[0:{media.audio_index}]{f.silence},{f.loudness},asplit=2[aout][aclip]")
+        chains.append(
+            f"[aclip]{f.clipping},"
+            + _keep(
+                "lavfi.astats.Overall.Peak_level",
+                "greater",
+                settings.number("clippingDb"),
+                audio=True,
+            )
+            + ","
+            + _print(files.clipping, "lavfi.astats.Overall.Peak_level", audio=True)
+            + ",anullsink"
+        )
+    return ";".join(chains), outputs
+
+
+def _reference_chains(
+    reference: Reference, settings: Settings, files: ContentFiles, vmaf: bool
+) -> list[str]:
+    # Compared frame by frame on timestamps from zero, at the reference's size.
+    pairs = 3 if vmaf else 2
+    distorted = "".join(f"[d{i}]" for i in range(pairs))
+    originals = "".join(f"[r{i}]" for i in range(pairs))
+    chains = [
+        f"[vref]scale={reference.width}:{reference.height},format=yuv420p,"
+        f"setpts=PTS-STARTPTS,split={pairs}{distorted}",
+        f"[1:{reference.video_index}]format=yuv420p,setpts=PTS-STARTPTS,split={pairs}{originals}",
+        "[d0][r0]psnr,"
+        + _keep("lavfi.psnr.psnr_avg", "less", settings.number("psnrDb"))
+        + ","
+        + _print(files.psnr, "lavfi.psnr.psnr_avg")
+        + ",nullsink",
+        "[d1][r1]ssim,"
+        + _keep("lavfi.ssim.All", "less", settings.number("ssim"))
+        + ","
+        + _print(files.ssim, "lavfi.ssim.All")
+        + ",nullsink",
+    ]
+    if vmaf:
+        chains.append("[d2][r2]libvmaf,nullsink")
+    return chains
+
+
+def content_command(
+    ffmpeg: str,
+    source: str | Path,
+    media: MediaInfo,
+    settings: Settings,
+    files: ContentFiles,
+    reference: Reference | None = None,
+    vmaf: bool = False,
+) -> list[str]:
+    graph, outputs = filter_graph(media, settings, files, reference, vmaf)
+    # A live source has no end: read its first `liveSeconds`.
+    limit = ["-t", f"{settings.number('liveSeconds'):g}"] if media.live else []
+    second = input_args(reference.source) if reference else []
+    maps = [arg for label in outputs for arg in ("-map", label)]
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-nostats",
+        # Every log line carries its level, so decoder errors can be told from the rest.
+        "-loglevel", "level+info",
+        "-progress", "pipe:1",
+        *limit, *input_args(source), *second,
+        "-filter_complex", graph,
+        *maps, "-f", "null", "-",
+    ]  # fmt: skip
+
+
+def vmaf_available(filters_listing: str) -> bool:
+    """Whether `ffmpeg -filters` lists libvmaf (Debian's build has no libvmaf)."""
+    return any(line.split()[1:2] == ["libvmaf"] for line in filters_listing.splitlines())

@@ -1,0 +1,70 @@
+"""The operator as a local process with a given identity: how the e2e and chart tiers run it
+until it runs in a pod on a real node."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ROOT
+from tests.e2e.kubectl import eventually
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def operator_process(
+    kubeconfig: Path, args: list[str], env: dict[str, str], workdir: Path
+) -> Iterator[dict[str, Any]]:
+    """`playout operator ARGS` until the block ends, healthy before it starts; its liveness
+    and metrics endpoints on free loopback ports."""
+    health_port, metrics_port = free_port(), free_port()
+    log_path = workdir / "operator.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "playout.cli", "--log-level", "debug", "operator", *args,
+             "--liveness", f"http://127.0.0.1:{health_port}/healthz",
+             "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port)],
+            env={**os.environ, **env, "KUBECONFIG": str(kubeconfig)},
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the operator exited with {process.returncode}:\n{log_path.read_text()[-5000:]}"
+            )
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{health_port}/healthz", timeout=2
+            ) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    try:
+        eventually(healthy, timeout=60, what="the operator's liveness endpoint")
+        yield {
+            "metrics": f"http://127.0.0.1:{metrics_port}/metrics",
+            "log": log_path,
+            "process": process,
+        }
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        sys.stderr.write(f"\n--- operator log (tail) ---\n{log_path.read_text()[-4000:]}\n")

@@ -1,0 +1,163 @@
+"""The real engine reporting into the real API server. A kwok pod runs nothing, so the
+engine runs here as a process with what the pod would have: the ConfigMap the operator
+rendered, and the token of the ServiceAccount the operator made for it."""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, load_example
+from tests.e2e.kubectl import Kubectl, eventually, service_account_kubeconfig
+from tests.streaming import free_port, make_clip
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("media")
+    for episode in (1, 2):
+        make_clip(root / f"shows/Cheers/Cheers S01E0{episode}.mkv", 90)
+    make_clip(root / "movies/Film.mp4", 10)
+    make_clip(root / "bumpers/ident.mp4", 2)
+    return root
+
+
+def small_channel() -> dict[str, Any]:
+    document = copy.deepcopy(load_example("channel.yaml"))
+    document["spec"]["resources"] = {"requests": {"cpu": "100m", "memory": "128Mi"}}
+    document["spec"]["output"]["video"] = {
+        "width": 320,
+        "height": 240,
+        "frameRate": 25,
+        "preset": "ultrafast",
+        "bitrateKbps": 400,
+    }
+    return document
+
+
+class Engine:
+    def __init__(self, kubectl: Kubectl, media: Path, workdir: Path) -> None:
+        self.kubectl, self.media, self.workdir = kubectl, media, workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = free_port()
+        self.log = workdir / "engine.log"
+
+    def start(self, state: Path) -> None:
+        """`playout run` as the pod runs it: its config, its identity, its env."""
+        config = self.workdir / "channel.yaml"
+        config.write_text(
+            eventually(
+                lambda: (
+                    (self.kubectl.get("configmap", "classics-config") or {})
+                    .get("data", {})
+                    .get("channel.yaml")
+                ),
+                what="the engine config",
+            )
+        )
+        identity = service_account_kubeconfig(
+            self.kubectl, self.kubectl.namespace, "classics-streamer", self.workdir / "kubeconfig"
+        )
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(identity),
+            "PLAYOUT_REPORT": "kubernetes",
+            "PLAYOUT_CHANNEL": "classics",
+            "PLAYOUT_NAMESPACE": self.kubectl.namespace,
+        }
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "playout.cli", "run", str(config), "--media-root", str(self.media), "--state", str(state), "--port", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            )  # fmt: skip
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+
+@pytest.fixture
+def engine(kubectl: Kubectl, media: Path, tmp_path: Path) -> Iterator[Engine]:
+    running = Engine(kubectl, media, tmp_path)
+    yield running
+    running.kill()
+    sys.stderr.write(
+        f"\n--- engine log (tail) ---\n{running.log.read_text()[-3000:] if running.log.exists() else ''}\n"
+    )
+
+
+def status(kubectl: Kubectl) -> dict[str, Any]:
+    return dict((kubectl.get("channel", "classics") or {}).get("status", {}))
+
+
+def test_the_channel_goes_live_on_real_reports(
+    kubectl: Kubectl, engine: Engine, tmp_path: Path
+) -> None:
+    kubectl.apply(small_channel())
+    engine.start(tmp_path / "state")
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    live = status(kubectl)
+    assert live["phase"] == "Live"
+    assert live["nowPlaying"]["title"] == "Cheers S01E01"
+    assert live["stream"]["mediaSequence"] >= 0 and live["stream"]["lastSegmentAt"]
+    row = kubectl("get", "channels").splitlines()[1].split()
+    assert row[:4] == ["classics", "Live", "Cheers", "S01E01"] and row[4] == "True"
+
+
+def test_a_pod_that_lost_its_disk_resumes_from_the_status(
+    kubectl: Kubectl, engine: Engine, tmp_path: Path
+) -> None:
+    kubectl.apply(small_channel())
+    engine.start(tmp_path / "first")
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    time.sleep(12)
+    engine.kill()
+    before = status(kubectl)
+    cursor = before["progress"]["shows/Cheers"]
+    assert cursor["item"] == "shows/Cheers/Cheers S01E01.mkv" and cursor["positionSeconds"] > 0
+    engine.start(tmp_path / "second")  # a new, empty state directory
+    after = eventually(
+        lambda: (
+            (s := status(kubectl))
+            and s["stream"]["mediaSequence"] > before["stream"]["mediaSequence"]
+            and s
+        ),
+        timeout=60,
+        what="new reports",
+    )
+    assert after["nowPlaying"]["item"] == cursor["item"]
+    assert after["nowPlaying"]["positionSeconds"] >= cursor["positionSeconds"]
+    assert after["stream"]["discontinuitySequence"] >= before["stream"]["discontinuitySequence"]
+
+
+def test_a_silent_engine_degrades_the_channel(
+    kubectl: Kubectl, engine: Engine, tmp_path: Path
+) -> None:
+    document = small_channel()
+    document["spec"]["output"]["segmentSeconds"] = 1
+    kubectl.apply(document)
+    engine.start(tmp_path / "state")
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    engine.kill()
+    # The operator sees no report for heartbeat + slack + 3 segments (48 s) and says so.
+    kubectl("wait", "--for=jsonpath={.status.phase}=Degraded", "channel/classics", "--timeout=120s")
+    conditions = {c["type"]: c for c in status(kubectl)["conditions"]}
+    assert conditions["StreamHealthy"]["status"] == "False"
+    assert conditions["Ready"]["reason"] == "StreamStale"
+    events = eventually(
+        lambda: kubectl.items("events", "--field-selector", "reason=Degraded"),
+        what="a Degraded event",
+    )
+    assert events[0]["type"] == "Warning"
