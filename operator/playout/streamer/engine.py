@@ -45,6 +45,8 @@ GRACE_SEGMENTS = 6
 # A timestamp offset this large is reset at the next item (they all start a discontinuity):
 # MPEG-TS timestamps wrap at 2^33 / 90 kHz, about 26.5 hours.
 TS_OFFSET_RESET = 86_400.0
+# Pause before the next try after a generated card failed to render.
+CARD_RETRY_SECONDS = 2.0
 # Wall-clock limit of the checks of one item (`spec.probe`): metadata and packets only.
 CHECK_SECONDS = 60.0
 # Before giving up on a file, how long to wait before trying it again (doubling).
@@ -191,6 +193,8 @@ class Engine:
             except ItemFailed as failure:
                 self._note_failure(entry, failure)
                 if entry.kind != "item":
+                    # A card that cannot render (no font, say) must not spin the loop.
+                    await asyncio.sleep(CARD_RETRY_SECONDS)
                     continue
             if entry.kind == "item":
                 self.lineup = schedule.advance(self.spec, before, entry, listings)
