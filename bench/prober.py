@@ -21,11 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playout.api.probejob import ProbeProfile
+from playout.media.metadata import metadata_command, packets_command, parse_metadata
 from playout.media.process import find_tool, input_for, run_tool
 from playout.prober.catalogue import settings_for
 from playout.prober.engine import ProbeRequest, probe
 from playout.prober.graph import one_pass_per_check
-from playout.prober.metadata import metadata_command, packets_command, parse_metadata
 
 
 def generate(path: Path, seconds: float) -> None:

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from playout.api.probejob import Check, CheckStatus, ProbeProfile, TimeRange, Verdict
+from playout.media.ffmpeg import escape
+from playout.media.metadata import PacketStats, parse_metadata
 from playout.prober import checks
 from playout.prober.catalogue import ThresholdError, parse_override, settings_for
 from playout.prober.content import Frame, Interlacing, LogFindings, Span
-from playout.prober.graph import ContentFiles, Reference, content_command, escape, vmaf_available
-from playout.prober.metadata import PacketStats, parse_metadata
+from playout.prober.graph import ContentFiles, Reference, content_command, vmaf_available
 from tests.unit.test_prober_metadata import CLIP
 
 STANDARD = settings_for(ProbeProfile.STANDARD, {})

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from playout.prober.metadata import (
+from playout.media.metadata import (
     UnreadableMedia,
     analyse_packets,
     chroma_subsampling,

@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from playout.api.channel import Output
-from playout.media.process import FILE_PROTOCOLS, input_for, whitelist_for
+from playout.media.metadata import MediaInfo
+from playout.media.source import input_args
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 CARD_BACKGROUND = "0x14213d"
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What the streamer needs to know about a file before playing it."""
-
-    duration: float | None
-    video_codec: str | None
-    audio_codec: str | None
-    width: int | None = None
-    height: int | None = None
-    frame_rate: float | None = None
-    pixel_format: str | None = None
-    title: str | None = None
-
-    @property
-    def has_video(self) -> bool:
-        return self.video_codec is not None
-
-    @property
-    def has_audio(self) -> bool:
-        return self.audio_codec is not None
 
 
 def escape(value: str) -> str:
@@ -47,54 +23,10 @@ def escape(value: str) -> str:
     return value
 
 
-def probe_command(ffprobe: str, source: str | Path) -> list[str]:
-    return [
-        ffprobe, "-v", "error", "-protocol_whitelist", whitelist_for(str(source)),
-        "-show_entries",
-        "format=duration:format_tags=title:stream=codec_type,codec_name,width,height,"
-        "avg_frame_rate,pix_fmt:stream_disposition=attached_pic",
-        "-of", "json", input_for(source),
-    ]  # fmt: skip
-
-
-def parse_probe(text: str) -> MediaInfo:
-    """ffprobe's JSON -> MediaInfo. Cover art (an attached picture) is not video."""
-    document: dict[str, Any] = json.loads(text or "{}")
-    streams = document.get("streams") or []
-    video = next(
-        (
-            s
-            for s in streams
-            if s.get("codec_type") == "video"
-            and not (s.get("disposition") or {}).get("attached_pic")
-        ),
-        None,
-    )
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    fmt = document.get("format") or {}
-    duration = fmt.get("duration")
-    rate = (video or {}).get("avg_frame_rate", "0/0")
-    numerator, _, denominator = rate.partition("/")
-    frame_rate = (
-        float(Fraction(int(numerator), int(denominator)))
-        if denominator not in ("", "0") and numerator
-        else None
-    )
-    return MediaInfo(
-        duration=float(duration) if duration not in (None, "N/A") else None,
-        video_codec=(video or {}).get("codec_name"),
-        audio_codec=(audio or {}).get("codec_name"),
-        width=(video or {}).get("width"),
-        height=(video or {}).get("height"),
-        frame_rate=frame_rate,
-        pixel_format=(video or {}).get("pix_fmt"),
-        title=(fmt.get("tags") or {}).get("title"),
-    )
-
-
 def can_copy(info: MediaInfo) -> bool:
     """Whether a file can be repackaged as it is into the HLS stream (H.264 + AAC)."""
-    return info.video_codec == "h264" and info.audio_codec in ("aac", None)
+    video, audio = info.summary.video, info.summary.audio
+    return video is not None and video.codec == "h264" and (audio is None or audio.codec == "aac")
 
 
 @dataclass(frozen=True)
@@ -173,17 +105,18 @@ def item_command(
     stream are copied in copy mode; everything else is normalised to `output`."""
     head = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats"]
     seek = ["-ss", f"{start:.3f}"] if start > 0 else []
-    source_input = ["-protocol_whitelist", ",".join(FILE_PROTOCOLS), *seek, "-i", input_for(source)]
+    source_input = [*seek, *input_args(source)]
+    has_audio = info.audio_index is not None
     if output.mode == "copy" and can_copy(info):
-        audio = ["-map", "0:a:0"] if info.has_audio else []
+        audio = ["-map", "0:a:0"] if has_audio else []
         return [
             *head, *source_input, "-map", "0:v:0", *audio, "-c", "copy",
             "-muxdelay", "0", *_segment_muxer(segments),
         ]  # fmt: skip
-    inputs = [*source_input, *([] if info.has_audio else _silence(output))]
-    audio_map = "0:a:0" if info.has_audio else "1:a:0"
+    inputs = [*source_input, *([] if has_audio else _silence(output))]
+    audio_map = "0:a:0" if has_audio else "1:a:0"
     # Without audio of its own the item is as long as its video: stop the silence there.
-    shortest = [] if info.has_audio else ["-shortest"]
+    shortest = [] if has_audio else ["-shortest"]
     return [
         *head, *inputs, "-map", "0:v:0", "-map", audio_map,
         "-vf", _video_filter(output), "-af", _audio_filter(output), *_encoders(output),

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from playout.api.probejob import Check, CheckStatus, TimeRange, Verdict
+from playout.media.metadata import MediaInfo, PacketStats
 from playout.prober.catalogue import Settings
 from playout.prober.content import Frame, Interlacing, LogFindings, Span
 from playout.prober.graph import CLIP_WINDOW_SECONDS
-from playout.prober.metadata import MediaInfo, PacketStats
 
 # Events beyond this many per check are counted, not listed.
 MAX_EVENTS = 50

@@ -16,6 +16,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from playout.api.probejob import Check, ProbeProfile, ProbeReport
+from playout.media.metadata import (
+    MediaInfo,
+    PacketStats,
+    UnreadableMedia,
+    analyse_packets,
+    metadata_command,
+    packets_command,
+    parse_metadata,
+    parse_packets,
+)
 from playout.media.process import (
     MediaToolError,
     ToolResult,
@@ -24,6 +34,7 @@ from playout.media.process import (
     is_remote,
     run_tool,
 )
+from playout.media.source import is_playlist
 from playout.prober import checks as judge
 from playout.prober import hls
 from playout.prober.catalogue import Settings, decodes, settings_for
@@ -34,17 +45,6 @@ from playout.prober.graph import (
     content_command,
     vmaf_available,
 )
-from playout.prober.metadata import (
-    MediaInfo,
-    PacketStats,
-    UnreadableMedia,
-    analyse_packets,
-    metadata_command,
-    packets_command,
-    parse_metadata,
-    parse_packets,
-)
-from playout.prober.source import is_playlist
 
 log = logging.getLogger("playout.prober")
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playout.media.ffmpeg import escape
+from playout.media.metadata import MediaInfo
+from playout.media.source import input_args
 from playout.prober.catalogue import Settings
-from playout.prober.metadata import MediaInfo
-from playout.prober.source import input_args
 
 CLIP_WINDOW_SECONDS = 0.1
 # freezedetect compares frames with the first of a still run, and in coded video the next

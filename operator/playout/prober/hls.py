@@ -17,9 +17,9 @@ from urllib.parse import urljoin, urlsplit
 from playout.api.probejob import Check, TimeRange
 from playout.media.hls import ParsedPlaylist, parse_playlist, playlist_violations, reload_violations
 from playout.media.process import is_remote
+from playout.media.source import input_args
 from playout.prober.catalogue import Settings
 from playout.prober.checks import error, judged, where
-from playout.prober.source import input_args
 
 # Segments probed per variant: the first, the last and evenly spread between.
 SEGMENT_SAMPLES = 6

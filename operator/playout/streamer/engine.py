@@ -28,6 +28,7 @@ from playout.api.channel import Channel, NowPlaying, SkippedItem
 from playout.api.probejob import CheckStatus, ProbeProfile, Verdict
 from playout.media import ffmpeg
 from playout.media.hls import Segment, target_duration_for
+from playout.media.metadata import MediaInfo, UnreadableMedia, metadata_command, parse_metadata
 from playout.media.process import find_tool, kill_group, run_tool
 from playout.prober.engine import ProbeRequest, probe
 from playout.streamer import schedule
@@ -119,7 +120,7 @@ class Engine:
         self._room.set()
         self._ts_offset = 0.0
         self._failures: dict[str, tuple[int, float]] = {}
-        self._probe_cache: dict[tuple[str, float, int], ffmpeg.MediaInfo] = {}
+        self._probe_cache: dict[tuple[str, float, int], MediaInfo] = {}
         self._check_cache: dict[tuple[str, float, int], str | None] = {}
         self.skipped: deque[SkippedItem] = deque(maxlen=20)
         self._new_run = True
@@ -219,7 +220,7 @@ class Engine:
         self._failures[entry.path] = (count + 1, time.monotonic() + delay)
         log.warning(f"Skipping {entry.path}: {failure}; trying it again in {delay:.0f}s")
 
-    async def _probe(self, path: Path) -> ffmpeg.MediaInfo:
+    async def _probe(self, path: Path) -> MediaInfo:
         try:
             stat = await asyncio.to_thread(path.stat)
         except FileNotFoundError as error:
@@ -228,12 +229,15 @@ class Engine:
             raise ItemFailed("unreadable", str(error)) from error
         key = (str(path), stat.st_mtime, stat.st_size)
         if key not in self._probe_cache:
-            result = await run_tool(ffmpeg.probe_command(self.ffprobe, path), 30)
+            result = await run_tool(metadata_command(self.ffprobe, path), 30)
             if not result.ok:
                 detail = result.stderr.strip().splitlines()[-1:] or ["ffprobe failed"]
                 raise ItemFailed("undecodable", detail[0])
-            info = ffmpeg.parse_probe(result.stdout.decode())
-            if not info.has_video:
+            try:
+                info = parse_metadata(result.stdout.decode())
+            except UnreadableMedia as error:
+                raise ItemFailed("undecodable", str(error)) from error
+            if info.video_index is None:
                 raise ItemFailed("undecodable", "no video stream")
             self._probe_cache[key] = info
         if self.spec.probe is not None:
@@ -265,7 +269,7 @@ class Engine:
         """Run ffmpeg on one entry and queue its segments; resume after a crash of ffmpeg
         from the last segment it finished."""
         output = self.spec.output
-        info: ffmpeg.MediaInfo | None = None
+        info: MediaInfo | None = None
         if entry.path is not None:
             info = await self._probe(self.media_root / entry.path)
         if self._ts_offset > TS_OFFSET_RESET:
@@ -425,7 +429,7 @@ class Engine:
             duration = None
             if entry.path is not None:
                 info = self._probe_cache_for(entry.path)
-                duration = info.duration if info else None
+                duration = info.duration_seconds if info else None
             self.now_playing = NowPlaying(
                 program=entry.program,
                 item=entry.path or "",
@@ -447,11 +451,11 @@ class Engine:
 
     async def duration_of(self, relative: str) -> float | None:
         try:
-            return (await self._probe(self.media_root / relative)).duration
+            return (await self._probe(self.media_root / relative)).duration_seconds
         except ItemFailed:
             return None
 
-    def _probe_cache_for(self, relative: str) -> ffmpeg.MediaInfo | None:
+    def _probe_cache_for(self, relative: str) -> MediaInfo | None:
         wanted = str(self.media_root / relative)
         return next((info for key, info in self._probe_cache.items() if key[0] == wanted), None)
 

@@ -24,7 +24,7 @@ from playout.api.probejob import (
     TimeRange,
     VideoSummary,
 )
-from playout.prober.source import input_args
+from playout.media.source import input_args
 
 BITRATE_WINDOW_SECONDS = 1.0
 
