@@ -512,6 +512,8 @@ def component_argv(lay: Layout, ports: dict) -> dict[str, list[str]]:
             f"--service-account-signing-key-file={pki / 'sa.key'}",
             f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
             f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+            # a real node is reached by its InternalIP (its hostname resolves nowhere)
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
             f"--requestheader-client-ca-file={pki / 'front-proxy-ca.crt'}",
             "--requestheader-allowed-names=front-proxy-client",
             "--requestheader-username-headers=X-Remote-User",

@@ -73,6 +73,13 @@ def test_the_streamer_is_a_singleton(channel_body: dict[str, Any]) -> None:
     assert deployment["strategy"] == {"type": "Recreate"}
 
 
+def test_the_streamer_listens_on_the_pod_ip(channel_body: dict[str, Any]) -> None:
+    """Probes and the Service reach it there; the engine's own default is loopback."""
+    args = children(channel_body)["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--host") + 1] == "0.0.0.0"
+    assert args[args.index("--port") + 1] == "8080"
+
+
 def test_suspend_scales_to_zero(channel_body: dict[str, Any]) -> None:
     channel_body["spec"]["suspend"] = True
     assert children(channel_body)["Deployment"]["spec"]["replicas"] == 0

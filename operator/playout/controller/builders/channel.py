@@ -220,6 +220,8 @@ def _deployment(
             STATE_DIR,
             "--port",
             str(STREAMER_PORT),
+            "--host",
+            "0.0.0.0",  # noqa: S104 (the pod IP: kubelet probes and the Service reach it there)
         ],
         "env": [
             *log_env(),
