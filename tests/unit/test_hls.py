@@ -127,3 +127,19 @@ def test_parser_counts_a_leading_discontinuity() -> None:
     assert parsed.ended
     with pytest.raises(ValueError, match="EXTM3U"):
         parse_playlist("hello")
+
+
+def test_fractional_durations_keep_each_segment_time_across_reloads() -> None:
+    """EXTINF rounds to milliseconds; a time derived from it would drift from the stated
+    one as the window slides (seen in the live test with 2.0667 s segments)."""
+    from playout.media.hls import reload_violations
+
+    playlist = LivePlaylist(target_duration=2, window=4)
+    previous = None
+    for _ in range(30):
+        fill(playlist, 1, duration=2.0666667)
+        current = parse_playlist(playlist.render())
+        if previous is not None:
+            assert reload_violations(previous, current) == []
+        assert all(s.program_date_time is not None for s in current.segments)
+        previous = current
