@@ -176,6 +176,15 @@ def _pods(index: kopf.Index[Key, ProberPod], key: Key) -> list[ProberPod]:
     return list(index.get(key, []))
 
 
+def _owner(index: kopf.Index[Key, Any], key: Key) -> dict[str, Any] | None:
+    """The owner of a child, unless it is gone or going (garbage collection then handles
+    the child)."""
+    parent = _body(index, key)
+    if parent is None or parent["metadata"].get("deletionTimestamp"):
+        return None
+    return parent
+
+
 def _body(index: kopf.Index[Key, Any], key: Key) -> dict[str, Any] | None:
     return next(iter(index.get(key, [])), None)
 
@@ -234,9 +243,9 @@ async def channel_child_event(
     **_: Any,
 ) -> None:
     key = (namespace, labels[CHANNEL_LABEL])
-    parent = _body(channel_bodies, key)
-    if parent is None or parent["metadata"].get("deletionTimestamp"):
-        return  # an orphan, or its owner is going: garbage collection handles it
+    parent = _owner(channel_bodies, key)
+    if parent is None:
+        return
     await memo.reconciler.channel_child(parent, KIND_OF[resource.plural], name, logger)
     if resource.plural == "deployments":
         await memo.reconciler.channel(parent, _deployment(streamer_deployments, key), logger)
@@ -255,8 +264,8 @@ async def probejob_child_event(
     **_: Any,
 ) -> None:
     key = (namespace, labels[PROBEJOB_LABEL])
-    parent = _body(probejob_bodies, key)
-    if parent is None or parent["metadata"].get("deletionTimestamp"):
+    parent = _owner(probejob_bodies, key)
+    if parent is None:
         return
     await memo.reconciler.probejob_child(parent, KIND_OF[resource.plural], name, logger)
     if resource.plural == "jobs":
@@ -278,8 +287,8 @@ async def prober_pod_event(
 ) -> None:
     """A prober pod finished (or changed): its report may have arrived."""
     key = (namespace, labels[PROBEJOB_LABEL])
-    parent = _body(probejob_bodies, key)
-    if parent is None or parent["metadata"].get("deletionTimestamp"):
+    parent = _owner(probejob_bodies, key)
+    if parent is None:
         return
     await memo.reconciler.probejob(
         parent, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger

@@ -36,7 +36,7 @@ from playout.controller.status import (
     channel_status_patch,
     is_noop,
     latest_run,
-    merge_conditions,
+    owned_fields,
     probejob_status_patch,
 )
 
@@ -245,15 +245,10 @@ class Reconciler:
             Concluded(FALSE, reason, message) if stalled else Concluded(TRUE, reason, message),
             Concluded(TRUE, reason, message) if stalled else Concluded(FALSE, reason, message),
         )
-        meta = body["metadata"]
         status = body.get("status") or {}
         current = [Condition.model_validate(c) for c in status.get("conditions") or []]
-        conditions = merge_conditions(current, assessment, meta.get("generation", 0), self._clock())
-        patch = {
-            "observedGeneration": meta.get("generation", 0),
-            "phase": str(assessment.phase),
-            "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
-        }
+        generation = body["metadata"].get("generation", 0)
+        patch = owned_fields(current, assessment, generation, self._clock())
         await self._write_status(kind, body, assessment, patch, logger)
 
     async def _write_status(

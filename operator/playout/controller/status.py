@@ -415,18 +415,27 @@ def merge_conditions(
     return result + list(by_type.values())
 
 
+def owned_fields(
+    existing: list[Condition], assessment: Assessment, generation: int, now: datetime
+) -> dict[str, Any]:
+    """The status fields the operator writes for every kind, as a merge patch body."""
+    conditions = merge_conditions(existing, assessment, generation, now)
+    return {
+        "observedGeneration": generation,
+        "phase": str(assessment.phase),
+        "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
+    }
+
+
 def channel_status_patch(
     channel: Channel, deployment: DeploymentState | None, now: datetime
 ) -> tuple[Assessment, dict[str, Any]]:
     """The status fields the operator owns, as a merge patch body."""
     assessment = assess_channel(channel, deployment, now)
     generation = channel.metadata.generation or 0
-    conditions = merge_conditions(channel.status.conditions, assessment, generation, now)
     namespace = channel.metadata.namespace or "default"
     return assessment, {
-        "observedGeneration": generation,
-        "phase": str(assessment.phase),
-        "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
+        **owned_fields(channel.status.conditions, assessment, generation, now),
         "stream": {"url": stream_url(channel.metadata.name, namespace)},
     }
 
@@ -455,12 +464,7 @@ def probejob_status_patch(
         verdict,
     )
     generation = probe.metadata.generation or 0
-    conditions = merge_conditions(probe.status.conditions, assessment, generation, now)
-    patch: dict[str, Any] = {
-        "observedGeneration": generation,
-        "phase": str(assessment.phase),
-        "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
-    }
+    patch = owned_fields(probe.status.conditions, assessment, generation, now)
     if run is not None:
         patch.update(_report_fields(run.report))
         patch["lastRunAt"] = run.finished_at or None

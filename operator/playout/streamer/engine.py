@@ -120,6 +120,7 @@ class Engine:
         self._room.set()
         self._ts_offset = 0.0
         self._failures: dict[str, tuple[int, float]] = {}
+        self._latest_listings: dict[str, list[str]] = {}
         self._probe_cache: dict[tuple[str, float, int], MediaInfo] = {}
         self._check_cache: dict[tuple[str, float, int], str | None] = {}
         self.skipped: deque[SkippedItem] = deque(maxlen=20)
@@ -177,7 +178,9 @@ class Engine:
         return [p for p in paths if self._failures.get(p, (0, 0.0))[1] <= now]
 
     def _listings(self) -> dict[str, list[str]]:
-        return {p.key: self._playable(self._listing(p.path)) for p in self.spec.programs}
+        listings = {p.key: self._playable(self._listing(p.path)) for p in self.spec.programs}
+        self._latest_listings = listings
+        return listings
 
     async def _produce(self) -> None:
         pending: list[Entry] = []
@@ -482,8 +485,9 @@ class Engine:
         }
 
     def up_next(self, count: int) -> list[Entry]:
-        """The next items of the lineup after the one on air (for the guide)."""
-        listings = self._listings()
+        """The next items of the lineup after the one on air (for the guide). From the
+        producer's latest listing: the player polls this, and must not walk the disk."""
+        listings = self._latest_listings
         state = self.aired
         upcoming: list[Entry] = []
         current = schedule.current_entry(self.spec, state, listings)
