@@ -16,7 +16,7 @@ export PATH := $(TOOLS):$(PATH)
 
 .PHONY: help
 help: ## Show the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # --- Python ----------------------------------------------------------------------------
 
@@ -49,6 +49,23 @@ endef
 .PHONY: system-deps
 system-deps: ## Install ffmpeg/ffprobe from the distribution if missing
 	$(call apt_install,ffmpeg ffprobe,ffmpeg,The streamer and prober)
+
+# The local real node (hack/node.py): Debian's containerd, runc, CNI plugins and iptables,
+# and buildah and debootstrap to build the images without Docker. It needs root; elsewhere
+# the real-node tier is skipped and says why.
+NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah debootstrap
+.PHONY: node-deps
+node-deps: ## Install what a real local node needs, if root on Debian/Ubuntu
+	@if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "No real node on this machine (it needs root and apt-get): pods will run on kwok nodes only."; \
+	  exit 0; \
+	fi; \
+	missing=$$(for p in $(NODE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing" $$missing "from Debian's packages..."; \
+	  apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	fi
 
 # The web player's hls.js comes from the npm registry at the version package-lock.json pins.
 PLAYER_JS := operator/playout/streamer/static/hls.min.js
@@ -85,8 +102,14 @@ unit: $(STAMP) ## Unit tests (pure code, no cluster, no ffmpeg)
 	$(BIN)/pytest tests/unit
 
 .PHONY: test
-test: lint system-deps browser-deps player-assets tools ## Everything: lint, type checks and every test tier
+test: lint system-deps browser-deps node-deps player-assets tools ## Everything: lint, type checks and every test tier
 	$(BIN)/pytest tests
+
+# For users with Docker: a kind cluster, the images built and loaded, then the real-node
+# tier (which installs the chart). KEEP=1 keeps the cluster. Not run where there is no Docker.
+.PHONY: e2e-kind
+e2e-kind: $(STAMP) system-deps player-assets ## The real-node tests on a kind cluster (needs Docker)
+	hack/kind.sh
 
 .PHONY: bench
 bench: $(STAMP) system-deps ## Benchmarks (ratios against a baseline measured in the same run)
@@ -103,8 +126,12 @@ cluster-up: tools ## Start the local control plane (etcd, apiserver, controllers
 	$(PYTHON) hack/cluster.py up
 
 .PHONY: cluster-down
-cluster-down: ## Stop the local control plane and remove its state
+cluster-down: ## Stop the local control plane (and its real node) and remove its state
 	$(PYTHON) hack/cluster.py down
+
+.PHONY: images
+images: player-assets ## Build the streamer, prober and operator images (docker, or buildah)
+	hack/images.sh
 
 .PHONY: operator
 operator: $(STAMP) ## Run the operator on this machine against the local cluster
@@ -113,7 +140,7 @@ operator: $(STAMP) ## Run the operator on this machine against the local cluster
 # --- demo ------------------------------------------------------------------------------
 
 .PHONY: demo
-demo: $(STAMP) system-deps player-assets cluster-up ## Local cluster + CRDs + operator + a sample Channel and ProbeJob
+demo: $(STAMP) system-deps node-deps player-assets cluster-up ## Local cluster (a real node where possible), the operator, a sample Channel and ProbeJob
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/python hack/demo.py up
 
 .PHONY: demo-down

@@ -56,6 +56,8 @@ SERVICE_IP = "10.96.0.1"  # first address of SERVICE_CIDR: the `kubernetes` Serv
 CLUSTER_NAME = "playout"
 NODE_PREFIX = "kwok-node-"
 # Start order; `down` stops in reverse.
+# Bumped when the components' flags change, so that `up` replaces an older running cluster.
+STATE_FORMAT = 2
 COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
 BINARIES = [*COMPONENTS, "kubectl"]
 
@@ -311,11 +313,11 @@ def start(lay: Layout, name: str, argv: list[str], env: dict | None = None) -> s
     return p
 
 
-def stop_all(lay: Layout, quiet: bool = False) -> bool:
-    """TERM then KILL the recorded processes (only if the PID still belongs to
-    the process we started). Returns True if nothing is left running."""
+def stop_processes(lay: Layout, names: list[str], quiet: bool = False) -> bool:
+    """TERM then KILL the recorded processes, in the order given (only if the PID still
+    belongs to the process we started). Returns True if nothing is left running."""
     recs = []
-    for name in reversed(COMPONENTS):
+    for name in names:
         rec = read_pid(lay, name)
         if rec is None:
             continue
@@ -343,6 +345,10 @@ def stop_all(lay: Layout, quiet: bool = False) -> bool:
     for name, rec in recs:
         log(f"{name}: pid {rec['pid']} did not exit")
     return not recs
+
+
+def stop_all(lay: Layout, quiet: bool = False) -> bool:
+    return stop_processes(lay, list(reversed(COMPONENTS)), quiet)
 
 
 def tail(path: Path, n: int = 25) -> str:
@@ -504,7 +510,9 @@ def component_argv(lay: Layout, ports: dict) -> dict[str, list[str]]:
             f"--tls-private-key-file={pki / 'apiserver.key'}",
             "--authorization-mode=Node,RBAC",
             # PodSecurity is enabled by default; NodeRestriction is not.
-            "--enable-admission-plugins=NodeRestriction",
+            # PodNodeSelector and PodTolerationRestriction let a namespace's annotations
+            # place its pods on the real node (hack/node.py) or keep them on kwok nodes.
+            "--enable-admission-plugins=NodeRestriction,PodNodeSelector,PodTolerationRestriction",
             "--allow-privileged=true",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -619,15 +627,20 @@ def cmd_up(lay: Layout, args) -> int:
         state = lay.load_state()
         if state is not None:
             problems = health(lay, state)
-            if not problems and state.get("nodes", 0) >= args.nodes:
+            if state.get("format") != STATE_FORMAT:
+                problems.append("it was started with other flags by an older hack/cluster.py")
+            if not problems and state.get("nodes", 0) == args.nodes:
                 log(
                     f"reusing running cluster ({state['server']}), "
                     f"checked in {time.monotonic() - t_start:.1f}s"
                 )
                 log(f"KUBECONFIG={lay.kubeconfig}")
                 return 0
-            log("existing cluster is not healthy, recreating it: " + "; ".join(problems))
+            if state.get("nodes", 0) != args.nodes:
+                problems.append(f"it has {state.get('nodes', 0)} kwok nodes, not {args.nodes}")
+            log("recreating the running cluster: " + "; ".join(problems))
         stale = state is not None or any(lay.pids.glob("*.pid"))
+        real_node_down(lay)
         if stale and not stop_all(lay, quiet=True):
             fail("could not stop the previous cluster processes")
         for p in (lay.pids, lay.etcd_data, lay.pki, lay.kubeconfigs, lay.base / "certs", lay.home):
@@ -718,6 +731,7 @@ def cmd_up(lay: Layout, args) -> int:
             )
             return 1
         state = {
+            "format": STATE_FORMAT,
             "ports": ports,
             "nodes": args.nodes,
             "server": server,
@@ -730,10 +744,19 @@ def cmd_up(lay: Layout, args) -> int:
     return 0
 
 
+def real_node_down(lay: Layout) -> None:
+    """A real node (hack/node.py) goes before the control plane: it drains through it."""
+    if (lay.base / "node").exists():
+        node = [sys.executable, str(ROOT / "hack" / "node.py"), f"--dir={lay.base}", "down"]
+        if subprocess.run(node).returncode != 0:
+            fail(f"could not take the real node down; keeping {lay.base}")
+
+
 def cmd_down(lay: Layout, args) -> int:
     if not lay.base.exists():
         log(f"nothing to do ({lay.base} does not exist)")
         return 0
+    real_node_down(lay)
     ok = stop_all(lay)
     if not ok:
         fail(f"some processes did not exit; keeping {lay.base}")
@@ -785,16 +808,20 @@ def cmd_env(lay: Layout, args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_dir_argument(ap: argparse.ArgumentParser) -> None:
     ap.add_argument(
         "--dir",
         type=Path,
         default=Path(os.environ.get("PLAYOUT_CLUSTER_DIR", ROOT / ".cluster")),
         help="cluster state directory (default: <repo>/.cluster, env PLAYOUT_CLUSTER_DIR)",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_dir_argument(ap)
     sub = ap.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="start (or reuse) the cluster and wait until it is ready")
     up.add_argument("--nodes", type=int, default=2, help="number of kwok fake nodes (default 2)")

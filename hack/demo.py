@@ -1,7 +1,15 @@
-"""`make demo`: the CRDs, the operator and a sample Channel and ProbeJob on the local
-cluster that `make cluster-up` started, with generated sample media. kwok's pods run no
-containers, so the channel's engine runs on this machine exactly as its pod would: the
-ConfigMap the operator rendered, the identity of the ServiceAccount it made.
+"""`make demo`: the operator and a sample Channel and ProbeJob on the local cluster that
+`make cluster-up` started, with generated sample media.
+
+Where the host allows a real node (root, containerd: `hack/node.py check`), everything runs
+for real: the images are built (hack/images.sh), the chart installs the operator, which
+runs in its pod, and the streamer and prober pods run on the real node; the player is
+reached through `kubectl port-forward` to the channel's Service.
+
+Otherwise the nodes are simulated (kwok) and run no containers: the operator then runs on
+this machine as a process, and so does the channel's engine, exactly as its pod would (the
+ConfigMap the operator rendered, the identity of the ServiceAccount it made).
+
 `demo.py down` removes what `up` made."""
 
 from __future__ import annotations
@@ -20,9 +28,20 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".demo"
 NAMESPACE = "playout-demo"
+SYSTEM_NAMESPACE = "playout-system"
+RELEASE = "playout"
 HEALTH = "http://127.0.0.1:8081/healthz"
 PLAYER = "http://127.0.0.1:8080/"
 KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
+HELM = str(ROOT / ".tools" / "bin" / "helm")
+KUBECONFIG = ROOT / ".cluster" / "kubeconfig"
+RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+}
+
+# A stereo tone whose level in dBFS reads as LUFS: amplitude 0.0708 is -23 dBFS.
+TONE = "aevalsrc='0.0708*sin(2*PI*{tone}*t)|0.0708*sin(2*PI*{tone}*t)':s=48000"
 
 MEDIA_CLAIM = f"""
 apiVersion: v1
@@ -46,13 +65,32 @@ spec:
 """
 
 
-def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> str:
+def tool(binary: str, *args: str, stdin: str | None = None, check: bool = True) -> str:
     result = subprocess.run(
-        [KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=120
+        [binary, *args], input=stdin, capture_output=True, text=True, timeout=300
     )
     if check and result.returncode != 0:
-        sys.exit(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
+        sys.exit(f"{Path(binary).name} {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout
+
+
+def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> str:
+    return tool(KUBECTL, *args, stdin=stdin, check=check)
+
+
+def hack(*args: str) -> None:
+    """One of the hack/ scripts, its output shown."""
+    command = [sys.executable, *args] if args[0].endswith(".py") else list(args)
+    if subprocess.run(command, cwd=ROOT).returncode != 0:
+        sys.exit(f"{' '.join(args)} failed")
+
+
+def real_node_blockers() -> str:
+    """Why this host cannot run a real node ('' if it can)."""
+    check = subprocess.run(
+        [sys.executable, "hack/node.py", "check"], capture_output=True, text=True, cwd=ROOT
+    )
+    return "" if check.returncode == 0 else check.stdout.strip()
 
 
 def operator_running() -> bool:
@@ -86,14 +124,17 @@ def start_operator() -> None:
 
 
 def make_media() -> Path:
-    """Sample media: episodes, a film and a bumper from ffmpeg's test sources."""
+    """Sample media: episodes, a film and a bumper from ffmpeg's test sources, with a tone
+    at EBU R128's -23 LUFS, readable by the pods' non-root user."""
     media = STATE / "media"
+    # The episodes are smooth gradients: test cards' sharp edges ring outside broadcast
+    # range once encoded, and the sample ProbeJob holds S01E01 to the broadcast profile.
     clips = {
-        "shows/Cheers/Cheers S01E01.mkv": ("testsrc2", 440, 45),
-        "shows/Cheers/Cheers S01E02.mkv": ("testsrc2", 550, 45),
-        "shows/Cheers/Cheers S01E10.mkv": ("testsrc2", 660, 45),
-        "movies/Big Buck Test.mp4": ("smptehdbars", 330, 60),
-        "bumpers/ident.mp4": ("rgbtestsrc", 880, 3),
+        "shows/Cheers/Cheers S01E01.mkv": ("gradients=c0=navy:c1=teal:speed=0.02:", 440, 45),
+        "shows/Cheers/Cheers S01E02.mkv": ("gradients=c0=maroon:c1=olive:speed=0.02:", 550, 45),
+        "shows/Cheers/Cheers S01E10.mkv": ("gradients=c0=purple:c1=gray:speed=0.02:", 660, 45),
+        "movies/Big Buck Test.mp4": ("smptehdbars=", 330, 60),
+        "bumpers/ident.mp4": ("rgbtestsrc=", 880, 3),
     }
     for relative, (source, tone, seconds) in clips.items():
         path = media / relative
@@ -101,11 +142,13 @@ def make_media() -> Path:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=s=1280x720:r=30",
-             "-f", "lavfi", "-i", f"sine=f={tone}", "-t", str(seconds), "-c:v", "libx264",
-             "-preset", "ultrafast", "-c:a", "aac", str(path)],
+            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}s=1280x720:r=30",
+             "-f", "lavfi", "-i", TONE.format(tone=tone), "-t", str(seconds), "-c:v", "libx264",
+             "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
             check=True, timeout=300,
         )  # fmt: skip
+    for path in (media, *media.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return media
 
 
@@ -118,7 +161,7 @@ def start_engine(media: Path) -> None:
                      "jsonpath={.data.channel\\.yaml}")  # fmt: skip
     (STATE / "channel.yaml").write_text(config)
     token = kubectl("create", "token", "-n", NAMESPACE, "classics-streamer", "--duration", "24h")
-    cluster = yaml.safe_load((ROOT / ".cluster" / "kubeconfig").read_text())["clusters"][0]
+    cluster = yaml.safe_load(KUBECONFIG.read_text())["clusters"][0]
     identity = {
         "apiVersion": "v1", "kind": "Config", "clusters": [cluster],
         "users": [{"name": "streamer", "user": {"token": token.strip()}}],
@@ -150,49 +193,109 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def up() -> None:
+def install_crds() -> None:
     print("Installing the CRDs...")
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-    kubectl("wait", "--for=condition=Established", "crd/channels.playout.dev", "--timeout=60s")
-    kubectl("wait", "--for=condition=Established", "crd/probejobs.playout.dev", "--timeout=60s")
-    start_operator()
+    for crd in ("channels.playout.dev", "probejobs.playout.dev"):
+        kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+
+
+def create_namespaces(real: bool) -> None:
+    for namespace in (SYSTEM_NAMESPACE, NAMESPACE):
+        kubectl("apply", "-f", "-", stdin=yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": RESTRICTED},
+        }))  # fmt: skip
+    if real:
+        hack("hack/node.py", "place", SYSTEM_NAMESPACE, NAMESPACE)
+
+
+def install_chart() -> None:
+    """The chart, as users install it: the CRDs, and the operator in its pod."""
+    print("Installing the chart (the operator runs in its pod)...")
+    tool(HELM, "upgrade", "--install", RELEASE, str(ROOT / "charts" / "playout"),
+         "--namespace", SYSTEM_NAMESPACE, "--set", "logFormat=text", "--take-ownership",
+         "--wait", "--timeout", "180s", "--kubeconfig", str(KUBECONFIG))  # fmt: skip
+
+
+def start_port_forward() -> None:
+    """The channel's Service on 127.0.0.1:8080, as users reach it: kubectl port-forward."""
+    pid_file = STATE / "port-forward.pid"
+    if pid_file.exists() and _alive(int(pid_file.read_text())):
+        return
+    log = (STATE / "port-forward.log").open("a")
+    process = subprocess.Popen(
+        [KUBECTL, "port-forward", "-n", NAMESPACE, "--address", "127.0.0.1", "service/classics",
+         "8080:80"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    pid_file.write_text(str(process.pid))
+
+
+def up() -> None:
+    STATE.mkdir(exist_ok=True)
+    why_not = real_node_blockers()
+    real = not why_not
+    if real:
+        print("This host can run a real node: the operator, streamer and prober run in pods.")
+        hack("hack/node.py", "up")
+        print("Building the images (cached after the first time)...")
+        hack("hack/images.sh")
+    else:
+        print(f"Simulated (kwok) nodes only, so pods run no containers.\n{why_not}")
     print("Generating sample media...")
     media = make_media()
-    kubectl("create", "namespace", NAMESPACE, check=False)
-    kubectl("label", "namespace", NAMESPACE, "pod-security.kubernetes.io/enforce=restricted",
-            "--overwrite")  # fmt: skip
+    create_namespaces(real)
+    if real:
+        install_chart()
+    else:
+        install_crds()
+        start_operator()
     kubectl("apply", "-f", "-", stdin=MEDIA_CLAIM)
     for example in ("channel.yaml", "probejob.yaml"):
         kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "examples" / example))
-    kubectl("wait", "-n", NAMESPACE, "--for=jsonpath={.status.phase}=Starting",
-            "channel/classics", "--timeout=120s", check=False)  # fmt: skip
-    start_engine(media)
-    print("Waiting for the channel to go live...")
+    if not real:
+        kubectl("wait", "-n", NAMESPACE, "--for=jsonpath={.status.phase}=Starting",
+                "channel/classics", "--timeout=120s", check=False)  # fmt: skip
+        start_engine(media)
+    print("Waiting for the channel to go live and the probe to finish...")
     kubectl("wait", "-n", NAMESPACE, "--for=condition=Ready", "channel/classics",
-            "--timeout=120s", check=False)  # fmt: skip
+            "--timeout=180s", check=False)  # fmt: skip
+    if real:
+        start_port_forward()
     kubectl("wait", "-n", NAMESPACE, "--for=condition=Complete", "probejob/cheers-s01e01",
-            "--timeout=120s", check=False)  # fmt: skip
+            "--timeout=300s", check=False)  # fmt: skip
     print(kubectl("get", "-n", NAMESPACE, "channels,probejobs", "-o", "wide"))
-    print(kubectl("get", "-n", NAMESPACE, "deployments,services,jobs,pods"))
+    print(kubectl("get", "-n", NAMESPACE, "deployments,services,jobs,pods", "-o", "wide"))
+    where = (
+        "The pods run on the real node playout-real-0; the player is reached through\n"
+        f"`kubectl -n {NAMESPACE} port-forward service/classics 8080:80` (running; log\n"
+        ".demo/port-forward.log). The probe's verdict comes from the prober pod."
+        if real
+        else "Pods run on simulated (kwok) nodes, so the channel's engine runs on this machine\n"
+        "as its pod would, and the probe Job's pod runs no prober (the probe finishes\n"
+        "without a verdict)."
+    )
     print(
-        f"Watch the channel: {PLAYER}  (playlist {PLAYER}live/index.m3u8)\n"
-        f"Try: KUBECONFIG={ROOT}/.cluster/kubeconfig kubectl -n {NAMESPACE} get channels -w\n"
-        "Not shown yet: pods run on simulated (kwok) nodes, so the channel's engine runs on\n"
-        "this machine as its pod would, and the probe Job's pod runs no prober (the probe\n"
-        "finishes without a verdict). Real pods arrive with the real-node work.\n"
+        f"Watch the channel: {PLAYER}  (playlist {PLAYER}live/index.m3u8)\n{where}\n"
+        f"Try: KUBECONFIG={KUBECONFIG} kubectl -n {NAMESPACE} get channels -w\n"
         "Remove it all with: make demo-down"
     )
 
 
 def down() -> None:
-    for pid_file in (STATE / "engine.pid", STATE / "operator.pid"):
+    for name in ("port-forward", "engine", "operator"):
+        pid_file = STATE / f"{name}.pid"
         if pid_file.exists():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(pid_file.read_text()), signal.SIGTERM)
             pid_file.unlink()
-    if Path(KUBECTL).exists() and (ROOT / ".cluster" / "kubeconfig").exists():
-        kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false",
-                check=False)  # fmt: skip
+    if Path(KUBECTL).exists() and KUBECONFIG.exists():
+        tool(HELM, "uninstall", RELEASE, "--namespace", SYSTEM_NAMESPACE, "--ignore-not-found",
+             "--wait", "--kubeconfig", str(KUBECONFIG), check=False)  # fmt: skip
+        for namespace in (NAMESPACE, SYSTEM_NAMESPACE):
+            kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=false",
+                    check=False)  # fmt: skip
         kubectl("delete", "pv", f"{NAMESPACE}-media", "--ignore-not-found", "--wait=false",
                 check=False)  # fmt: skip
     print("Demo removed.")

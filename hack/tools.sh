@@ -5,12 +5,17 @@
 #   kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl
 #   etcd kwok helm kstatus
 #
+# and, only when asked for by name (so the default cold build does not grow):
+#
+#   kind        `hack/tools.sh kind`, for `make e2e-kind` (hack/kind.sh)
+#
 # Versions are pinned by the wrapper modules under hack/tools/ (go.mod + go.sum):
 #   hack/tools/go.mod        k8s.io/kubernetes (+ staging k8s.io/* at v0.Y.Z)
 #   hack/tools/etcd/go.mod   go.etcd.io/etcd/server/v3
 #   hack/tools/kwok/go.mod   sigs.k8s.io/kwok
 #   hack/tools/helm/go.mod   helm.sh/helm/v3
 #   hack/tools/kstatus/      sigs.k8s.io/cli-utils kstatus, wrapped by main.go (gitops tests)
+#   hack/tools/kind/go.mod   sigs.k8s.io/kind
 #
 # Output layout (repo root):
 #   .tools/<tool>-<version>/bin/<binary>   built binaries + .stamp (build key)
@@ -21,7 +26,7 @@
 # version, build flags) changes, so a warm run takes seconds.
 #
 # Usage: hack/tools.sh [--force] [--without-kubelet] [--list] [BINARY...]
-#   BINARY...          build only these (default: all)
+#   BINARY...          build only these (default: all but kind)
 #   --force            rebuild even if up to date
 #   --without-kubelet  skip the kubelet (only needed for real-node tests)
 #   --list             print pinned versions and exit
@@ -66,12 +71,13 @@ ETCD_VERSION="$(modver "${HACK_TOOLS}/etcd" go.etcd.io/etcd/server/v3)"
 KWOK_VERSION="$(modver "${HACK_TOOLS}/kwok" sigs.k8s.io/kwok)"
 HELM_VERSION="$(modver "${HACK_TOOLS}/helm" helm.sh/helm/v3)"
 HELM_K8S_CLIENT="$(modver "${HACK_TOOLS}/helm" k8s.io/client-go)" # v0.N.x -> 1.N
+KIND_VERSION="$(modver "${HACK_TOOLS}/kind" sigs.k8s.io/kind)"
 # Our own main.go is part of kstatus's version, so that editing it rebuilds the helper.
 KSTATUS_VERSION="$(modver "${HACK_TOOLS}/kstatus" sigs.k8s.io/cli-utils)-$(sha256sum "${HACK_TOOLS}/kstatus/main.go" | cut -c1-8)"
 
 if [[ "${LIST}" == 1 ]]; then
-  printf 'kubernetes %s\netcd %s\nkwok %s\nhelm %s\ngo %s\n' \
-    "${K8S_VERSION}" "${ETCD_VERSION}" "${KWOK_VERSION}" "${HELM_VERSION}" "${GO_VERSION}"
+  printf 'kubernetes %s\netcd %s\nkwok %s\nhelm %s\nkind %s\ngo %s\n' \
+    "${K8S_VERSION}" "${ETCD_VERSION}" "${KWOK_VERSION}" "${HELM_VERSION}" "${KIND_VERSION}" "${GO_VERSION}"
   exit 0
 fi
 
@@ -111,12 +117,15 @@ TABLE=(
   "kwok|kwok|${KWOK_VERSION}|${HACK_TOOLS}/kwok|sigs.k8s.io/kwok/cmd/kwok||-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION}"
   "helm|helm|${HELM_VERSION}|${HACK_TOOLS}/helm|helm.sh/helm/v3/cmd/helm||$(helm_ldflags)"
   "kstatus|kstatus|${KSTATUS_VERSION}|${HACK_TOOLS}/kstatus|playout/hack/tools/kstatus||-s -w"
+  "kind|kind|${KIND_VERSION}|${HACK_TOOLS}/kind|sigs.k8s.io/kind||-s -w"
 )
+ON_DEMAND=(kind) # built only when named: left out of the default set
 
 selected() {
   local b="$1" w
   if [[ ${#WANT[@]} -eq 0 ]]; then
     [[ "$b" == kubelet && "${WITH_KUBELET}" == 0 ]] && return 1
+    for w in "${ON_DEMAND[@]}"; do [[ "$w" == "$b" ]] && return 1; done
     return 0
   fi
   for w in "${WANT[@]}"; do [[ "$w" == "$b" ]] && return 0; done

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,12 @@ from typing import Any
 import pytest
 import yaml
 
-from playout.media.hls import ParsedPlaylist, parse_playlist
+from playout.media.hls import (
+    ParsedPlaylist,
+    parse_playlist,
+    playlist_violations,
+    reload_violations,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +90,51 @@ def channel_document(name: str, programs: list[dict[str, Any]], **spec: Any) -> 
             **spec,
         },
     }
+
+
+@dataclass
+class LiveFollow:
+    """What a player saw reloading a live playlist about once a second."""
+
+    reloads: int = 0
+    problems: list[str] = field(default_factory=list)
+    titles: set[str] = field(default_factory=set)
+    last: ParsedPlaylist | None = None
+
+    @property
+    def transitions(self) -> int:
+        """Discontinuities up to the live edge: item changes and restarts."""
+        assert self.last is not None
+        return self.last.discontinuity_sequence + sum(s.discontinuity for s in self.last.segments)
+
+
+def follow_live_playlist(
+    fetch: Callable[[], str], seconds: float, segment_seconds: float
+) -> LiveFollow:
+    """The HLS checker: reload the playlist for `seconds` and collect every RFC 8216
+    violation within and between reloads. Fails at once if a segment URI changes its
+    sequence number or the live edge stops moving for three segment durations."""
+    seen = LiveFollow(last=parse_playlist(fetch()))
+    started = last_growth = time.monotonic()
+    uris: dict[str, int] = {}
+    while time.monotonic() - started < seconds:
+        time.sleep(1)
+        text = fetch()
+        current = parse_playlist(text)
+        assert seen.last is not None
+        seen.problems += playlist_violations(current) + reload_violations(seen.last, current)
+        for segment in current.segments:
+            assert uris.setdefault(segment.uri, segment.sequence) == segment.sequence
+        if current.segments[-1].sequence > seen.last.segments[-1].sequence:
+            last_growth = time.monotonic()
+        # A player reloads about once per target duration; the live edge must keep moving.
+        assert time.monotonic() - last_growth < 3 * segment_seconds, "the playlist stopped growing"
+        seen.titles |= {
+            line.split(",", 1)[1] for line in text.splitlines() if line.startswith("#EXTINF")
+        }
+        seen.last = current
+        seen.reloads += 1
+    return seen
 
 
 @dataclass

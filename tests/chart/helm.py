@@ -62,3 +62,13 @@ def only(documents: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 def of_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [doc for doc in documents if doc["kind"] == kind]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    """A container's environment; a value the kubelet fills in says where it comes from."""
+    return {
+        entry["name"]: entry.get(
+            "value", f"(from {entry.get('valueFrom', {}).get('fieldRef', {}).get('fieldPath')})"
+        )
+        for entry in container["env"]
+    }

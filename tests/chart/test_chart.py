@@ -14,7 +14,7 @@ from playout import __version__, logs
 from playout.api.crd import KINDS, chart_crd_files, crd
 from playout.controller.metrics import Metrics
 from playout.controller.rbac import namespaced_rules, operator_rules
-from tests.chart.helm import CHART, helm, of_kind, only, set_flags, template
+from tests.chart.helm import CHART, env_of, helm, of_kind, only, set_flags, template
 from tests.podsecurity import restricted_violations
 
 # kubectl's client-side apply (Argo CD's default) keeps the object in an annotation this big.
@@ -104,10 +104,6 @@ def operator_container(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(container)
 
 
-def env_of(container: dict[str, Any]) -> dict[str, str]:
-    return {entry["name"]: entry["value"] for entry in container["env"]}
-
-
 def test_the_operator_pod() -> None:
     documents = template()
     deployment = only(documents, "Deployment")
@@ -128,6 +124,7 @@ def test_the_operator_pod() -> None:
         "metrics": 9090,
     }
     assert env_of(container) == {
+        "POD_ID": "(from metadata.name)",
         "PLAYOUT_STREAMER_IMAGE": f"playout/streamer:{__version__}",
         "PLAYOUT_PROBER_IMAGE": f"playout/prober:{__version__}",
         "PLAYOUT_IMAGE_PULL_POLICY": "IfNotPresent",

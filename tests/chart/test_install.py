@@ -19,25 +19,19 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart.helm import CHART, helm, set_flags, template_text
+from tests.chart.helm import CHART, env_of, helm, set_flags, template_text
 from tests.conftest import load_example
-from tests.e2e.kubectl import Kubectl, eventually, service_account_kubeconfig
+from tests.e2e.kubectl import (
+    Kubectl,
+    eventually,
+    restricted_namespace,
+    service_account_kubeconfig,
+)
 from tests.e2e.operator_process import operator_process
 
 pytestmark = pytest.mark.e2e
 
-RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-}
 CHANNEL_CRD = "channels.playout.dev"
-
-
-def namespace(admin: Kubectl, name: str) -> Kubectl:
-    admin.apply(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": RESTRICTED}}
-    )
-    return admin.in_namespace(name)
 
 
 @pytest.mark.parametrize(
@@ -79,8 +73,8 @@ def release(admin: Kubectl, kubeconfig: Path) -> Iterator[Release]:
     suffix = uuid.uuid4().hex[:8]
     installed = Release(
         f"playout-{suffix}",
-        namespace(admin, f"chart-{suffix}"),
-        namespace(admin, f"chart-tv-{suffix}"),
+        restricted_namespace(admin, f"chart-{suffix}"),
+        restricted_namespace(admin, f"chart-tv-{suffix}"),
         kubeconfig,
     )
     try:
@@ -130,7 +124,7 @@ def chart_operator(
     config = service_account_kubeconfig(
         admin, release.system.namespace, pod["serviceAccountName"], workdir / "kubeconfig"
     )
-    env = {entry["name"]: entry["value"] for entry in container["env"]}
+    env = {name: value for name, value in env_of(container).items() if name != "POD_ID"}
     # The pod's liveness and metrics addresses give way to free local ports.
     with operator_process(config, container["args"][1:], env, workdir) as running:
         yield running

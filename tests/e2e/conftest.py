@@ -14,7 +14,12 @@ import pytest
 
 from playout.controller.rbac import cluster_role
 from tests.conftest import ROOT
-from tests.e2e.kubectl import Kubectl, service_account_kubeconfig
+from tests.e2e.kubectl import (
+    Kubectl,
+    media_claim,
+    restricted_namespace,
+    service_account_kubeconfig,
+)
 from tests.e2e.operator_process import operator_process
 
 pytestmark = pytest.mark.e2e
@@ -72,14 +77,15 @@ def operator_kubeconfig(admin: Kubectl, path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def operator(admin: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The operator as a process, as its ServiceAccount."""
+    """The operator as a process, as its ServiceAccount, watching the `e2e-*` namespaces."""
     workdir = tmp_path_factory.mktemp("operator")
     config = operator_kubeconfig(admin, workdir / "kubeconfig")
     env = {
         "PLAYOUT_STREAMER_IMAGE": "playout-streamer:e2e",
         "PLAYOUT_PROBER_IMAGE": "playout-prober:e2e",
     }
-    with operator_process(config, ["-A"], env, workdir) as running:
+    # Only this tier's namespaces: the real-node tier's operator runs in the same cluster.
+    with operator_process(config, ["--namespace", "e2e-*"], env, workdir) as running:
         yield running
 
 
@@ -87,47 +93,8 @@ def operator(admin: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def kubectl(admin: Kubectl, operator: dict[str, Any]) -> Iterator[Kubectl]:
     """A fresh namespace that enforces Pod Security `restricted`, with a `media` claim."""
     name = f"e2e-{uuid.uuid4().hex[:8]}"
-    admin.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": name,
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                },
-            },
-        }
-    )
-    namespaced = admin.in_namespace(name)
-    admin.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": f"{name}-media"},
-            "spec": {
-                "capacity": {"storage": "1Gi"},
-                "accessModes": ["ReadOnlyMany"],
-                "storageClassName": "",
-                "hostPath": {"path": "/srv/media"},
-                "claimRef": {"namespace": name, "name": "media"},
-            },
-        }
-    )
-    namespaced.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "media"},
-            "spec": {
-                "accessModes": ["ReadOnlyMany"],
-                "storageClassName": "",
-                "volumeName": f"{name}-media",
-                "resources": {"requests": {"storage": "1Gi"}},
-            },
-        }
-    )
+    namespaced = restricted_namespace(admin, name)
+    volume = media_claim(admin, name, "/srv/media")
     yield namespaced
     admin.run("delete", "namespace", name, "--wait=false", check=False)
-    admin.run("delete", "pv", f"{name}-media", "--wait=false", check=False)
+    admin.run("delete", "pv", volume, "--wait=false", check=False)

@@ -82,6 +82,55 @@ class Kubectl:
         return items
 
 
+RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+}
+
+
+def restricted_namespace(admin: Kubectl, name: str) -> Kubectl:
+    """A namespace that enforces Pod Security `restricted`: every pod the operator makes
+    must pass it."""
+    admin.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": RESTRICTED}}
+    )
+    return admin.in_namespace(name)
+
+
+def media_claim(admin: Kubectl, namespace: str, host_path: str) -> str:
+    """A `media` claim in `namespace`, bound to a read-only hostPath volume; returns the
+    volume's name (cluster-scoped: delete it with the namespace)."""
+    volume = f"{namespace}-media"
+    admin.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": volume},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadOnlyMany"],
+                "storageClassName": "",
+                "hostPath": {"path": host_path},
+                "claimRef": {"namespace": namespace, "name": "media"},
+            },
+        }
+    )
+    admin.in_namespace(namespace).apply(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "media"},
+            "spec": {
+                "accessModes": ["ReadOnlyMany"],
+                "storageClassName": "",
+                "volumeName": volume,
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        }
+    )
+    return volume
+
+
 def eventually(
     probe: Callable[[], T | None], timeout: float = 60, interval: float = 0.5, what: str = ""
 ) -> T:

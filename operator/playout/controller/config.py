@@ -27,8 +27,8 @@ TRACKING_LABELS = frozenset({"app.kubernetes.io/instance", "app.kubernetes.io/ma
 class OperatorConfig:
     """What the builders need beyond a resource's spec."""
 
-    streamer_image: str = f"playout-streamer:{__version__}"
-    prober_image: str = f"playout-prober:{__version__}"
+    streamer_image: str = f"playout/streamer:{__version__}"
+    prober_image: str = f"playout/prober:{__version__}"
     image_pull_policy: str = "IfNotPresent"
     extra_tracking_labels: frozenset[str] = field(default_factory=frozenset)
     """More label keys never to copy, e.g. a custom Argo CD `application.instanceLabelKey`."""

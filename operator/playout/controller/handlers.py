@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +33,7 @@ from playout.controller.builders.common import (
 )
 from playout.controller.config import OperatorConfig
 from playout.controller.kube import FIELD_MANAGER, Kube
+from playout.controller.login import in_cluster
 from playout.controller.metrics import Metrics
 from playout.controller.reconcile import Reconciler
 from playout.controller.status import DeploymentState, JobState, ProberPod
@@ -89,6 +91,11 @@ def configure(settings: kopf.OperatorSettings) -> None:
     for group_version, plural in {*CHANNEL_CHILDREN, *PROBEJOB_CHILDREN, PROBER_PODS}:
         group = group_version.rpartition("/")[0]
         settings.watching.label_selectors[group, plural] = managed
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    return in_cluster(os.environ) or kopf.login_with_kubeconfig(**kwargs)
 
 
 @kopf.on.startup()

@@ -25,6 +25,12 @@ VIDEO = "mandelbrot=s=320x240:r=25"
 TONE = "aevalsrc='{amplitude}*sin(2*PI*1000*t)|{amplitude}*sin(2*PI*1000*t)':s=48000"
 CALM = 0.0708  # -23 dBFS: -23 LUFS
 LOUD = 0.1585  # -16 dBFS: -16 LUFS
+# Black 5-7 s and a picture frozen 12-15 s; silence 10-12 s.
+DEFECTS_VIDEO = (
+    "split[a][b];[a][b]freezeframes=first=300:last=374:replace=299,"
+    "drawbox=enable='between(t,5,7)':c=black:t=fill"
+)
+DEFECTS_AUDIO = "volume=enable='between(t,10,12)':volume=0"
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
           "-c:a", "aac", "-b:a", "192k"]  # fmt: skip
 
@@ -77,11 +83,7 @@ def clean(clips: Path) -> Path:
 def defects(clips: Path) -> Path:
     """Black 5-7 s, silence 10-12 s, a picture frozen 12-15 s."""
     return make_clip(
-        clips / "defects.mkv",
-        16,
-        video_filter="split[a][b];[a][b]freezeframes=first=300:last=374:replace=299,"
-        "drawbox=enable='between(t,5,7)':c=black:t=fill",
-        audio_filter="volume=enable='between(t,10,12)':volume=0",
+        clips / "defects.mkv", 16, video_filter=DEFECTS_VIDEO, audio_filter=DEFECTS_AUDIO
     )
 
 

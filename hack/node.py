@@ -1,0 +1,429 @@
+#!/usr/bin/env python3
+"""A real node for the local cluster (hack/cluster.py): the kubelet from .tools/bin at the
+control plane's release, on Debian's containerd, runc and CNI plugins. Pods really run.
+
+Usage: hack/node.py [--dir DIR] {check,up,down,status,place} [options]
+
+  check     Say whether this host can run the node, and if not, why; exit 0 only if it can.
+  up        Start containerd and the kubelet (or reuse them) and wait until the node is
+            Ready.
+  down      Drain the node, stop the kubelet and containerd, and undo the network set-up.
+  status    Exit 0 only if containerd and the kubelet run and the node is Ready.
+  place NAMESPACE...
+            Annotate namespaces so that their pods go to the real node (see below).
+
+Needs root and an up cluster. The node is named playout-real-0, labelled
+playout.dev/node=real and tainted playout.dev/node=real:NoSchedule; kwok nodes carry
+type=kwok. A namespace sends its pods to the real node with two annotations (the apiserver
+runs the PodNodeSelector and PodTolerationRestriction admission plugins):
+
+  scheduler.alpha.kubernetes.io/node-selector: playout.dev/node=real
+  scheduler.alpha.kubernetes.io/defaultTolerations: '[{"key": "playout.dev/node",
+      "operator": "Equal", "value": "real", "effect": "NoSchedule"}]'
+
+so the kwok tiers and the real-node tier share one cluster without meeting (`place` does
+it). Its state lives in DIR/node; containerd's images live in .cache/containerd, so they
+outlive `cluster.py down`.
+
+The apiserver listens on 127.0.0.1 only and has no kube-proxy in front of it, so pods reach
+it at the `kubernetes` Service address (10.96.0.1:443) through a DNAT to loopback, which
+`route_localnet` on the pod bridge allows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cluster import (
+    ROOT,
+    SERVICE_IP,
+    TOOLS_BIN,
+    Api,
+    Layout,
+    add_dir_argument,
+    alive,
+    fail,
+    new_cert,
+    read_pid,
+    start,
+    stop_processes,
+    tail,
+    write_kubeconfig,
+)
+
+NODE = "playout-real-0"
+NODE_LABEL = "playout.dev/node"
+TAINT = {"key": NODE_LABEL, "value": "real", "effect": "NoSchedule"}
+# What the PodNodeSelector and PodTolerationRestriction admission plugins read.
+PLACEMENT = {
+    "scheduler.alpha.kubernetes.io/node-selector": f"{NODE_LABEL}=real",
+    "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps(
+        [{**TAINT, "operator": "Equal"}]
+    ),
+}
+BRIDGE = "playout0"
+NAT_CHAIN = "PLAYOUT-SVC"
+RUN_DIR = Path("/run/playout-containerd")
+SOCKET = RUN_DIR / "containerd.sock"
+CONTAINERD_ROOT = ROOT / ".cache" / "containerd"
+CONFIG_DIR = ROOT / "hack" / "node"
+PROCESSES = ["containerd", "kubelet"]
+CNI_BIN = Path("/usr/lib/cni")
+
+
+def log(msg: str) -> None:
+    print(f"[node] {msg}", flush=True)
+
+
+class NodeLayout(Layout):
+    def __init__(self, cluster: Layout):
+        super().__init__(cluster.base / "node")
+        self.cluster = cluster
+        self.kubelet_root = self.base / "kubelet"
+        self.cni_conf = self.base / "cni"
+
+
+def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run(argv, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        fail(f"{' '.join(argv)}: {r.stderr.strip() or r.stdout.strip()}")
+    return r
+
+
+def ctr(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run("ctr", "-a", str(SOCKET), "-n", "k8s.io", *args, check=check)
+
+
+# ------------------------------------------------------------------------ host check
+
+
+def blockers() -> list[str]:
+    """What keeps this host from running the node (empty: nothing)."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("not root: containerd, runc and the pod network need root")
+    missing = [
+        tool
+        for tool in ("containerd", "ctr", "runc", "ip", "iptables", "buildah", "debootstrap", "gcc")
+        if shutil.which(tool) is None
+    ]
+    missing += [
+        f"{CNI_BIN}/{plugin}"
+        for plugin in ("bridge", "host-local", "loopback", "portmap")
+        if not (CNI_BIN / plugin).exists()
+    ]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}: `make node-deps` installs them")
+    if not os.access(TOOLS_BIN / "kubelet", os.X_OK):
+        problems.append(f"no kubelet in {TOOLS_BIN}: run hack/tools.sh")
+    if (
+        not Path("/sys/fs/cgroup/cgroup.controllers").exists()
+        and not Path("/sys/fs/cgroup/memory").is_dir()
+    ):
+        problems.append("no cgroup v2 hierarchy and no cgroup v1 memory controller")
+    return problems
+
+
+def node_ip() -> str:
+    """The address of the interface that holds the default route."""
+    routes = json.loads(run("ip", "-j", "-4", "route", "show", "default").stdout or "[]")
+    if not routes:
+        fail("no default IPv4 route: cannot pick the node's address")
+    addrs = json.loads(run("ip", "-j", "-4", "addr", "show", "dev", routes[0]["dev"]).stdout)
+    return str(addrs[0]["addr_info"][0]["local"])
+
+
+# ------------------------------------------------------------------------ up
+
+
+def render(template: str, out: Path, **values: str) -> Path:
+    text = (CONFIG_DIR / template).read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    out.write_text(text)
+    return out
+
+
+def node_credentials(lay: NodeLayout, ip: str, server: str) -> Path:
+    """The kubelet's client identity (the Node authorizer's system:node:<name>) and serving
+    certificate, signed by the cluster CA; returns its kubeconfig."""
+    pki = lay.cluster.pki
+    if not (pki / "kubelet-client.crt").exists():
+        new_cert(pki, "kubelet-client", "ca", f"system:node:{NODE}", "system:nodes")
+    new_cert(
+        pki, "kubelet-server", "ca", NODE, server_sans=[f"DNS:{NODE}", f"IP:{ip}", "IP:127.0.0.1"]
+    )
+    kubeconfig = lay.base / "kubelet.conf"
+    write_kubeconfig(kubeconfig, server, pki, "kubelet-client")
+    return kubeconfig
+
+
+def service_nat(apiserver_port: int) -> None:
+    """The `kubernetes` Service without kube-proxy: pods' packets for 10.96.0.1:443 go to
+    the apiserver on loopback."""
+    if run("ip", "link", "show", BRIDGE, check=False).returncode != 0:
+        run("ip", "link", "add", BRIDGE, "type", "bridge")  # the CNI bridge plugin reuses it
+    run("ip", "link", "set", BRIDGE, "up")
+    Path(f"/proc/sys/net/ipv4/conf/{BRIDGE}/route_localnet").write_text("1")
+    if run("iptables", "-t", "nat", "-N", NAT_CHAIN, check=False).returncode != 0:
+        run("iptables", "-t", "nat", "-F", NAT_CHAIN)
+    run(
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        NAT_CHAIN,
+        "-d",
+        f"{SERVICE_IP}/32",
+        "-p",
+        "tcp",
+        "--dport",
+        "443",
+        "-j",
+        "DNAT",
+        "--to-destination",
+        f"127.0.0.1:{apiserver_port}",
+    )
+    jump = ("PREROUTING", "-i", BRIDGE, "-j", NAT_CHAIN)
+    if run("iptables", "-t", "nat", "-C", *jump, check=False).returncode != 0:
+        run("iptables", "-t", "nat", "-I", *jump)
+
+
+def wait(what: str, check, timeout: float, lay: NodeLayout, logname: str) -> None:
+    t0 = time.monotonic()
+    last_lines = lambda: tail(lay.logs / f"{logname}.log")  # noqa: E731
+    while not check():
+        if not alive(read_pid(lay, logname)):
+            fail(f"{logname} exited while waiting for {what}:\n{last_lines()}")
+        if time.monotonic() - t0 > timeout:
+            fail(f"timed out after {timeout:.0f}s waiting for {what}:\n{last_lines()}")
+        time.sleep(0.2)
+    log(f"{what}: ok ({time.monotonic() - t0:.1f}s)")
+
+
+def node_ready(api: Api) -> bool:
+    code, body = api.get(f"/api/v1/nodes/{NODE}")
+    if code != 200 or not isinstance(body, dict):
+        return False
+    conditions = body.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def cmd_up(lay: NodeLayout, args) -> int:
+    if problems := blockers():
+        fail("this host cannot run a real node:\n  " + "\n  ".join(problems), code=3)
+    state = lay.cluster.load_state()
+    if state is None:
+        fail("the cluster is not up: run hack/cluster.py up first")
+    t_start = time.monotonic()
+    api = Api(lay.cluster, state["ports"]["apiserver"])
+    node_state = lay.load_state()
+    if node_state and all(alive(read_pid(lay, name)) for name in PROCESSES) and node_ready(api):
+        log(f"reusing node {NODE} ({node_state['ip']}), Ready")
+        return 0
+    if node_state or any(alive(read_pid(lay, name)) for name in PROCESSES):
+        cmd_down(lay, args)
+    for path in (lay.logs, lay.pids, lay.cni_conf, CONTAINERD_ROOT):
+        path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(CONFIG_DIR / "10-playout.conflist", lay.cni_conf)
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    env["PATH"] = f"{TOOLS_BIN}:{env.get('PATH', '')}"
+
+    containerd_conf = render(
+        "containerd.toml",
+        lay.base / "containerd.toml",
+        ROOT=str(CONTAINERD_ROOT),
+        STATE=str(RUN_DIR),
+        CNI_CONF=str(lay.cni_conf),
+    )
+    start(lay, "containerd", ["containerd", "--config", str(containerd_conf)], env)
+    wait("containerd", lambda: ctr("version", check=False).returncode == 0, 30, lay, "containerd")
+    # The sandbox image must be in containerd before the first pod.
+    r = subprocess.run([str(ROOT / "hack" / "images.sh"), "pause"], env=env)
+    if r.returncode != 0:
+        fail("building the pause image failed (hack/images.sh pause)")
+
+    ip = node_ip()
+    service_nat(state["ports"]["apiserver"])
+    kubeconfig = node_credentials(lay, ip, state["server"])
+    kubelet_conf = render(
+        "kubelet.yaml",
+        lay.base / "kubelet.yaml",
+        PKI=str(lay.cluster.pki),
+        SOCKET=str(SOCKET),
+        TAINTS=json.dumps([TAINT]),
+    )
+    start(
+        lay,
+        "kubelet",
+        [
+            str(TOOLS_BIN / "kubelet"),
+            f"--config={kubelet_conf}",
+            f"--kubeconfig={kubeconfig}",
+            f"--hostname-override={NODE}",
+            f"--node-ip={ip}",
+            f"--root-dir={lay.kubelet_root}",
+            f"--node-labels={NODE_LABEL}=real",
+            "--v=1",
+        ],
+        env,
+    )
+    wait(f"node {NODE} Ready", lambda: node_ready(api), args.timeout, lay, "kubelet")
+    lay.state.write_text(json.dumps({"ip": ip}) + "\n")
+    log(f"node {NODE} up in {time.monotonic() - t_start:.1f}s at {ip}")
+    return 0
+
+
+# ------------------------------------------------------------------------ down
+
+
+def iptables_lines(table: str) -> list[str]:
+    return run("iptables", "-t", table, "-S", check=False).stdout.splitlines()
+
+
+def undo_network() -> None:
+    """Remove what the node and its pods' CNI calls leave behind, including after a pod that
+    was killed without a CNI DEL: rules, chains, the bridge, netns and IPAM leases."""
+    run("iptables", "-t", "nat", "-D", "PREROUTING", "-i", BRIDGE, "-j", NAT_CHAIN, check=False)
+    for op in ("-F", "-X"):
+        run("iptables", "-t", "nat", op, NAT_CHAIN, check=False)
+    ours = '"name: \\"playout\\""'  # the CNI plugins' comment on every rule they add
+    cni_chains = set()
+    for line in iptables_lines("nat"):
+        if line.startswith("-A POSTROUTING") and ours in line:
+            run("iptables", "-t", "nat", *shlex.split("-D" + line[2:]), check=False)
+        if line.startswith("-A CNI-") and ours in line:
+            cni_chains.add(line.split()[1])
+    for chain in cni_chains:
+        run("iptables", "-t", "nat", "-F", chain, check=False)
+        run("iptables", "-t", "nat", "-X", chain, check=False)
+    # The kubelet's own chains: KUBE-FIREWALL drops non-loopback packets to 127/8 unless DNATed.
+    for hook in ("INPUT", "OUTPUT"):
+        run("iptables", "-D", hook, "-j", "KUBE-FIREWALL", check=False)
+    for op in ("-F", "-X"):
+        run("iptables", op, "KUBE-FIREWALL", check=False)
+    for table in ("mangle", "nat", "filter"):
+        run("iptables", "-t", table, "-X", "KUBE-KUBELET-CANARY", check=False)
+    run("ip", "link", "del", BRIDGE, check=False)
+    netns = Path("/run/netns")
+    for ns in netns.glob("cni-*") if netns.is_dir() else []:
+        run("ip", "netns", "del", ns.name, check=False)
+    shutil.rmtree("/var/lib/cni/networks/playout", ignore_errors=True)
+
+
+def unmount_under(*prefixes: str) -> None:
+    """Volumes, sandbox shm and netns mounts that pods left under our directories."""
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in sorted((m for m in mounts if m.startswith(prefixes)), reverse=True):
+        run("umount", "-l", mount, check=False)
+
+
+def cmd_down(lay: NodeLayout, args) -> int:
+    state = lay.cluster.load_state()
+    kubelet = read_pid(lay, "kubelet")
+    if state and alive(kubelet):
+        # Cordon first, or controllers put replacements straight back; the kubelet then
+        # tears each pod down with a CNI DEL.
+        kubectl = [str(TOOLS_BIN / "kubectl"), f"--kubeconfig={lay.cluster.kubeconfig}"]
+        subprocess.run([*kubectl, "cordon", NODE], capture_output=True)
+        subprocess.run(
+            [
+                *kubectl,
+                "delete",
+                "pods",
+                "-A",
+                f"--field-selector=spec.nodeName={NODE}",
+                "--grace-period=5",
+                "--timeout=60s",
+            ],
+            capture_output=True,
+        )
+    stop_processes(lay, ["kubelet"])
+    if alive(read_pid(lay, "containerd")):
+        tasks = ctr("tasks", "ls", "-q", check=False).stdout.split()
+        for task in tasks:
+            ctr("tasks", "kill", "-s", "KILL", task, check=False)
+        time.sleep(0.5 if tasks else 0)
+        for task in tasks:
+            ctr("tasks", "rm", "-f", task, check=False)
+        for container in ctr("containers", "ls", "-q", check=False).stdout.split():
+            ctr("containers", "rm", container, check=False)
+    stop_processes(lay, ["containerd"])
+    if state:
+        Api(lay.cluster, state["ports"]["apiserver"]).call("DELETE", f"/api/v1/nodes/{NODE}")
+    if os.geteuid() == 0:
+        undo_network()
+        unmount_under(str(lay.base), str(RUN_DIR), "/run/netns/cni-", str(CONTAINERD_ROOT))
+    shutil.rmtree(lay.base, ignore_errors=True)
+    log(f"node {NODE} down")
+    return 0
+
+
+def cmd_status(lay: NodeLayout, args) -> int:
+    state = lay.cluster.load_state()
+    running = {name: alive(read_pid(lay, name)) for name in PROCESSES}
+    ready = bool(state) and node_ready(Api(lay.cluster, state["ports"]["apiserver"]))
+    for name, up in running.items():
+        print(f"  {name:<12} {'running' if up else 'NOT RUNNING'}")
+    print(f"  node {NODE}: {'Ready' if ready else 'not Ready'}")
+    return 0 if all(running.values()) and ready else 1
+
+
+def cmd_place(lay: NodeLayout, args) -> int:
+    kubectl = [str(TOOLS_BIN / "kubectl"), f"--kubeconfig={lay.cluster.kubeconfig}"]
+    for namespace in args.namespaces:
+        annotations = [f"{key}={value}" for key, value in PLACEMENT.items()]
+        r = subprocess.run(
+            [*kubectl, "annotate", "namespace", namespace, "--overwrite", *annotations],
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            fail(f"annotating namespace {namespace}: {r.stderr.strip()}")
+    return 0
+
+
+def cmd_check(lay: NodeLayout, args) -> int:
+    if problems := blockers():
+        print("no real node on this host:\n  " + "\n  ".join(problems))
+        return 1
+    print("this host can run a real node")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_dir_argument(ap)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("check", help="say whether this host can run the node")
+    up = sub.add_parser("up", help="start (or reuse) the node and wait until it is Ready")
+    up.add_argument("--timeout", type=float, default=90, help="seconds to wait for Ready")
+    sub.add_parser("down", help="drain and stop the node, undo its network set-up")
+    sub.add_parser("status", help="exit 0 only if the node runs and is Ready")
+    place = sub.add_parser("place", help="send the pods of these namespaces to the real node")
+    place.add_argument("namespaces", nargs="+", metavar="NAMESPACE")
+    args = ap.parse_args(argv)
+    lay = NodeLayout(Layout(args.dir.resolve()))
+    commands = {
+        "check": cmd_check,
+        "up": cmd_up,
+        "down": cmd_down,
+        "status": cmd_status,
+        "place": cmd_place,
+    }
+    return commands[args.cmd](lay, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
