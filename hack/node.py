@@ -12,7 +12,7 @@ Usage: hack/node.py [--dir DIR] {check,up,down,status,place} [options]
   place NAMESPACE...
             Annotate namespaces so that their pods go to the real node (see below).
 
-Needs root and an up cluster. The node is named playout-real-0, labelled
+Needs root and an up cluster; one real node per machine. The node is named playout-real-0, labelled
 playout.dev/node=real and tainted playout.dev/node=real:NoSchedule; kwok nodes carry
 type=kwok. A namespace sends its pods to the real node with two annotations (the apiserver
 runs the PodNodeSelector and PodTolerationRestriction admission plugins):
@@ -232,6 +232,10 @@ def cmd_up(lay: NodeLayout, args) -> int:
         return 0
     if node_state or any(alive(read_pid(lay, name)) for name in PROCESSES):
         cmd_down(lay, args)
+    if ctr("version", check=False).returncode == 0:
+        # The socket, the bridge and the kubelet's ports are the machine's, not the checkout's.
+        fail(f"another real node's containerd answers on {SOCKET} (another checkout of playout?): "
+             "run `hack/node.py down` there first", code=3)  # fmt: skip
     for path in (lay.logs, lay.pids, lay.cni_conf, CONTAINERD_ROOT):
         path.mkdir(parents=True, exist_ok=True)
     shutil.copy(CONFIG_DIR / "10-playout.conflist", lay.cni_conf)
