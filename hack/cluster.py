@@ -21,6 +21,8 @@ Fake nodes are named kwok-node-<i>, labelled type=kwok and annotated
 kwok.x-k8s.io/node=fake, with no taints, so ordinary workloads schedule on them.
 Their pods are driven by the kwok stages in hack/kwok/ (Running after ~1s,
 Job pods Succeeded ~1-3s later). No container runs and pod IPs are fake.
+hack/node.py adds a real node (a kubelet on containerd) where the host allows; `down`
+takes it down first.
 
 Only the Python standard library and the openssl CLI are used.
 """
@@ -474,7 +476,7 @@ def ensure_tools(no_build: bool) -> None:
     if go is None:
         fail(f"missing binaries in {TOOLS_BIN}: {missing}, and no Go toolchain to build them")
     env = dict(os.environ, GO=go)
-    r = subprocess.run([str(ROOT / "hack" / "tools.sh"), "--without-kubelet", *BINARIES], env=env)
+    r = subprocess.run([str(ROOT / "hack" / "tools.sh"), *BINARIES], env=env)
     if r.returncode != 0:
         fail("hack/tools.sh failed")
 

@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,7 +77,15 @@ RUN_DIR = Path("/run/playout-containerd")
 SOCKET = RUN_DIR / "containerd.sock"
 CONTAINERD_ROOT = ROOT / ".cache" / "containerd"
 CONFIG_DIR = ROOT / "hack" / "node"
-PROCESSES = ["containerd", "kubelet"]
+PROCESSES = ["containerd", "coredns", "kube-proxy", "kubelet"]
+POD_CIDR = "10.244.0.0/24"  # 10-playout.conflist's range
+# Cluster DNS: CoreDNS runs beside the kubelet on the node's address; the kube-dns Service
+# reserves its usual address, and kube-proxy takes pods' queries there.
+DNS_IP = "10.96.0.10"
+DNS_PORT = 1053
+DNS_READY = "127.0.0.1:18181"
+KUBE_PROXY_HEALTH = "127.0.0.1:10256"
+BRIDGE_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
 CNI_BIN = Path("/usr/lib/cni")
 
 
@@ -153,18 +162,89 @@ def render(template: str, out: Path, **values: str) -> Path:
     return out
 
 
-def node_credentials(lay: NodeLayout, ip: str, server: str) -> Path:
-    """The kubelet's client identity (the Node authorizer's system:node:<name>) and serving
-    certificate, signed by the cluster CA; returns its kubeconfig."""
+def node_credentials(lay: NodeLayout, ip: str, server: str) -> dict[str, Path]:
+    """Kubeconfigs for the node's processes, with certificates from the cluster CA: the
+    kubelet as the Node authorizer's system:node:<name> (and its serving certificate),
+    kube-proxy as system:kube-proxy (bound to system:node-proxier by default), CoreDNS as
+    playout:coredns (bound by `dns_objects`)."""
     pki = lay.cluster.pki
-    if not (pki / "kubelet-client.crt").exists():
-        new_cert(pki, "kubelet-client", "ca", f"system:node:{NODE}", "system:nodes")
+    identities = {
+        "kubelet": ("kubelet-client", f"system:node:{NODE}", "system:nodes"),
+        "kube-proxy": ("kube-proxy", "system:kube-proxy", None),
+        "coredns": ("coredns", "playout:coredns", None),
+    }
     new_cert(
         pki, "kubelet-server", "ca", NODE, server_sans=[f"DNS:{NODE}", f"IP:{ip}", "IP:127.0.0.1"]
     )
-    kubeconfig = lay.base / "kubelet.conf"
-    write_kubeconfig(kubeconfig, server, pki, "kubelet-client")
-    return kubeconfig
+    kubeconfigs = {}
+    for process, (name, user, group) in identities.items():
+        if not (pki / f"{name}.crt").exists():
+            new_cert(pki, name, "ca", user, group)
+        kubeconfigs[process] = lay.base / f"{process}.conf"
+        write_kubeconfig(kubeconfigs[process], server, pki, name)
+    return kubeconfigs
+
+
+def dns_objects(ip: str) -> list[dict]:
+    """What cluster DNS needs in the API: CoreDNS's read access, and the kube-dns Service at
+    DNS_IP (so that no other Service is given that address) with an EndpointSlice that
+    points at CoreDNS on the node."""
+    dns_ports = [("dns", "UDP"), ("dns-tcp", "TCP")]
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "playout:coredns"},
+            "rules": [
+                {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"],
+                 "verbs": ["list", "watch"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                 "verbs": ["list", "watch"]},
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "playout:coredns"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "playout:coredns"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                          "name": "playout:coredns"}],
+        },
+        {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kube-dns", "namespace": "kube-system",
+                         "labels": {"k8s-app": "kube-dns"}},
+            "spec": {
+                "clusterIP": DNS_IP,
+                "ports": [{"name": name, "port": 53, "protocol": protocol,
+                           "targetPort": DNS_PORT} for name, protocol in dns_ports],
+            },
+        },
+        {
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "kube-dns-node", "namespace": "kube-system",
+                         "labels": {"kubernetes.io/service-name": "kube-dns",
+                                    "endpointslice.kubernetes.io/managed-by": "playout.dev-node"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}, "nodeName": NODE}],
+            "ports": [{"name": name, "port": DNS_PORT, "protocol": protocol}
+                      for name, protocol in dns_ports],
+        },
+    ]  # fmt: skip
+
+
+def kubectl(
+    lay: NodeLayout, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    command = [str(TOOLS_BIN / "kubectl"), f"--kubeconfig={lay.cluster.kubeconfig}", *args]
+    return subprocess.run(command, input=stdin, capture_output=True, text=True)
+
+
+def healthy(address: str, path: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{address}{path}", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def service_nat(apiserver_port: int) -> None:
@@ -232,7 +312,7 @@ def cmd_up(lay: NodeLayout, args) -> int:
         return 0
     if node_state or any(alive(read_pid(lay, name)) for name in PROCESSES):
         cmd_down(lay, args)
-    if ctr("version", check=False).returncode == 0:
+    if SOCKET.exists() and ctr("version", check=False).returncode == 0:
         # The socket, the bridge and the kubelet's ports are the machine's, not the checkout's.
         fail(f"another real node's containerd answers on {SOCKET} (another checkout of playout?): "
              "run `hack/node.py down` there first", code=3)  # fmt: skip
@@ -250,7 +330,13 @@ def cmd_up(lay: NodeLayout, args) -> int:
         CNI_CONF=str(lay.cni_conf),
     )
     start(lay, "containerd", ["containerd", "--config", str(containerd_conf)], env)
-    wait("containerd", lambda: ctr("version", check=False).returncode == 0, 30, lay, "containerd")
+    wait(
+        "containerd",
+        lambda: SOCKET.exists() and ctr("version", check=False).returncode == 0,
+        30,
+        lay,
+        "containerd",
+    )
     # The sandbox image must be in containerd before the first pod.
     r = subprocess.run([str(ROOT / "hack" / "images.sh"), "pause"], env=env)
     if r.returncode != 0:
@@ -258,31 +344,40 @@ def cmd_up(lay: NodeLayout, args) -> int:
 
     ip = node_ip()
     service_nat(state["ports"]["apiserver"])
-    kubeconfig = node_credentials(lay, ip, state["server"])
+    # Pods on the bridge reach Services through kube-proxy's rules, replies included.
+    bridge_nf = BRIDGE_NF.read_text().strip()
+    lay.state.write_text(json.dumps({"ip": ip, "bridge_nf": bridge_nf}) + "\n")  # for `down`
+    BRIDGE_NF.write_text("1")
+    kubeconfigs = node_credentials(lay, ip, state["server"])
+    objects = "\n---\n".join(json.dumps(document) for document in dns_objects(ip))
+    r = kubectl(lay, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=objects)
+    if r.returncode != 0:
+        fail(f"creating the cluster DNS objects: {r.stderr.strip()}")
+    corefile = render(
+        "Corefile", lay.base / "Corefile",
+        IP=ip, PORT=str(DNS_PORT), READY=DNS_READY, KUBECONFIG=str(kubeconfigs["coredns"]),
+    )  # fmt: skip
+    start(lay, "coredns", [str(TOOLS_BIN / "coredns"), "-conf", str(corefile)], env)
+    start(lay, "kube-proxy", [
+        str(TOOLS_BIN / "kube-proxy"), f"--kubeconfig={kubeconfigs['kube-proxy']}",
+        f"--hostname-override={NODE}", "--proxy-mode=iptables", f"--cluster-cidr={POD_CIDR}",
+        # leave the host's conntrack table size alone
+        "--conntrack-max-per-core=0",
+        "--metrics-bind-address=127.0.0.1:10249", f"--healthz-bind-address={KUBE_PROXY_HEALTH}",
+    ], env)  # fmt: skip
     kubelet_conf = render(
-        "kubelet.yaml",
-        lay.base / "kubelet.yaml",
-        PKI=str(lay.cluster.pki),
-        SOCKET=str(SOCKET),
-        TAINTS=json.dumps([TAINT]),
-    )
-    start(
-        lay,
-        "kubelet",
-        [
-            str(TOOLS_BIN / "kubelet"),
-            f"--config={kubelet_conf}",
-            f"--kubeconfig={kubeconfig}",
-            f"--hostname-override={NODE}",
-            f"--node-ip={ip}",
-            f"--root-dir={lay.kubelet_root}",
-            f"--node-labels={NODE_LABEL}=real",
-            "--v=1",
-        ],
-        env,
-    )
+        "kubelet.yaml", lay.base / "kubelet.yaml",
+        PKI=str(lay.cluster.pki), SOCKET=str(SOCKET), TAINTS=json.dumps([TAINT]), DNS=DNS_IP,
+    )  # fmt: skip
+    start(lay, "kubelet", [
+        str(TOOLS_BIN / "kubelet"), f"--config={kubelet_conf}",
+        f"--kubeconfig={kubeconfigs['kubelet']}", f"--hostname-override={NODE}",
+        f"--node-ip={ip}", f"--root-dir={lay.kubelet_root}", f"--node-labels={NODE_LABEL}=real",
+        "--v=1",
+    ], env)  # fmt: skip
+    wait("CoreDNS", lambda: healthy(DNS_READY, "/ready"), 30, lay, "coredns")
+    wait("kube-proxy", lambda: healthy(KUBE_PROXY_HEALTH, "/healthz"), 30, lay, "kube-proxy")
     wait(f"node {NODE} Ready", lambda: node_ready(api), args.timeout, lay, "kubelet")
-    lay.state.write_text(json.dumps({"ip": ip}) + "\n")
     log(f"node {NODE} up in {time.monotonic() - t_start:.1f}s at {ip}")
     return 0
 
@@ -317,6 +412,7 @@ def undo_network() -> None:
         run("iptables", op, "KUBE-FIREWALL", check=False)
     for table in ("mangle", "nat", "filter"):
         run("iptables", "-t", table, "-X", "KUBE-KUBELET-CANARY", check=False)
+    run(str(TOOLS_BIN / "kube-proxy"), "--cleanup", check=False)  # its KUBE-* chains
     run("ip", "link", "del", BRIDGE, check=False)
     netns = Path("/run/netns")
     for ns in netns.glob("cni-*") if netns.is_dir() else []:
@@ -337,21 +433,10 @@ def cmd_down(lay: NodeLayout, args) -> int:
     if state and alive(kubelet):
         # Cordon first, or controllers put replacements straight back; the kubelet then
         # tears each pod down with a CNI DEL.
-        kubectl = [str(TOOLS_BIN / "kubectl"), f"--kubeconfig={lay.cluster.kubeconfig}"]
-        subprocess.run([*kubectl, "cordon", NODE], capture_output=True)
-        subprocess.run(
-            [
-                *kubectl,
-                "delete",
-                "pods",
-                "-A",
-                f"--field-selector=spec.nodeName={NODE}",
-                "--grace-period=5",
-                "--timeout=60s",
-            ],
-            capture_output=True,
-        )
-    stop_processes(lay, ["kubelet"])
+        kubectl(lay, "cordon", NODE)
+        kubectl(lay, "delete", "pods", "-A", f"--field-selector=spec.nodeName={NODE}",
+                "--grace-period=5", "--timeout=60s")  # fmt: skip
+    stop_processes(lay, ["kubelet", "kube-proxy", "coredns"])
     if alive(read_pid(lay, "containerd")):
         tasks = ctr("tasks", "ls", "-q", check=False).stdout.split()
         for task in tasks:
@@ -364,8 +449,15 @@ def cmd_down(lay: NodeLayout, args) -> int:
     stop_processes(lay, ["containerd"])
     if state:
         Api(lay.cluster, state["ports"]["apiserver"]).call("DELETE", f"/api/v1/nodes/{NODE}")
+        kubectl(lay, "delete", "--ignore-not-found", "--wait=false", "-n", "kube-system",
+                "service/kube-dns", "endpointslice/kube-dns-node")  # fmt: skip
+        kubectl(lay, "delete", "--ignore-not-found", "clusterrolebinding/playout:coredns",
+                "clusterrole/playout:coredns")  # fmt: skip
     if os.geteuid() == 0:
         undo_network()
+        node_state = lay.load_state() or {}
+        if "bridge_nf" in node_state:
+            BRIDGE_NF.write_text(node_state["bridge_nf"])
         unmount_under(str(lay.base), str(RUN_DIR), "/run/netns/cni-", str(CONTAINERD_ROOT))
     shutil.rmtree(lay.base, ignore_errors=True)
     log(f"node {NODE} down")
@@ -383,14 +475,9 @@ def cmd_status(lay: NodeLayout, args) -> int:
 
 
 def cmd_place(lay: NodeLayout, args) -> int:
-    kubectl = [str(TOOLS_BIN / "kubectl"), f"--kubeconfig={lay.cluster.kubeconfig}"]
+    annotations = [f"{key}={value}" for key, value in PLACEMENT.items()]
     for namespace in args.namespaces:
-        annotations = [f"{key}={value}" for key, value in PLACEMENT.items()]
-        r = subprocess.run(
-            [*kubectl, "annotate", "namespace", namespace, "--overwrite", *annotations],
-            capture_output=True,
-            text=True,
-        )
+        r = kubectl(lay, "annotate", "namespace", namespace, "--overwrite", *annotations)
         if r.returncode != 0:
             fail(f"annotating namespace {namespace}: {r.stderr.strip()}")
     return 0

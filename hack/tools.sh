@@ -2,8 +2,9 @@
 # Build the local control-plane toolchain from source via the Go module proxy
 # (no Docker, no release-binary downloads):
 #
-#   kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl
+#   kube-apiserver kube-controller-manager kube-scheduler kubectl
 #   etcd kwok helm kstatus
+#   kubelet kube-proxy coredns              (the real node, hack/node.py)
 #
 # and, only when asked for by name (so the default cold build does not grow):
 #
@@ -15,6 +16,7 @@
 #   hack/tools/kwok/go.mod   sigs.k8s.io/kwok
 #   hack/tools/helm/go.mod   helm.sh/helm/v3
 #   hack/tools/kstatus/      sigs.k8s.io/cli-utils kstatus, wrapped by main.go (gitops tests)
+#   hack/tools/coredns/go.mod github.com/coredns/coredns
 #   hack/tools/kind/go.mod   sigs.k8s.io/kind
 #
 # Output layout (repo root):
@@ -25,10 +27,10 @@
 # A binary is rebuilt only when its key (version, wrapper go.mod/go.sum, Go
 # version, build flags) changes, so a warm run takes seconds.
 #
-# Usage: hack/tools.sh [--force] [--without-kubelet] [--list] [BINARY...]
+# Usage: hack/tools.sh [--force] [--without-node] [--list] [BINARY...]
 #   BINARY...          build only these (default: all but kind)
 #   --force            rebuild even if up to date
-#   --without-kubelet  skip the kubelet (only needed for real-node tests)
+#   --without-node     skip the real node's kubelet, kube-proxy and coredns
 #   --list             print pinned versions and exit
 # Env: TOOLS_DIR (default <repo>/.tools), GO (go binary to use).
 set -euo pipefail
@@ -50,11 +52,11 @@ fi
 GO_VERSION="$("${GO}" env GOVERSION)" || die "cannot run ${GO}"
 
 # --- arguments ----------------------------------------------------------------
-FORCE=0; WITH_KUBELET=1; LIST=0; WANT=()
+FORCE=0; WITH_NODE=1; LIST=0; WANT=()
 for a in "$@"; do
   case "$a" in
     --force) FORCE=1 ;;
-    --without-kubelet) WITH_KUBELET=0 ;;
+    --without-node) WITH_NODE=0 ;;
     --list) LIST=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown flag: $a" ;;
@@ -72,12 +74,14 @@ KWOK_VERSION="$(modver "${HACK_TOOLS}/kwok" sigs.k8s.io/kwok)"
 HELM_VERSION="$(modver "${HACK_TOOLS}/helm" helm.sh/helm/v3)"
 HELM_K8S_CLIENT="$(modver "${HACK_TOOLS}/helm" k8s.io/client-go)" # v0.N.x -> 1.N
 KIND_VERSION="$(modver "${HACK_TOOLS}/kind" sigs.k8s.io/kind)"
+COREDNS_VERSION="$(modver "${HACK_TOOLS}/coredns" github.com/coredns/coredns)"
 # Our own main.go is part of kstatus's version, so that editing it rebuilds the helper.
 KSTATUS_VERSION="$(modver "${HACK_TOOLS}/kstatus" sigs.k8s.io/cli-utils)-$(sha256sum "${HACK_TOOLS}/kstatus/main.go" | cut -c1-8)"
 
 if [[ "${LIST}" == 1 ]]; then
-  printf 'kubernetes %s\netcd %s\nkwok %s\nhelm %s\nkind %s\ngo %s\n' \
-    "${K8S_VERSION}" "${ETCD_VERSION}" "${KWOK_VERSION}" "${HELM_VERSION}" "${KIND_VERSION}" "${GO_VERSION}"
+  printf 'kubernetes %s\netcd %s\nkwok %s\nhelm %s\ncoredns %s\nkind %s\ngo %s\n' \
+    "${K8S_VERSION}" "${ETCD_VERSION}" "${KWOK_VERSION}" "${HELM_VERSION}" "${COREDNS_VERSION}" \
+    "${KIND_VERSION}" "${GO_VERSION}"
   exit 0
 fi
 
@@ -113,18 +117,23 @@ TABLE=(
   "kube-scheduler|kubernetes|${K8S_VERSION}|${HACK_TOOLS}|k8s.io/kubernetes/cmd/kube-scheduler|${K8S_TAGS}|${K8S_LD}"
   "kubectl|kubernetes|${K8S_VERSION}|${HACK_TOOLS}|k8s.io/kubernetes/cmd/kubectl|${K8S_TAGS}|${K8S_LD}"
   "kubelet|kubernetes|${K8S_VERSION}|${HACK_TOOLS}|k8s.io/kubernetes/cmd/kubelet|${K8S_TAGS}|${K8S_LD}"
+  "kube-proxy|kubernetes|${K8S_VERSION}|${HACK_TOOLS}|k8s.io/kubernetes/cmd/kube-proxy|${K8S_TAGS}|${K8S_LD}"
   "etcd|etcd|${ETCD_VERSION}|${HACK_TOOLS}/etcd|go.etcd.io/etcd/server/v3||-s -w"
   "kwok|kwok|${KWOK_VERSION}|${HACK_TOOLS}/kwok|sigs.k8s.io/kwok/cmd/kwok||-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION}"
   "helm|helm|${HELM_VERSION}|${HACK_TOOLS}/helm|helm.sh/helm/v3/cmd/helm||$(helm_ldflags)"
   "kstatus|kstatus|${KSTATUS_VERSION}|${HACK_TOOLS}/kstatus|playout/hack/tools/kstatus||-s -w"
+  "coredns|coredns|${COREDNS_VERSION}|${HACK_TOOLS}/coredns|github.com/coredns/coredns||-s -w"
   "kind|kind|${KIND_VERSION}|${HACK_TOOLS}/kind|sigs.k8s.io/kind||-s -w"
 )
+NODE_TOOLS=(kubelet kube-proxy coredns)
 ON_DEMAND=(kind) # built only when named: left out of the default set
 
 selected() {
   local b="$1" w
   if [[ ${#WANT[@]} -eq 0 ]]; then
-    [[ "$b" == kubelet && "${WITH_KUBELET}" == 0 ]] && return 1
+    if [[ "${WITH_NODE}" == 0 ]]; then
+      for w in "${NODE_TOOLS[@]}"; do [[ "$w" == "$b" ]] && return 1; done
+    fi
     for w in "${ON_DEMAND[@]}"; do [[ "$w" == "$b" ]] && return 1; done
     return 0
   fi

@@ -115,6 +115,13 @@ def test_the_channel_is_live_from_its_pod(installed: Installed, media: Path) -> 
     assert status["phase"] == "Live" and conditions["Ready"] == "True"
     assert status["stream"]["mediaSequence"] > 0
 
+    # A probe of the channel reaches it the way pods do: its Service's name, through
+    # cluster DNS and the Service's address.
+    live = probe(installed, "live-probe", {"channelRef": {"name": "live"}}, profile="quick")
+    hls = {check["name"]: check for check in live["checks"] if check["name"].startswith("hls")}
+    assert set(hls) >= {"hlsSegments", "hlsKeyframes", "hlsSequence"}, live["checks"]
+    assert all(check["status"] == "pass" for check in hls.values()), hls
+
 
 def test_a_killed_streamer_resumes_from_its_saved_cursor(installed: Installed, media: Path) -> None:
     tv = installed.tv
@@ -158,21 +165,22 @@ def test_a_killed_streamer_resumes_from_its_saved_cursor(installed: Installed, m
     tv("wait", "--for=condition=Ready", "channel/resume", "--timeout=60s")
 
 
-def probe(installed: Installed, name: str, path: str) -> dict[str, Any]:
+def on_file(path: str) -> dict[str, Any]:
+    return {"volume": {"persistentVolumeClaim": {"claimName": "media"}}, "path": path}
+
+
+def probe(
+    installed: Installed, name: str, source: dict[str, Any], profile: str = "broadcast"
+) -> dict[str, Any]:
+    """Apply a ProbeJob, wait for its run to finish, and return its status (its pod checked
+    to have run on the real node)."""
     tv = installed.tv
     tv.apply(
         {
             "apiVersion": "playout.dev/v1alpha1",
             "kind": "ProbeJob",
             "metadata": {"name": name},
-            "spec": {
-                "source": {
-                    "volume": {"persistentVolumeClaim": {"claimName": "media"}},
-                    "path": path,
-                },
-                "profile": "broadcast",
-                "timeoutSeconds": 120,
-            },
+            "spec": {"source": source, "profile": profile, "timeoutSeconds": 120},
         }
     )
     tv("wait", "--for=jsonpath={.status.phase}=Succeeded", f"probejob/{name}", "--timeout=180s")
@@ -183,13 +191,13 @@ def probe(installed: Installed, name: str, path: str) -> dict[str, Any]:
 
 
 def test_the_prober_pods_verdict_reaches_the_status(installed: Installed, media: Path) -> None:
-    clean = probe(installed, "clean", "checks/clean.mkv")
+    clean = probe(installed, "clean", on_file("checks/clean.mkv"))
     assert clean["verdict"] == "pass", clean["checks"]
     loudness = next(check for check in clean["checks"] if check["name"] == "loudness")
     assert loudness["value"] == pytest.approx(-23, abs=0.5)
     assert clean["summary"]["video"]["width"] == 320
 
-    defects = probe(installed, "defects", "checks/defects.mkv")
+    defects = probe(installed, "defects", on_file("checks/defects.mkv"))
     assert defects["verdict"] == "fail"
     failed = {check["name"]: check for check in defects["checks"] if check["status"] == "fail"}
     assert {"black", "silence", "freeze"} <= set(failed), defects["checks"]
