@@ -87,6 +87,7 @@ DNS_READY = "127.0.0.1:18181"
 KUBE_PROXY_HEALTH = "127.0.0.1:10256"
 BRIDGE_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
 CNI_BIN = Path("/usr/lib/cni")
+NODE_TOOLS = ("kubelet", "kube-proxy", "coredns")  # built by hack/tools.sh
 
 
 def log(msg: str) -> None:
@@ -132,8 +133,11 @@ def blockers() -> list[str]:
     ]
     if missing:
         problems.append(f"missing {', '.join(missing)}: `make node-deps` installs them")
-    if not os.access(TOOLS_BIN / "kubelet", os.X_OK):
-        problems.append(f"no kubelet in {TOOLS_BIN}: run hack/tools.sh")
+    unbuilt = [name for name in NODE_TOOLS if not os.access(TOOLS_BIN / name, os.X_OK)]
+    if unbuilt:
+        problems.append(f"no {', '.join(unbuilt)} in {TOOLS_BIN}: run hack/tools.sh")
+    if not BRIDGE_NF.exists():
+        problems.append("no bridge netfilter (the br_netfilter module): Services would not work")
     if (
         not Path("/sys/fs/cgroup/cgroup.controllers").exists()
         and not Path("/sys/fs/cgroup/memory").is_dir()
