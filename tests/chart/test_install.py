@@ -2,9 +2,9 @@
 and a real `helm install` runs the operator with the chart's identity, reconciles a Channel,
 and `helm upgrade` changes the CRDs.
 
-Until the operator image runs on a real node, its pod runs on a kwok node (where nothing
-executes) and the operator runs here as a process with the chart's ServiceAccount token,
-the Deployment's arguments and its environment."""
+Here the release's pod lands on a kwok node, where nothing executes, so the operator runs
+as a process with the chart's ServiceAccount token, the Deployment's arguments and its
+environment. The real-node tier (tests/node) runs the chart's operator in its pod."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The operator as a local process with a given identity: how the e2e and chart tiers run it
-until it runs in a pod on a real node."""
+"""The operator as a local process with a given identity: how the kwok-based e2e and chart
+tiers run it (on kwok nodes its pod runs nothing; tests/node runs it in its pod)."""
 
 from __future__ import annotations
 
