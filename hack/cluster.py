@@ -46,6 +46,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -114,21 +115,25 @@ def new_key(path: Path) -> None:
     path.chmod(0o600)
 
 
+@contextlib.contextmanager
+def req_config(pki: Path, cn: str, org: str | None, ext: list[str]) -> Iterator[str]:
+    """An openssl request config (subject and the `ext` section) in a temporary file."""
+    with tempfile.NamedTemporaryFile("w", suffix=".cnf", dir=pki, delete=False) as f:
+        f.write(_req_config(cn, org, ext))
+    try:
+        yield f.name
+    finally:
+        Path(f.name).unlink()
+
+
 def new_ca(pki: Path, name: str, cn: str) -> None:
     new_key(pki / f"{name}.key")
-    with tempfile.NamedTemporaryFile("w", suffix=".cnf", dir=pki, delete=False) as f:
-        f.write(
-            _req_config(
-                cn,
-                None,
-                [
-                    "basicConstraints = critical, CA:TRUE",
-                    "keyUsage = critical, keyCertSign, cRLSign, digitalSignature",
-                    "subjectKeyIdentifier = hash",
-                ],
-            )
-        )
-    try:
+    ext = [
+        "basicConstraints = critical, CA:TRUE",
+        "keyUsage = critical, keyCertSign, cRLSign, digitalSignature",
+        "subjectKeyIdentifier = hash",
+    ]
+    with req_config(pki, cn, None, ext) as config:
         openssl(
             "req",
             "-x509",
@@ -136,7 +141,7 @@ def new_ca(pki: Path, name: str, cn: str) -> None:
             "-key",
             str(pki / f"{name}.key"),
             "-config",
-            f.name,
+            config,
             "-extensions",
             "ext",
             "-days",
@@ -145,8 +150,6 @@ def new_ca(pki: Path, name: str, cn: str) -> None:
             "-out",
             str(pki / f"{name}.crt"),
         )
-    finally:
-        Path(f.name).unlink()
 
 
 def new_cert(
@@ -167,37 +170,35 @@ def new_cert(
         ext += ["extendedKeyUsage = serverAuth", "subjectAltName = " + ", ".join(server_sans)]
     else:
         ext += ["extendedKeyUsage = clientAuth"]
-    with tempfile.NamedTemporaryFile("w", suffix=".cnf", dir=pki, delete=False) as f:
-        f.write(_req_config(cn, org, ext))
     csr = pki / f"{name}.csr"
-    try:
-        openssl(
-            "req", "-new", "-key", str(pki / f"{name}.key"), "-config", f.name, "-out", str(csr)
-        )
-        openssl(
-            "x509",
-            "-req",
-            "-in",
-            str(csr),
-            "-CA",
-            str(pki / f"{ca}.crt"),
-            "-CAkey",
-            str(pki / f"{ca}.key"),
-            "-set_serial",
-            "0x" + secrets.token_hex(16),
-            "-days",
-            "3650",
-            "-sha256",
-            "-extfile",
-            f.name,
-            "-extensions",
-            "ext",
-            "-out",
-            str(pki / f"{name}.crt"),
-        )
-    finally:
-        Path(f.name).unlink()
-        csr.unlink(missing_ok=True)
+    with req_config(pki, cn, org, ext) as config:
+        try:
+            openssl(
+                "req", "-new", "-key", str(pki / f"{name}.key"), "-config", config, "-out", str(csr)
+            )
+            openssl(
+                "x509",
+                "-req",
+                "-in",
+                str(csr),
+                "-CA",
+                str(pki / f"{ca}.crt"),
+                "-CAkey",
+                str(pki / f"{ca}.key"),
+                "-set_serial",
+                "0x" + secrets.token_hex(16),
+                "-days",
+                "3650",
+                "-sha256",
+                "-extfile",
+                config,
+                "-extensions",
+                "ext",
+                "-out",
+                str(pki / f"{name}.crt"),
+            )
+        finally:
+            csr.unlink(missing_ok=True)
 
 
 def generate_pki(pki: Path) -> None:

@@ -57,7 +57,7 @@ from cluster import (
     read_pid,
     start,
     stop_processes,
-    tail,
+    wait_for,
     write_kubeconfig,
 )
 
@@ -282,16 +282,19 @@ def service_nat(apiserver_port: int) -> None:
         run("iptables", "-t", "nat", "-I", *jump)
 
 
-def wait(what: str, check, timeout: float, lay: NodeLayout, logname: str) -> None:
-    t0 = time.monotonic()
-    last_lines = lambda: tail(lay.logs / f"{logname}.log")  # noqa: E731
-    while not check():
-        if not alive(read_pid(lay, logname)):
-            fail(f"{logname} exited while waiting for {what}:\n{last_lines()}")
-        if time.monotonic() - t0 > timeout:
-            fail(f"timed out after {timeout:.0f}s waiting for {what}:\n{last_lines()}")
-        time.sleep(0.2)
-    log(f"{what}: ok ({time.monotonic() - t0:.1f}s)")
+def wait(
+    what: str,
+    check,
+    timeout: float,
+    lay: NodeLayout,
+    procs: dict[str, subprocess.Popen],
+    logname: str,
+) -> None:
+    """cluster.wait_for, ending the command instead of raising."""
+    try:
+        wait_for(what, check, timeout, lay, procs, logname)
+    except RuntimeError as error:
+        fail(str(error))
 
 
 def node_ready(api: Api) -> bool:
@@ -333,12 +336,17 @@ def cmd_up(lay: NodeLayout, args) -> int:
         STATE=str(RUN_DIR),
         CNI_CONF=str(lay.cni_conf),
     )
-    start(lay, "containerd", ["containerd", "--config", str(containerd_conf)], env)
+    procs = {
+        "containerd": start(
+            lay, "containerd", ["containerd", "--config", str(containerd_conf)], env
+        )
+    }
     wait(
         "containerd",
         lambda: SOCKET.exists() and ctr("version", check=False).returncode == 0,
         30,
         lay,
+        procs,
         "containerd",
     )
     # The sandbox image must be in containerd before the first pod.
@@ -361,8 +369,10 @@ def cmd_up(lay: NodeLayout, args) -> int:
         "Corefile", lay.base / "Corefile",
         IP=ip, PORT=str(DNS_PORT), READY=DNS_READY, KUBECONFIG=str(kubeconfigs["coredns"]),
     )  # fmt: skip
-    start(lay, "coredns", [str(TOOLS_BIN / "coredns"), "-conf", str(corefile)], env)
-    start(lay, "kube-proxy", [
+    procs["coredns"] = start(
+        lay, "coredns", [str(TOOLS_BIN / "coredns"), "-conf", str(corefile)], env
+    )
+    procs["kube-proxy"] = start(lay, "kube-proxy", [
         str(TOOLS_BIN / "kube-proxy"), f"--kubeconfig={kubeconfigs['kube-proxy']}",
         f"--hostname-override={NODE}", "--proxy-mode=iptables", f"--cluster-cidr={POD_CIDR}",
         # leave the host's conntrack table size alone
@@ -373,15 +383,15 @@ def cmd_up(lay: NodeLayout, args) -> int:
         "kubelet.yaml", lay.base / "kubelet.yaml",
         PKI=str(lay.cluster.pki), SOCKET=str(SOCKET), TAINTS=json.dumps([TAINT]), DNS=DNS_IP,
     )  # fmt: skip
-    start(lay, "kubelet", [
+    procs["kubelet"] = start(lay, "kubelet", [
         str(TOOLS_BIN / "kubelet"), f"--config={kubelet_conf}",
         f"--kubeconfig={kubeconfigs['kubelet']}", f"--hostname-override={NODE}",
         f"--node-ip={ip}", f"--root-dir={lay.kubelet_root}", f"--node-labels={NODE_LABEL}=real",
         "--v=1",
     ], env)  # fmt: skip
-    wait("CoreDNS", lambda: healthy(DNS_READY, "/ready"), 30, lay, "coredns")
-    wait("kube-proxy", lambda: healthy(KUBE_PROXY_HEALTH, "/healthz"), 30, lay, "kube-proxy")
-    wait(f"node {NODE} Ready", lambda: node_ready(api), args.timeout, lay, "kubelet")
+    wait("CoreDNS", lambda: healthy(DNS_READY, "/ready"), 30, lay, procs, "coredns")
+    wait("kube-proxy", lambda: healthy(KUBE_PROXY_HEALTH, "/healthz"), 30, lay, procs, "kube-proxy")
+    wait(f"node {NODE} Ready", lambda: node_ready(api), args.timeout, lay, procs, "kubelet")
     log(f"node {NODE} up in {time.monotonic() - t_start:.1f}s at {ip}")
     return 0
 
