@@ -183,6 +183,20 @@ def _pods(index: kopf.Index[Key, ProberPod], key: Key) -> list[ProberPod]:
     return list(index.get(key, []))
 
 
+async def _reconcile_probejob(
+    memo: kopf.Memo,
+    body: dict[str, Any],
+    key: Key,
+    probe_jobs: kopf.Index[Key, JobState],
+    prober_pods: kopf.Index[Key, ProberPod],
+    logger: logging.Logger,
+) -> None:
+    """A ProbeJob's reconcile, with what the indexes know of its latest run and pods."""
+    await memo.reconciler.probejob(
+        body, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger
+    )
+
+
 def _owner(index: kopf.Index[Key, Any], key: Key) -> dict[str, Any] | None:
     """The owner of a child, unless it is gone or going (garbage collection then handles
     the child)."""
@@ -233,9 +247,7 @@ async def probejob_event(
         memo.reconciler.forget(meta["uid"])
         return
     key = (meta["namespace"], meta["name"])
-    await memo.reconciler.probejob(
-        body, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger
-    )
+    await _reconcile_probejob(memo, body, key, probe_jobs, prober_pods, logger)
 
 
 async def channel_child_event(
@@ -276,9 +288,7 @@ async def probejob_child_event(
         return
     await memo.reconciler.probejob_child(parent, KIND_OF[resource.plural], name, logger)
     if resource.plural == "jobs":
-        await memo.reconciler.probejob(
-            parent, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger
-        )
+        await _reconcile_probejob(memo, parent, key, probe_jobs, prober_pods, logger)
 
 
 @kopf.on.event("", "v1", "pods", labels={COMPONENT: "prober", PROBEJOB_LABEL: kopf.PRESENT})
@@ -297,9 +307,7 @@ async def prober_pod_event(
     parent = _owner(probejob_bodies, key)
     if parent is None:
         return
-    await memo.reconciler.probejob(
-        parent, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger
-    )
+    await _reconcile_probejob(memo, parent, key, probe_jobs, prober_pods, logger)
 
 
 def _register(handler: Any, children: Iterable[tuple[str, str]], owner_label: str) -> None:
