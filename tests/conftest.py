@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from playout.controller.status import DeploymentState
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -24,6 +27,31 @@ def as_stored(document: dict[str, Any], generation: int = 1) -> dict[str, Any]:
     stored["metadata"].setdefault("uid", "0b5c6a7e-0000-4000-8000-000000000001")
     stored["metadata"].setdefault("generation", generation)
     return stored
+
+
+def tool(name: str) -> str:
+    """A binary hack/tools.sh builds (kubectl, helm, ...), or else the one on PATH."""
+    built = ROOT / ".tools" / "bin" / name
+    if built.exists():
+        return str(built)
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: run `make tools`")
+    return found
+
+
+def rolled_out(**overrides: Any) -> DeploymentState:
+    """A streamer Deployment whose one replica is updated and available, with overrides."""
+    fields: dict[str, Any] = {
+        "generation": 1,
+        "observed_generation": 1,
+        "replicas": 1,
+        "updated_replicas": 1,
+        "available_replicas": 1,
+        "progress_deadline_exceeded": False,
+        "message": "",
+    }
+    return DeploymentState(**{**fields, **overrides})
 
 
 @pytest.fixture

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tool
 
 CHART = ROOT / "charts" / "playout"
-
-
-def helm_binary() -> str:
-    built = ROOT / ".tools" / "bin" / "helm"
-    if built.exists():
-        return str(built)
-    found = shutil.which("helm")
-    if not found:
-        raise RuntimeError("helm not found: run `make tools`")
-    return found
 
 
 def helm(
     *args: str, kubeconfig: Path | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    command = [helm_binary(), *args]
+    command = [tool("helm"), *args]
     if kubeconfig is not None:
         command += ["--kubeconfig", str(kubeconfig)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)

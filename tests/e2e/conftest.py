@@ -27,12 +27,16 @@ pytestmark = pytest.mark.e2e
 OPERATOR_NAMESPACE = "playout-system"
 
 
-@pytest.fixture(scope="session")
-def kubeconfig() -> Path:
-    """Build the tools if needed and start (or reuse) the local cluster."""
+def local_cluster() -> Path:
+    """Build the tools if needed and start (or reuse) the local cluster; its kubeconfig."""
     subprocess.run(["bash", str(ROOT / "hack" / "tools.sh")], check=True, cwd=ROOT)
     subprocess.run([sys.executable, str(ROOT / "hack" / "cluster.py"), "up"], check=True, cwd=ROOT)
     return ROOT / ".cluster" / "kubeconfig"
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Path:
+    return local_cluster()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -13,19 +12,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import tool
 
 T = TypeVar("T")
-
-
-def kubectl_binary() -> str:
-    built = ROOT / ".tools" / "bin" / "kubectl"
-    if built.exists():
-        return str(built)
-    found = shutil.which("kubectl")
-    if not found:
-        raise RuntimeError("kubectl not found: run `make tools`")
-    return found
 
 
 class Kubectl:
@@ -34,7 +23,7 @@ class Kubectl:
     def __init__(self, kubeconfig: Path, namespace: str = "default") -> None:
         self.kubeconfig = kubeconfig
         self.namespace = namespace
-        self.binary = kubectl_binary()
+        self.binary = tool("kubectl")
 
     def in_namespace(self, namespace: str) -> Kubectl:
         return Kubectl(self.kubeconfig, namespace)

@@ -4,7 +4,6 @@ tiers run it (on kwok nodes its pod runs nothing; tests/node runs it in its pod)
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -15,13 +14,7 @@ from typing import Any
 
 from tests.conftest import ROOT
 from tests.e2e.kubectl import eventually
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.streaming import free_port
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from playout.controller.status import (
     probejob_status_patch,
     stale_after,
 )
-from tests.conftest import as_stored, load_example
+from tests.conftest import as_stored, load_example, rolled_out
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 GENERATION = 3
@@ -30,19 +30,6 @@ class Scenario:
     """What kstatus (Flux, kpt) should compute."""
     argocd: str
     """What the Argo CD health script should say."""
-
-
-def _rolled_out(**overrides: Any) -> DeploymentState:
-    fields: dict[str, Any] = {
-        "generation": 1,
-        "observed_generation": 1,
-        "replicas": 1,
-        "updated_replicas": 1,
-        "available_replicas": 1,
-        "progress_deadline_exceeded": False,
-        "message": "",
-    }
-    return DeploymentState(**{**fields, **overrides})
 
 
 def channel(
@@ -103,7 +90,7 @@ def _job(**overrides: Any) -> JobState:
 
 
 def _stale(age: timedelta) -> dict[str, Any]:
-    return channel(_rolled_out(), last_segment_at=NOW - age)
+    return channel(rolled_out(), last_segment_at=NOW - age)
 
 
 def _fresh_channel() -> dict[str, Any]:
@@ -115,19 +102,17 @@ CHANNELS = [
     # no status at all it says Current. Flux users who need to wait use healthCheckExprs.
     Scenario("no-status", _fresh_channel(), "Current", "Progressing"),
     Scenario("pending", channel(None), "InProgress", "Progressing"),
-    Scenario(
-        "rolling-out", channel(_rolled_out(available_replicas=0)), "InProgress", "Progressing"
-    ),
-    Scenario("waiting-for-stream", channel(_rolled_out()), "InProgress", "Progressing"),
+    Scenario("rolling-out", channel(rolled_out(available_replicas=0)), "InProgress", "Progressing"),
+    Scenario("waiting-for-stream", channel(rolled_out()), "InProgress", "Progressing"),
     Scenario(
         "live",
-        channel(_rolled_out(), last_segment_at=NOW - timedelta(seconds=4)),
+        channel(rolled_out(), last_segment_at=NOW - timedelta(seconds=4)),
         "Current",
         "Healthy",
     ),
     Scenario(
         "new-generation",
-        channel(_rolled_out(), last_segment_at=NOW, observed=GENERATION - 1),
+        channel(rolled_out(), last_segment_at=NOW, observed=GENERATION - 1),
         "InProgress",
         "Progressing",
     ),
@@ -141,7 +126,7 @@ CHANNELS = [
     Scenario(
         "rollout-failed",
         channel(
-            _rolled_out(
+            rolled_out(
                 available_replicas=0,
                 progress_deadline_exceeded=True,
                 message='ReplicaSet "classics-5d8f" has timed out progressing.',
@@ -150,8 +135,8 @@ CHANNELS = [
         "Failed",
         "Degraded",
     ),
-    Scenario("suspending", channel(_rolled_out(), suspend=True), "InProgress", "Suspended"),
-    Scenario("suspended", channel(_rolled_out(replicas=0), suspend=True), "Current", "Suspended"),
+    Scenario("suspending", channel(rolled_out(), suspend=True), "InProgress", "Suspended"),
+    Scenario("suspended", channel(rolled_out(replicas=0), suspend=True), "Current", "Suspended"),
 ]
 
 PROBEJOBS = [

@@ -31,7 +31,7 @@ import pytest
 
 from tests.chart.helm import CHART, helm, set_flags
 from tests.conftest import ROOT
-from tests.e2e.conftest import admin
+from tests.e2e.conftest import admin, local_cluster
 from tests.e2e.kubectl import Kubectl, media_claim, restricted_namespace
 
 __all__ = ["admin"]
@@ -71,8 +71,7 @@ def target() -> Target:
         return Target(
             Path(given), Path(host_dir), node_dir, shlex.split(os.environ["PLAYOUT_E2E_CTR"]), False
         )
-    run_script("bash", "hack/tools.sh")
-    run_script(sys.executable, "hack/cluster.py", "up")
+    kubeconfig = local_cluster()
     check = subprocess.run(
         [sys.executable, "hack/node.py", "check"], capture_output=True, text=True, cwd=ROOT
     )
@@ -87,7 +86,7 @@ def target() -> Target:
     shutil.rmtree(media, ignore_errors=True)
     media.mkdir(parents=True)
     return Target(
-        ROOT / ".cluster" / "kubeconfig",
+        kubeconfig,
         media,
         str(media),
         ["ctr", "-a", "/run/playout-containerd/containerd.sock", "-n", "k8s.io"],

@@ -26,21 +26,9 @@ from playout.controller.status import (
     probejob_status_patch,
     stale_after,
 )
+from tests.conftest import rolled_out
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
-
-
-def deployment(**overrides: Any) -> DeploymentState:
-    fields = {
-        "generation": 1,
-        "observed_generation": 1,
-        "replicas": 1,
-        "updated_replicas": 1,
-        "available_replicas": 1,
-        "progress_deadline_exceeded": False,
-        "message": "",
-    }
-    return DeploymentState(**{**fields, **overrides})
 
 
 def with_stream(body: dict[str, Any], last_segment_at: datetime | None) -> Channel:
@@ -68,7 +56,7 @@ def summary(assessment: Assessment) -> tuple[str, ...]:
 
 def test_a_fresh_stream_is_live(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW - timedelta(seconds=5))
-    assessment = assess_channel(channel, deployment(), NOW)
+    assessment = assess_channel(channel, rolled_out(), NOW)
     assert summary(assessment) == ("Live", "True", "False", "False")
     assert assessment.ready.message == "On air: Cheers S01E01"
     assert assessment.extra["StreamHealthy"].status == TRUE
@@ -78,10 +66,10 @@ def test_a_fresh_stream_is_live(channel_body: dict[str, Any]) -> None:
     ("state", "expected"),
     [
         (None, ("Pending", "False", "True", "False")),
-        (deployment(available_replicas=0), ("Starting", "False", "True", "False")),
-        (deployment(observed_generation=0), ("Starting", "False", "True", "False")),
+        (rolled_out(available_replicas=0), ("Starting", "False", "True", "False")),
+        (rolled_out(observed_generation=0), ("Starting", "False", "True", "False")),
         (
-            deployment(progress_deadline_exceeded=True, message="ImagePullBackOff"),
+            rolled_out(progress_deadline_exceeded=True, message="ImagePullBackOff"),
             ("Failed", "False", "False", "True"),
         ),
     ],
@@ -95,7 +83,7 @@ def test_rollout_states(
 
 def test_no_report_yet_is_still_starting(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, None)
-    assessment = assess_channel(channel, deployment(), NOW)
+    assessment = assess_channel(channel, rolled_out(), NOW)
     assert summary(assessment) == ("Starting", "False", "True", "False")
     assert assessment.ready.reason == "WaitingForStream"
 
@@ -103,37 +91,37 @@ def test_no_report_yet_is_still_starting(channel_body: dict[str, Any]) -> None:
 def test_a_stale_stream_degrades_then_stalls(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW)
     limit = stale_after(channel)
-    assert summary(assess_channel(channel, deployment(), NOW + limit)) == (
+    assert summary(assess_channel(channel, rolled_out(), NOW + limit)) == (
         "Live",
         "True",
         "False",
         "False",
     )
-    stale = assess_channel(channel, deployment(), NOW + limit + timedelta(seconds=1))
+    stale = assess_channel(channel, rolled_out(), NOW + limit + timedelta(seconds=1))
     assert summary(stale) == ("Degraded", "False", "True", "False")
     assert stale.extra["StreamHealthy"].reason == "StreamStale"
-    given_up = assess_channel(channel, deployment(), NOW + STALE_GIVE_UP + timedelta(seconds=1))
+    given_up = assess_channel(channel, rolled_out(), NOW + STALE_GIVE_UP + timedelta(seconds=1))
     assert summary(given_up) == ("Degraded", "False", "False", "True")
 
 
 def test_stale_messages_do_not_change_with_the_clock(channel_body: dict[str, Any]) -> None:
     """A message that changed every evaluation would rewrite the status every time."""
     channel = with_stream(channel_body, NOW)
-    first = assess_channel(channel, deployment(), NOW + timedelta(minutes=2))
-    later = assess_channel(channel, deployment(), NOW + timedelta(minutes=3))
+    first = assess_channel(channel, rolled_out(), NOW + timedelta(minutes=2))
+    later = assess_channel(channel, rolled_out(), NOW + timedelta(minutes=3))
     assert first.conditions == later.conditions
 
 
 def test_suspended(channel_body: dict[str, Any]) -> None:
     channel_body["spec"]["suspend"] = True
     channel = with_stream(channel_body, NOW)
-    assert summary(assess_channel(channel, deployment(replicas=1), NOW)) == (
+    assert summary(assess_channel(channel, rolled_out(replicas=1), NOW)) == (
         "Suspended",
         "False",
         "True",
         "False",
     )
-    assert summary(assess_channel(channel, deployment(replicas=0), NOW)) == (
+    assert summary(assess_channel(channel, rolled_out(replicas=0), NOW)) == (
         "Suspended",
         "True",
         "False",
@@ -173,7 +161,7 @@ def test_conditions_keep_their_transition_time_while_unchanged() -> None:
 def test_status_patch_is_kstatus_shaped(channel_body: dict[str, Any]) -> None:
     channel_body["metadata"]["generation"] = 7
     channel = with_stream(channel_body, NOW)
-    _, patch = channel_status_patch(channel, deployment(), NOW)
+    _, patch = channel_status_patch(channel, rolled_out(), NOW)
     assert patch["observedGeneration"] == 7
     assert {c["type"] for c in patch["conditions"]} == {
         "Ready",
@@ -188,7 +176,7 @@ def test_status_patch_is_kstatus_shaped(channel_body: dict[str, Any]) -> None:
 
 def test_writing_the_same_status_twice_is_a_noop(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW)
-    _, patch = channel_status_patch(channel, deployment(), NOW)
+    _, patch = channel_status_patch(channel, rolled_out(), NOW)
     current = {
         **channel_body["status"],
         **patch,
@@ -197,7 +185,7 @@ def test_writing_the_same_status_twice_is_a_noop(channel_body: dict[str, Any]) -
     assert is_noop(current, patch)
     channel_body["status"] = current
     _, again = channel_status_patch(
-        Channel.model_validate(channel_body), deployment(), NOW + timedelta(seconds=10)
+        Channel.model_validate(channel_body), rolled_out(), NOW + timedelta(seconds=10)
     )
     assert is_noop(current, again)
     assert not is_noop(current, {**again, "phase": "Degraded"})
