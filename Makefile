@@ -67,6 +67,21 @@ node-deps: ## Install what a real local node needs, if root on Debian/Ubuntu
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The XMLTV DTD that the guide tests validate against: Debian ships it in libxmltv-perl
+# (with its dependencies about 30 packages, 18 MB; xmltv-util, the other package that has
+# it, pulls in over 100). Where this cannot install it, the guide tests say what to install.
+DTD_PACKAGE := libxmltv-perl
+.PHONY: guide-deps
+guide-deps: ## Install the XMLTV DTD for the guide tests, if root on Debian/Ubuntu
+	@if dpkg -s $(DTD_PACKAGE) >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "The guide tests need the XMLTV DTD: install $(DTD_PACKAGE) (Debian/Ubuntu: sudo apt-get install --no-install-recommends $(DTD_PACKAGE))"; \
+	  exit 0; \
+	fi; \
+	echo "Installing $(DTD_PACKAGE) (the XMLTV DTD) from Debian's packages..."; \
+	apt-get update -q >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DTD_PACKAGE) >/dev/null
+
 # The web player's hls.js comes from the npm registry at the version package-lock.json pins.
 PLAYER_JS := operator/playout/streamer/static/hls.min.js
 $(PLAYER_JS): hack/player/package.json hack/player/package-lock.json
@@ -102,7 +117,7 @@ unit: $(STAMP) ## Unit tests (pure code, no cluster, no ffmpeg)
 	$(BIN)/pytest tests/unit
 
 .PHONY: test
-test: lint system-deps browser-deps node-deps player-assets tools ## Everything: lint, type checks and every test tier
+test: lint system-deps browser-deps node-deps guide-deps player-assets tools ## Everything: lint, type checks and every test tier
 	$(BIN)/pytest tests
 
 # For users with Docker: a kind cluster, the images built and loaded, then the real-node

@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+import xml.etree.ElementTree as ElementTree
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -133,8 +135,10 @@ def make_media() -> Path:
         "shows/Cheers/Cheers S01E01.mkv": ("gradients=c0=navy:c1=teal:speed=0.02:", 440, 45),
         "shows/Cheers/Cheers S01E02.mkv": ("gradients=c0=maroon:c1=olive:speed=0.02:", 550, 45),
         "shows/Cheers/Cheers S01E10.mkv": ("gradients=c0=purple:c1=gray:speed=0.02:", 660, 45),
-        "movies/Big Buck Test.mp4": ("smptehdbars=", 330, 60),
+        "movies/Big Buck Test.mp4": ("smptehdbars=", 330, 270),
         "bumpers/ident.mp4": ("rgbtestsrc=", 880, 3),
+        "filler/Promo Autumn.mp4": ("testsrc2=", 770, 10),
+        "filler/Promo Winter.mp4": ("gradients=c0=white:c1=blue:speed=0.05:", 990, 7),
     }
     for relative, (source, tone, seconds) in clips.items():
         path = media / relative
@@ -150,6 +154,41 @@ def make_media() -> Path:
     for path in (media, *media.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
     return media
+
+
+def demo_channel() -> str:
+    """examples/channel.yaml with its slots moved to the next minutes and a break every
+    two minutes of the film, so the guide, a slot change and an ad break show up at once."""
+    document = yaml.safe_load((ROOT / "examples" / "channel.yaml").read_text())
+    now = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    at = [(now + timedelta(minutes=m)).strftime("%H:%M") for m in (0, 3, 9)]
+    spec = document["spec"]
+    spec["schedule"] = {
+        "timezone": "UTC",
+        "guideDays": 1,
+        "slots": [
+            {"start": at[0], "program": "shows/Cheers"},
+            {"start": at[1], "program": "movies", "fill": "filler"},
+            {"start": at[2], "program": "shows/Cheers"},
+        ],
+    }
+    spec["breaks"] = [{"program": "movies", "everyMinutes": 2, "seconds": 20}]
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def show_guide(count: int = 8) -> None:
+    """The first programmes of the channel's XMLTV guide, as an IPTV client reads it."""
+    try:
+        with urllib.request.urlopen(f"{PLAYER}xmltv.xml", timeout=10) as response:  # noqa: S310 (our own http URL)
+            guide = ElementTree.fromstring(response.read())  # noqa: S314 (our own engine's guide)
+    except (OSError, ElementTree.ParseError) as error:
+        print(f"(The guide is not reachable yet: {error})")
+        return
+    print("The guide (/xmltv.xml):")
+    for programme in list(guide.iter("programme"))[:count]:
+        start = datetime.strptime(programme.get("start", ""), "%Y%m%d%H%M%S %z")
+        stop = datetime.strptime(programme.get("stop", ""), "%Y%m%d%H%M%S %z")
+        print(f"  {start:%H:%M:%S}-{stop:%H:%M:%S} UTC  {programme.findtext('title')}")
 
 
 def start_engine(media: Path) -> None:
@@ -252,8 +291,8 @@ def up() -> None:
         install_crds()
         start_operator()
     kubectl("apply", "-f", "-", stdin=MEDIA_CLAIM)
-    for example in ("channel.yaml", "probejob.yaml"):
-        kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "examples" / example))
+    kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=demo_channel())
+    kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "examples" / "probejob.yaml"))
     if not real:
         kubectl("wait", "-n", NAMESPACE, "--for=jsonpath={.status.phase}=Starting",
                 "channel/classics", "--timeout=120s", check=False)  # fmt: skip
@@ -276,8 +315,12 @@ def up() -> None:
         "as its pod would, and the probe Job's pod runs no prober (the probe finishes\n"
         "without a verdict)."
     )
+    show_guide()
     print(
-        f"Watch the channel: {PLAYER}  (playlist {PLAYER}live/index.m3u8)\n{where}\n"
+        f"Watch the channel: {PLAYER}  (playlist {PLAYER}live/index.m3u8)\n"
+        f"Guide: {PLAYER}xmltv.xml  Channel list: {PLAYER}channel.m3u  As-run log: {PLAYER}asrun\n"
+        "The film at the second slot has an ad break every 2 minutes: EXT-X-DATERANGE\n"
+        f"SCTE35-OUT and EXT-X-CUE-OUT in {PLAYER}live/index.m3u8 while it airs.\n{where}\n"
         f"Try: KUBECONFIG={KUBECONFIG} kubectl -n {NAMESPACE} get channels -w\n"
         "Remove it all with: make demo-down"
     )

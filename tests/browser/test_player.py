@@ -1,16 +1,17 @@
-"""hls.js in Debian's headless Chromium plays the live stream across item boundaries:
-no stall, and the picture keeps pace with the wall clock."""
+"""hls.js in Debian's headless Chromium plays the live stream across item boundaries, an ad
+break and a slot boundary: no stall, and the picture keeps pace with the wall clock."""
 
 from __future__ import annotations
 
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from playout.streamer.server import hls_js_path
 from tests.streaming import channel_document, make_clip
@@ -52,10 +53,56 @@ def test_hls_js_plays_a_minute_across_transitions(
     streamer = streamer_for(document, media)
     streamer.wait_for_playlist(3)
 
+    page, errors = open_player(browser, streamer.url)
+    titles = watch(page, 62)
+    assert page.evaluate("() => window.fatal") == []
+    assert errors == []
+    # The page follows the schedule: several items went by.
+    assert len(titles - {"…"}) >= 4, titles
+
+
+def test_hls_js_plays_across_a_break_and_a_slot_boundary(
+    tmp_path: Path, streamer_for: Any, browser: Browser
+) -> None:
+    media = tmp_path / "media"
+    make_clip(media / "shows/Show S01E01.mkv", 185, size="320x240", tone=300)
+    make_clip(media / "news/News.mkv", 40, size="320x240", rate=30, tone=500)
+    make_clip(media / "filler/promo.mp4", 4, size="320x240", source="smptebars", tone=900)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # The show started 100 s ago: its break (at 2 minutes) airs 20 s from now, and the news
+    # slot cuts it 50 s from now.
+    slots = [
+        {"start": (now - timedelta(seconds=100)).strftime("%H:%M:%S"), "program": "shows",
+         "fill": "cut"},
+        {"start": (now + timedelta(seconds=50)).strftime("%H:%M:%S"), "program": "news"},
+    ]  # fmt: skip
+    document = channel_document(
+        "breaks",
+        [{"path": "shows"}, {"path": "news"}],
+        schedule={"timezone": "UTC", "guideDays": 1, "slots": slots},
+        filler={"path": "filler"},
+        breaks=[{"program": "shows", "everyMinutes": 2, "seconds": 12}],
+    )
+    streamer = streamer_for(document, media)
+    playlist = streamer.wait_for_playlist(3)
+    assert playlist.segments[0].program_date_time is not None
+    page, errors = open_player(browser, streamer.url)
+    titles = watch(page, 65)
+    assert page.evaluate("() => window.fatal") == []
+    assert errors == []
+    assert {"Show S01E01", "News"} <= titles, titles
+    asrun = streamer.get("/asrun").decode()
+    assert '"break":"break-' in asrun.replace(" ", "")
+    # The page's guide lists what is on and what is next.
+    guide = page.locator("body").inner_text()
+    assert "News" in guide
+
+
+def open_player(browser: Browser, url: str) -> tuple[Page, list[str]]:
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(streamer.url + "/")
+    page.goto(url + "/")
     page.wait_for_function(
         "() => document.querySelector('video').currentTime > 0.5", timeout=20_000
     )
@@ -65,11 +112,17 @@ def test_hls_js_plays_a_minute_across_transitions(
             window.playoutHls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) window.fatal.push(d.details); });
         }"""
     )
+    return page, errors
+
+
+def watch(page: Page, seconds: float) -> set[str]:
+    """Sample playback once a second: never paused, no 3 s without progress, and media
+    time keeping pace with the wall clock. Returns the titles the page showed."""
     samples = []
     titles = set()
     start_wall = time.monotonic()
     start_media = page.evaluate("() => document.querySelector('video').currentTime")
-    while time.monotonic() - start_wall < 62:
+    while time.monotonic() - start_wall < seconds:
         time.sleep(1)
         state = page.evaluate(
             """() => { const v = document.querySelector('video');
@@ -85,7 +138,4 @@ def test_hls_js_plays_a_minute_across_transitions(
     for (t0, m0), (t1, m1) in zip(samples, samples[3:], strict=False):
         assert m1 - m0 > 1.0, f"playback stalled between {t0:.0f}s and {t1:.0f}s"
     assert advanced / elapsed > 0.95, f"{advanced:.1f}s of media in {elapsed:.1f}s of wall clock"
-    assert page.evaluate("() => window.fatal") == []
-    assert errors == []
-    # The page follows the schedule: several items went by.
-    assert len(titles - {"…"}) >= 4, titles
+    return titles

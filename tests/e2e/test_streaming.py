@@ -4,13 +4,18 @@ rendered, and the token of the ServiceAccount the operator made for it."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import gzip
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +38,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def small_channel() -> dict[str, Any]:
+def small_channel(**spec: Any) -> dict[str, Any]:
+    """The example channel, small, as a lineup (its slots would put whichever episode the
+    clock says on air); `spec` replaces fields."""
     document = copy.deepcopy(load_example("channel.yaml"))
+    for clocked in ("schedule", "breaks", "filler"):
+        document["spec"].pop(clocked)
+    document["spec"].update(spec)
     document["spec"]["resources"] = {"requests": {"cpu": "100m", "memory": "128Mi"}}
     document["spec"]["output"]["video"] = {
         "width": 320,
@@ -53,7 +63,7 @@ class Engine:
         self.port = free_port()
         self.log = workdir / "engine.log"
 
-    def start(self, state: Path) -> None:
+    def start(self, state: Path, media: Path | None = None) -> None:
         """`playout run` as the pod runs it: its config, its identity, its env."""
         config = self.workdir / "channel.yaml"
         config.write_text(
@@ -75,10 +85,11 @@ class Engine:
             "PLAYOUT_REPORT": "kubernetes",
             "PLAYOUT_CHANNEL": "classics",
             "PLAYOUT_NAMESPACE": self.kubectl.namespace,
+            "PLAYOUT_TIMELINE_CONFIGMAP": "classics-timeline",
         }
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "playout.cli", "run", str(config), "--media-root", str(self.media), "--state", str(state), "--port", str(self.port)],
+                [sys.executable, "-m", "playout.cli", "run", str(config), "--media-root", str(media or self.media), "--state", str(state), "--port", str(self.port)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
             )  # fmt: skip
 
@@ -161,3 +172,55 @@ def test_a_silent_engine_degrades_the_channel(
         what="a Degraded event",
     )
     assert events[0]["type"] == "Warning"
+
+
+def test_a_scheduled_channel_publishes_its_timeline(
+    kubectl: Kubectl, engine: Engine, media: Path, tmp_path: Path
+) -> None:
+    """The timeline goes into the Channel's ConfigMap; a pod that lost its disk airs that
+    same timeline, even though the media changed meanwhile."""
+    own_media = tmp_path / "media"
+    shutil.copytree(media, own_media)
+    now = datetime.now(UTC)
+    slots = [
+        {"start": (now - timedelta(minutes=2)).strftime("%H:%M:%S"), "program": "shows/Cheers"},
+        {"start": (now + timedelta(minutes=20)).strftime("%H:%M:%S"), "program": "movies"},
+    ]
+    kubectl.apply(small_channel(schedule={"timezone": "UTC", "guideDays": 1, "slots": slots}))
+    engine.start(tmp_path / "first", own_media)
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    kubectl("wait", "--for=condition=OnSchedule", "channel/classics", "--timeout=60s")
+    published = eventually(
+        lambda: (
+            (kubectl.get("configmap", "classics-timeline") or {})
+            .get("binaryData", {})
+            .get("timeline.json.gz")
+        ),
+        what="the published timeline",
+    )
+    planned = json.loads(gzip.decompress(base64.b64decode(published)))
+    assert {e["entry"]["path"] for e in planned["entries"]} >= {
+        "shows/Cheers/Cheers S01E01.mkv",
+        "shows/Cheers/Cheers S01E02.mkv",
+    }
+    reported = status(kubectl)
+    before = reported["schedule"]
+    assert before["next"] and before["horizon"]
+    wide = kubectl("get", "channels", "-o", "wide")
+    assert before["next"][0]["title"] in wide and before["next"][0]["start"] in wide
+    engine.kill()
+    # Without the published timeline, a new plan would leave the vanished episode out.
+    (own_media / "shows/Cheers/Cheers S01E02.mkv").unlink()
+    engine.start(tmp_path / "second", own_media)
+    after = eventually(
+        lambda: (
+            (s := status(kubectl))
+            and s["stream"]["mediaSequence"] > reported["stream"]["mediaSequence"]
+            and s["schedule"]
+        ),
+        timeout=60,
+        what="reports from the new pod",
+    )
+    upcoming = {(e["title"], e["start"]) for e in after["next"]}
+    assert upcoming & {(e["title"], e["start"]) for e in before["next"]}
+    assert "Cheers S01E02" in {title for title, _ in upcoming}

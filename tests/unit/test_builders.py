@@ -23,7 +23,12 @@ CONFIG = OperatorConfig(streamer_image="streamer:test", prober_image="prober:tes
 
 
 def children(body: dict[str, Any], config: OperatorConfig = CONFIG) -> dict[str, dict[str, Any]]:
-    return {c["kind"]: c for c in build_channel(Channel.model_validate(body), config)}
+    """By kind; the timeline's ConfigMap (there are two) as "TimelineConfigMap"."""
+    made = {}
+    for child in build_channel(Channel.model_validate(body), config):
+        timeline = child["metadata"]["name"].endswith("-timeline")
+        made["TimelineConfigMap" if timeline else child["kind"]] = child
+    return made
 
 
 def pod_specs(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -52,6 +57,7 @@ def test_a_channel_gets_its_children(channel_body: dict[str, Any]) -> None:
         "RoleBinding",
         "Service",
         "ServiceAccount",
+        "TimelineConfigMap",
     ]
     for child in made.values():
         assert child["metadata"]["namespace"] == "tv"
@@ -190,9 +196,19 @@ def test_engine_config_is_a_channel_the_engine_can_read(channel_body: dict[str, 
 def test_the_streamer_may_touch_only_its_own_channel(channel_body: dict[str, Any]) -> None:
     made = children(channel_body)
     rules = made["Role"]["rules"]
-    assert all(rule["resourceNames"] == ["classics"] for rule in rules)
-    assert {r for rule in rules for r in rule["resources"]} == {"channels", "channels/status"}
+    names = {r: rule["resourceNames"] for rule in rules for r in rule["resources"]}
+    assert names == {
+        "channels": ["classics"],
+        "channels/status": ["classics"],
+        "configmaps": ["classics-timeline"],
+    }
     assert all(set(rule["verbs"]) <= {"get", "patch"} for rule in rules)
+    # The timeline's ConfigMap is made empty: the engine writes it, the operator never does.
+    timeline = made["TimelineConfigMap"]
+    assert "data" not in timeline and "binaryData" not in timeline
+    env = {e["name"]: e.get("value") for e in made["Deployment"]["spec"]["template"]["spec"][
+        "containers"][0]["env"]}  # fmt: skip
+    assert env["PLAYOUT_TIMELINE_CONFIGMAP"] == "classics-timeline"
     assert made["RoleBinding"]["subjects"][0]["name"] == made["ServiceAccount"]["metadata"]["name"]
     pod = made["Deployment"]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == made["ServiceAccount"]["metadata"]["name"]

@@ -66,7 +66,7 @@ def test_crd_names_and_columns() -> None:
     assert version["name"] == "v1alpha1"
     assert version["subresources"] == {"status": {}}
     columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
-    assert list(columns) == ["Phase", "Now Playing", "Ready", "Age", "URL", "Message"]
+    assert list(columns) == ["Phase", "Now Playing", "Ready", "Age", "Next", "At", "URL", "Message"]
     assert columns["URL"]["priority"] == 1 and columns["Message"]["priority"] == 1
     pj_columns = [c["name"] for c in probejob["spec"]["versions"][0]["additionalPrinterColumns"]]
     assert pj_columns == ["Phase", "Verdict", "Profile", "Age"]

@@ -4,10 +4,20 @@ as anything but files."""
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
-from playout.api.channel import Output
-from playout.media.ffmpeg import SegmentOutput, card_command, item_command, parse_segment_line
+import pytest
+
+from playout.api.channel import Output, VideoOutput
+from playout.media.ffmpeg import (
+    SegmentOutput,
+    card_command,
+    frame_rate,
+    item_command,
+    parse_segment_line,
+    planned_length,
+)
 from playout.media.metadata import parse_metadata
 
 
@@ -35,7 +45,7 @@ def test_odd_paths_are_file_urls() -> None:
 
 def test_resume_seeks_and_timestamps_continue() -> None:
     command = item_command("ffmpeg", Output(), Path("/media/a.mkv"), H264, 754.0, OUT)
-    assert command[command.index("-ss") + 1] == "754.000"
+    assert command[command.index("-ss") + 1] == "754.000000"
     assert command.index("-ss") < command.index("-i")  # fast input seeking
     assert command[command.index("-output_ts_offset") + 1] == "120.500000"
     assert command[-1] == "/state/work/r1-%06d.ts"
@@ -66,6 +76,111 @@ def test_cards_read_their_text_from_a_file() -> None:
 def test_card_paths_are_escaped_for_the_filter_graph() -> None:
     command = card_command("ffmpeg", Output(), Path("/st:ate/it's [x].txt"), 4.0, OUT)
     assert r"textfile=/st\\:ate/it\\\'s \[x\].txt:" in command[command.index("-vf") + 1]
+
+
+def at(rate: float, **fields: object) -> Output:
+    return Output.model_validate({**fields, "video": VideoOutput(frame_rate=rate)})
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+@pytest.mark.parametrize(
+    ("rate", "exact"),
+    [(25, Fraction(25)), (30, Fraction(30)), (60, Fraction(60)), (12.5, Fraction(25, 2)),
+     (29.97, Fraction(30000, 1001)), (59.94, Fraction(60000, 1001)),
+     (23.976, Fraction(24000, 1001))],
+)  # fmt: skip
+def test_frame_rates_are_exact_fractions(rate: float, exact: Fraction) -> None:
+    assert frame_rate(at(rate)) == exact
+
+
+@pytest.mark.parametrize(
+    ("rate", "seconds", "frames"),
+    [(25, 2.0, 50), (25, 3.37, 84), (25, 0.02, 1), (25, 0.019, 0),
+     (29.97, 2.0, 60), (29.97, 3.37, 101), (29.97, 0.7, 21),
+     (30, 2.05, 62), (30, 0.7, 21), (30, 1 / 60, 1),
+     (60, 1.2, 72), (60, 3.37, 202), (60, -1.0, 0)],
+)  # fmt: skip
+def test_planned_length_is_whole_frames(rate: float, seconds: float, frames: int) -> None:
+    output = at(rate)
+    length = planned_length(output, seconds)
+    assert length == float(frames / frame_rate(output))
+    assert planned_length(output, length) == length  # quantizing twice changes nothing
+
+
+def test_planned_lengths_add_up_on_the_ntsc_grid() -> None:
+    """A thousand 2.002 s entries end on frame 60000 (2002 s), where ffmpeg puts it."""
+    output = at(29.97)
+    total = sum(planned_length(output, 2.0) for _ in range(1000))
+    assert round(total * 90_000) == 60_000 * 3003
+
+
+def test_copy_mode_lengths_use_the_output_grid_too() -> None:
+    """Copy mode still encodes cards and the items it cannot copy at the output rate."""
+    assert planned_length(at(25, mode="copy"), 1.01) == 1.0
+
+
+def test_transcode_plays_exactly_the_planned_length() -> None:
+    command = item_command("ffmpeg", Output(), Path("/m/a.mkv"), H264, 1.5, OUT, duration=2.5)
+    assert option(command, "-ss") == "1.500000"
+    video = option(command, "-vf")
+    assert "fps=30/1:start_time=0,tpad=stop=-1:stop_mode=clone,trim=end_frame=75," in video
+    # 2.5 s at 48 kHz is 117.19 AAC frames: the audio stops after 117 (the first of them
+    # the encoder's priming, in place of the first 1024 samples).
+    audio = option(command, "-af")
+    assert audio.startswith("aresample=48000:async=1:first_pts=0,")
+    assert audio.endswith(",apad,atrim=start_pts=1024:end_pts=119808")
+    assert "-t" not in command and "-shortest" not in command
+    assert command.index("-muxdelay") < command.index("-f", command.index("-af"))
+
+
+def test_ntsc_rates_reach_ffmpeg_as_fractions() -> None:
+    command = item_command("ffmpeg", at(29.97), Path("/m/a.mkv"), H264, 0.0, OUT, duration=2.0)
+    assert "fps=30000/1001:start_time=0," in option(command, "-vf")
+    assert "trim=end_frame=60," in option(command, "-vf")
+    assert option(command, "-g") == "60"
+
+
+def test_silent_items_with_a_length_get_exactly_that_much_silence() -> None:
+    command = item_command(
+        "ffmpeg", Output(), Path("/m/b.mkv"), HEVC_SILENT, 0.0, OUT, duration=1.2
+    )
+    assert "anullsrc=r=48000:cl=stereo" in command and "-shortest" not in command
+    assert option(command, "-af").endswith(",apad,atrim=start_pts=1024:end_pts=57344")
+
+
+def test_without_a_length_items_play_to_their_end() -> None:
+    command = item_command("ffmpeg", Output(), Path("/m/a.mkv"), H264, 0.0, OUT)
+    assert "tpad" not in option(command, "-vf") and "trim" not in option(command, "-vf")
+    assert option(command, "-af").endswith(",atrim=start_pts=1024")
+
+
+def test_copy_mode_cuts_whole_packets() -> None:
+    copy = Output(mode="copy")
+    command = item_command("ffmpeg", copy, Path("/m/a.mkv"), H264, 3.0, OUT, duration=2.0)
+    assert "copy" in command and "libx264" not in command
+    assert option(command, "-copypriorss") == "0"
+    assert option(command, "-t") == "2.000000"
+    assert option(command, "-bsf:v") == r"noise=drop=gt(pts+duration\,180090)"
+    assert option(command, "-bsf:a") == r"noise=drop=gt(pts+duration\,180000)"
+    whole = item_command("ffmpeg", copy, Path("/m/a.mkv"), H264, 0.0, OUT)
+    assert "-t" not in whole and "-bsf:v" not in whole
+
+
+def test_less_than_half_a_frame_is_nothing_to_play() -> None:
+    with pytest.raises(ValueError, match="less than one frame"):
+        item_command("ffmpeg", Output(), Path("/m/a.mkv"), H264, 0.0, OUT, duration=0.01)
+
+
+def test_cards_last_exactly_the_planned_length() -> None:
+    command = card_command("ffmpeg", at(29.97), Path("/state/work/card.txt"), 4.0, OUT)
+    assert option(command, "-i").endswith(":r=30000/1001")
+    assert ",trim=end_frame=120," in option(command, "-vf")
+    # 4.004 s at 48 kHz: 187 whole AAC frames.
+    assert option(command, "-af").endswith(",apad,atrim=start_pts=1024:end_pts=191488")
+    assert "-t" not in command
 
 
 def test_segment_list_lines() -> None:

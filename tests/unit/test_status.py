@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from playout.api import Channel, ProbeJob
+from playout.api.channel import ScheduleStatus
 from playout.api.common import Condition
 from playout.controller.status import (
     STALE_GIVE_UP,
@@ -168,6 +169,7 @@ def test_status_patch_is_kstatus_shaped(channel_body: dict[str, Any]) -> None:
         "Reconciling",
         "Stalled",
         "StreamHealthy",
+        "OnSchedule",
     }
     assert all(c["observedGeneration"] == 7 for c in patch["conditions"])
     assert patch["stream"] == {"url": "http://classics.tv.svc/live/index.m3u8"}
@@ -420,3 +422,22 @@ def test_a_new_generation_hides_the_old_verdict(probejob_body: dict[str, Any]) -
     )
     assert patch["verdict"] is None and patch["checks"] is None
     assert assessment.phase == "Running"
+
+
+@pytest.mark.parametrize(
+    ("drift", "expected", "reason"),
+    [(None, "Unknown", "NoReport"), (0.0, "True", "OnSchedule"), (-1.5, "True", "OnSchedule"),
+     (2.5, "False", "OffSchedule"), (-3.0, "False", "OffSchedule")],
+)  # fmt: skip
+def test_on_schedule_turns_false_past_one_segment(
+    channel_body: dict[str, Any], drift: float | None, expected: str, reason: str
+) -> None:
+    channel = with_stream(channel_body, NOW)
+    if drift is not None:
+        channel.status.schedule = ScheduleStatus(drift_seconds=drift, checked_at=NOW)
+    assessment = assess_channel(channel, rolled_out(), NOW)
+    assert assessment.phase == "Live"
+    on_schedule = assessment.conditions["OnSchedule"]
+    assert (on_schedule.status, on_schedule.reason) == (expected, reason)
+    if expected == "False":
+        assert f"{drift:+.1f}s" in on_schedule.message

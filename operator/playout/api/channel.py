@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from playout.api.common import (
     Conditions,
@@ -64,6 +66,121 @@ class Bumpers(SpecModel):
     """Also show a generated "Up next: <title>" card between items."""
     up_next_seconds: int = Field(default=4, ge=1, le=30)
     """How long the "Up next" card stays on screen."""
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
+
+
+def _check_clock_time(value: str) -> str:
+    if not _CLOCK_TIME.match(value):
+        raise ValueError(f"{value!r} is not a time of day: write HH:MM or HH:MM:SS, 00:00 to 23:59")
+    return value
+
+
+ClockTime = Annotated[
+    str,
+    Field(
+        min_length=5,
+        max_length=8,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "self.matches('^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$')",
+                    "must be a time of day: HH:MM or HH:MM:SS, 00:00 to 23:59",
+                )
+            ]
+        },
+    ),
+    AfterValidator(_check_clock_time),
+]
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (examples: UTC, Europe/Berlin, America/New_York)"
+        ) from error
+    return value
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_timezone)]
+
+
+class Slot(SpecModel):
+    """A fixed time at which a program goes on air; it runs until the next slot starts."""
+
+    start: ClockTime
+    """Local time of day (in `schedule.timezone`) the slot starts, e.g. "20:00"."""
+    days: Annotated[list[Weekday], Field(max_length=7)] = []
+    """Days the slot airs (mon..sun); empty: every day."""
+    program: str = Field(min_length=1, max_length=1024)
+    """Key of the program that airs (`programs[].name`, or its `path`)."""
+    fill: Literal["filler", "slate", "cut"] = "filler"
+    """What happens when the next item would run past the next slot: `filler` does not start
+    it and pads the time up to the boundary with filler clips (then a shortened clip or a
+    slate), `slate` pads with the slate card, `cut` plays it and cuts it at the boundary."""
+
+
+class Schedule(SpecModel):
+    """The clock: when programs air, and how far ahead the guide is published."""
+
+    timezone: TimeZone = "UTC"
+    """IANA time zone the slot times are in (e.g. Europe/Berlin); daylight saving changes
+    are followed."""
+    guide_days: int = Field(default=3, ge=1, le=14)
+    """Days ahead the timeline is planned and the guide (`/xmltv.xml`) published."""
+    slots: Annotated[list[Slot], Field(max_length=336)] = []
+    """Fixed-time slots. Without slots the lineup plays back to back, and the guide is
+    exact all the same."""
+
+    @model_validator(mode="after")
+    def _distinct_slot_times(self) -> Schedule:
+        seen: set[tuple[str, str]] = set()
+        for slot in self.slots:
+            start = slot.start if len(slot.start) == 8 else f"{slot.start}:00"
+            for day in slot.days or WEEKDAYS:
+                if (day, start) in seen:
+                    raise ValueError(
+                        f"two slots start at {slot.start} on {day}: give each its own time or days"
+                    )
+                seen.add((day, start))
+        return self
+
+
+class Filler(SpecModel):
+    """Clips that pad the time up to a slot boundary and fill ad breaks."""
+
+    path: MediaPath
+    """Folder (or file) of filler clips, relative to the media root."""
+
+
+class Midroll(SpecModel):
+    """Mid-roll ad breaks in one program's items, marked for SCTE-35 ad insertion."""
+
+    program: str = Field(min_length=1, max_length=1024)
+    """Key of the program whose items get breaks (`programs[].name`, or its `path`)."""
+    every_minutes: float = Field(ge=2, le=240)
+    """Minutes of the item between two breaks. No break falls in an item's first or last
+    minute."""
+    seconds: int = Field(default=120, ge=5, le=900)
+    """Length of each break, filled with filler clips (or the slate) and marked as an ad
+    avail (`EXT-X-DATERANGE` with `SCTE35-OUT`/`SCTE35-IN`, `EXT-X-CUE-OUT`/`EXT-X-CUE-IN`)."""
+
+
+class GuideInfo(SpecModel):
+    """How the channel appears in IPTV guides (XMLTV, M3U)."""
+
+    number: str | None = Field(default=None, min_length=1, max_length=16, pattern=r"^[0-9.\-]+$")
+    """Channel number, e.g. "101" or "4.1"."""
+    icon: MediaPath | None = None
+    """Channel logo on the media volume (PNG or JPEG), served at `/guide/icon`."""
+    group: str | None = Field(default=None, min_length=1, max_length=64)
+    """Group the channel is listed under (M3U `group-title`)."""
 
 
 class Loudness(SpecModel):
@@ -161,7 +278,19 @@ class ChannelSpec(SpecModel):
                     f"{_program_key('p')}))",
                     "program names must be unique (set `name` where two programs share a path)",
                     ".programs",
-                )
+                ),
+                cel(
+                    "!has(self.schedule) || !has(self.schedule.slots) || self.schedule.slots.all("
+                    f"s, self.programs.exists(p, {_program_key('p')} == s.program))",
+                    "every slot's program must be the `name` or `path` of one of `programs`",
+                    ".schedule.slots",
+                ),
+                cel(
+                    "!has(self.breaks) || self.breaks.all("
+                    f"b, self.programs.exists(p, {_program_key('p')} == b.program))",
+                    "every break's program must be the `name` or `path` of one of `programs`",
+                    ".breaks",
+                ),
             ]
         }
     )
@@ -183,6 +312,15 @@ class ChannelSpec(SpecModel):
     probe: MediaChecks | None = None
     """Check media before it airs (set `{}` for the defaults); items that fail are
     skipped."""
+    schedule: Schedule = Schedule()
+    """The clock: fixed-time slots, the time zone and the guide's horizon."""
+    filler: Filler | None = None
+    """Clips that pad to slot boundaries and fill ad breaks (bumpers are used when absent,
+    then the slate)."""
+    breaks: Annotated[list[Midroll], Field(max_length=100)] = []
+    """Mid-roll ad breaks, per program."""
+    guide: GuideInfo = GuideInfo()
+    """Channel number, logo and group for IPTV guides."""
 
     @model_validator(mode="after")
     def _unique_program_keys(self) -> ChannelSpec:
@@ -193,6 +331,19 @@ class ChannelSpec(SpecModel):
                 f"program names must be unique, {duplicates} repeat "
                 "(set `name` where two programs share a path)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _known_program_keys(self) -> ChannelSpec:
+        keys = {program.key for program in self.programs}
+        named = [(f"schedule.slots[{i}]", s.program) for i, s in enumerate(self.schedule.slots)]
+        named += [(f"breaks[{i}]", b.program) for i, b in enumerate(self.breaks)]
+        for where, key in named:
+            if key not in keys:
+                raise ValueError(
+                    f"{where}.program: no program is called {key!r} "
+                    f"(the programs are {sorted(keys)}: use a `name` or `path` of one)"
+                )
         return self
 
 
@@ -262,6 +413,33 @@ class SkippedItem(StatusModel):
     """When it was skipped; it is tried again later."""
 
 
+class ScheduledEntry(StatusModel):
+    """One entry of the timeline."""
+
+    title: str
+    """Human title."""
+    start: datetime
+    """Wall-clock time it goes on air."""
+    kind: str = "item"
+    """item, filler, bumper, up-next, slate or break."""
+    program: str = ""
+    """Key of its program (empty for interstitials)."""
+
+
+class ScheduleStatus(StatusModel):
+    """The planned timeline, as far as the guide reaches."""
+
+    horizon: datetime | None = None
+    """Where the published timeline (and guide) ends."""
+    next: Annotated[list[ScheduledEntry], Field(max_length=10)] = []
+    """The next programmes, with their start times."""
+    drift_seconds: float | None = None
+    """How far the latest entry went on air from its scheduled start (aired - scheduled);
+    `OnSchedule` turns False beyond one segment."""
+    checked_at: datetime | None = None
+    """When the drift was last measured."""
+
+
 class ChannelStatus(StatusModel):
     """Observed state of a Channel, written by the operator (phase, conditions) and the
     streamer engine (nowPlaying, progress, stream)."""
@@ -280,6 +458,8 @@ class ChannelStatus(StatusModel):
     """The live stream."""
     skipped: Annotated[list[SkippedItem], Field(max_length=20)] = []
     """The latest items skipped, newest first."""
+    schedule: ScheduleStatus | None = None
+    """What is next and when, and whether the channel keeps to its timeline."""
 
 
 class Channel(Resource):

@@ -20,6 +20,7 @@ from playout.api.probejob import PROBEJOB_NAME_MAX, ProbeJobSpec, ProbeJobStatus
 
 JsonSchema = dict[str, Any]
 
+_NEXT = ".status.schedule.next[0]"
 _READY = '.status.conditions[?(@.type=="Ready")]'
 
 
@@ -55,6 +56,13 @@ CHANNEL = Kind(
         {"name": "Now Playing", "type": "string", "jsonPath": ".status.nowPlaying.title"},
         {"name": "Ready", "type": "string", "jsonPath": f"{_READY}.status"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        {
+            "name": "Next",
+            "type": "string",
+            "jsonPath": ".status.schedule.next[0].title",
+            "priority": 1,
+        },
+        {"name": "At", "type": "date", "jsonPath": ".status.schedule.next[0].start", "priority": 1},
         {"name": "URL", "type": "string", "jsonPath": ".status.stream.url", "priority": 1},
         {"name": "Message", "type": "string", "jsonPath": f"{_READY}.message", "priority": 1},
     ),

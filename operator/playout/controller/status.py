@@ -8,7 +8,7 @@ progress stopped for good (both "abnormal-true"); `Ready` summarises.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -216,6 +216,36 @@ def assess_channel(
     channel: Channel, deployment: DeploymentState | None, now: datetime
 ) -> Assessment:
     """Phase and conditions of a Channel from its Deployment and the engine's reports."""
+    assessment = _assess_stream(channel, deployment, now)
+    on_schedule = (
+        _on_schedule(channel)
+        if assessment.phase == ChannelPhase.LIVE
+        else Concluded(UNKNOWN, "NotLive", "The channel is not on air")
+    )
+    return replace(assessment, extra={**assessment.extra, "OnSchedule": on_schedule})
+
+
+def _on_schedule(channel: Channel) -> Concluded:
+    """Whether the latest entry went on air within one segment of the timeline."""
+    schedule = channel.status.schedule
+    drift = schedule.drift_seconds if schedule else None
+    if drift is None:
+        return Concluded(UNKNOWN, "NoReport", "The engine has not reported its drift yet")
+    segment = channel.spec.output.segment_seconds
+    if abs(drift) > segment:
+        checked = schedule.checked_at.isoformat() if schedule and schedule.checked_at else "?"
+        return Concluded(
+            FALSE,
+            "OffSchedule",
+            f"An entry went on air {drift:+.1f}s from its scheduled time (at {checked}), "
+            f"more than one segment ({segment}s)",
+        )
+    return Concluded(TRUE, "OnSchedule", "On air within one segment of the timeline")
+
+
+def _assess_stream(
+    channel: Channel, deployment: DeploymentState | None, now: datetime
+) -> Assessment:
     if channel.spec.suspend:
         if deployment is not None and deployment.replicas > 0:
             return Assessment(

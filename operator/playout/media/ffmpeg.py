@@ -1,8 +1,21 @@
-"""ffmpeg and ffprobe command lines, built as argument lists (never shell strings). Pure."""
+"""ffmpeg and ffprobe command lines, built as argument lists (never shell strings). Pure.
+
+Each entry of the timeline is one ffmpeg run whose output timestamps start at the entry's
+planned start (`SegmentOutput.ts_offset`). Runs follow one another in one MPEG-TS timeline,
+so within the video stream and within the audio stream timestamps must only rise across
+entries, as an ffmpeg or player reading the live playlist expects. In transcode mode each
+run therefore produces exactly `planned_length` seconds:
+- video: whole frames from the entry's start, the last one cloned if the file is short;
+- audio: whole AAC frames, the first starting exactly at the entry's start (the encoder's
+  priming frame included) and the last ending at or before the entry's end, so the next
+  entry's audio never overlaps it.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from playout.api.channel import Output
@@ -11,6 +24,14 @@ from playout.media.source import input_args
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 CARD_BACKGROUND = "0x14213d"
+MPEG_TS_CLOCK = 90_000
+AAC_FRAME = 1024
+"""Samples per AAC frame; ffmpeg's AAC encoder also delays its output by one frame."""
+EARLIEST_TS_OFFSET = 10.0
+"""The lowest `ts_offset` an entry should have. Its video decodes a few frames before its
+first picture (B-frames: DTS < PTS); MPEG-TS has no negative timestamps, and libavformat
+shifts a run whose DTS would go negative late by that lead (avoid_negative_ts), into the
+entry after it."""
 
 
 def escape(value: str) -> str:
@@ -29,6 +50,30 @@ def can_copy(info: MediaInfo) -> bool:
     return video is not None and video.codec == "h264" and (audio is None or audio.codec == "aac")
 
 
+def frame_rate(output: Output) -> Fraction:
+    """The output frame rate as an exact fraction. 29.97, 59.94 and 23.976 mean the NTSC
+    rates (30000/1001, ...): as decimals (2997/100) their frames would fall off the 90 kHz
+    clock, and entry lengths would no longer add up to the timestamps ffmpeg writes."""
+    rate = Fraction(output.video.frame_rate).limit_denominator(1000)
+    ntsc = Fraction(round(rate * Fraction(1001, 1000)) * 1000, 1001)
+    return ntsc if rate.denominator != 1 and abs(ntsc - rate) < Fraction(1, 1000) else rate
+
+
+def _frames(output: Output, seconds: float) -> int:
+    """Whole output frames nearest to `seconds`, taken to the microsecond (the precision of
+    the timeline's clock), so that 2.05 s is the 61.5 frames it says and rounds up."""
+    exact = Fraction(round(seconds * 1_000_000), 1_000_000)
+    return max(0, math.floor(exact * frame_rate(output) + Fraction(1, 2)))
+
+
+def planned_length(output: Output, seconds: float) -> float:
+    """What an entry asked to last `seconds` really lasts: the nearest whole number of
+    output frames (0 for less than half a frame). The timeline quantizes every entry with
+    this, so that its sums of lengths are the timestamps ffmpeg writes. Copy mode uses the
+    same grid: its cards and the items it cannot copy are encoded at the output rate."""
+    return float(_frames(output, seconds) / frame_rate(output))
+
+
 @dataclass(frozen=True)
 class SegmentOutput:
     """Where and how one ffmpeg run writes its segments."""
@@ -37,14 +82,16 @@ class SegmentOutput:
     """printf-style path of the segment files, e.g. work/run-3-item-7-%06d.ts."""
     segment_seconds: int
     ts_offset: float
-    """Output timestamps start here, so they keep rising across items."""
+    """Output timestamps start here (seconds), so they keep rising across entries; at
+    least EARLIEST_TS_OFFSET."""
 
 
 def _segment_muxer(out: SegmentOutput) -> list[str]:
     # The segment muxer prints "file,start,end" to stdout as each segment completes: the
-    # engine learns of segments from that, never by polling the disk.
+    # engine learns of segments from that, never by polling the disk. `-muxdelay 0`: the
+    # mpegts muxer would otherwise add 0.7 s to every timestamp, off the planned start.
     return [
-        "-output_ts_offset", f"{out.ts_offset:.6f}",
+        "-muxdelay", "0", "-output_ts_offset", f"{out.ts_offset:.6f}",
         "-f", "segment", "-segment_time", str(out.segment_seconds),
         "-segment_format", "mpegts", "-segment_list", "pipe:1", "-segment_list_type", "csv",
         "-reset_timestamps", "0", str(out.pattern),
@@ -53,7 +100,7 @@ def _segment_muxer(out: SegmentOutput) -> list[str]:
 
 def _encoders(output: Output) -> list[str]:
     video, audio = output.video, output.audio
-    gop = max(1, round(video.frame_rate * output.segment_seconds))
+    gop = max(1, round(frame_rate(output) * output.segment_seconds))
     return [
         "-c:v", "libx264", "-preset", video.preset, "-profile:v", "high", "-pix_fmt", "yuv420p",
         "-b:v", f"{video.bitrate_kbps}k", "-maxrate", f"{video.bitrate_kbps}k",
@@ -66,31 +113,90 @@ def _encoders(output: Output) -> list[str]:
     ]  # fmt: skip
 
 
-def _video_filter(output: Output) -> str:
+def _video_length(output: Output, frames: int | None) -> str:
+    """Frames numbered from 0 at the entry's start (`start_time=0` repeats the first picture
+    of a video that starts late); with a length, the last picture is held as long as it
+    takes and the stream cut after exactly `frames`."""
+    rate = frame_rate(output)
+    steps = [f"fps={rate.numerator}/{rate.denominator}:start_time=0"]
+    if frames is not None:
+        steps += ["tpad=stop=-1:stop_mode=clone", f"trim=end_frame={frames}"]
+    return ",".join(steps)
+
+
+def _video_filter(output: Output, frames: int | None) -> str:
     video = output.video
     return (
         f"scale={video.width}:{video.height}:force_original_aspect_ratio=decrease,"
         f"pad={video.width}:{video.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,"
-        f"fps={video.frame_rate},format=yuv420p"
+        f"{_video_length(output, frames)},format=yuv420p"
     )
 
 
-def _audio_filter(output: Output) -> str:
+def _audio_length(output: Output, frames: int | None) -> str:
+    """Audio without its first AAC frame's worth of samples: the encoder emits a frame of
+    priming ahead of its input, which takes their place, so the first packet starts on the
+    entry's start instead of a frame before it, and the sound stays in sync. With a length,
+    silence pads it and it stops at the last whole AAC frame that fits: a partial last
+    frame would still decode whole, into the next entry."""
+    trim = f"atrim=start_pts={AAC_FRAME}"
+    if frames is None:
+        return trim
+    seconds = Fraction(frames) / frame_rate(output)
+    end = math.floor(seconds * output.audio.sample_rate / AAC_FRAME) * AAC_FRAME
+    return f"apad,{trim}:end_pts={end}"
+
+
+def _audio_filter(output: Output, frames: int | None, *, loudness: bool = True) -> str:
     audio = output.audio
     layout = "stereo" if audio.channels == 2 else "mono"
-    steps = [f"aresample={audio.sample_rate}:async=1", f"aformat=channel_layouts={layout}"]
-    if audio.loudness.enabled:
+    # first_pts=0: samples count from the entry's start (padded with silence where the
+    # source's audio starts late), so that the trims below cut at exact samples.
+    steps = [
+        f"aresample={audio.sample_rate}:async=1:first_pts=0",
+        f"aformat=channel_layouts={layout}",
+    ]
+    if loudness and audio.loudness.enabled:
         loud = audio.loudness
         steps.append(
             f"loudnorm=I={loud.integrated_lufs}:TP={loud.true_peak_dbtp}:LRA={loud.range_lu}"
         )
         steps.append(f"aresample={audio.sample_rate}")  # loudnorm works at 192 kHz
+    steps.append(_audio_length(output, frames))
     return ",".join(steps)
 
 
 def _silence(output: Output) -> list[str]:
     layout = "stereo" if output.audio.channels == 2 else "mono"
     return ["-f", "lavfi", "-i", f"anullsrc=r={output.audio.sample_rate}:cl={layout}"]
+
+
+def _length(output: Output, duration: float | None) -> int | None:
+    if duration is None:
+        return None
+    frames = _frames(output, duration)
+    if frames < 1:
+        raise ValueError(f"{duration}s is less than one frame: nothing to play")
+    return frames
+
+
+def _copy_cut(output: Output, frames: int | None) -> list[str]:
+    """Copy mode cuts whole packets: `-t` stops reading, and the noise filter drops what
+    `-t` keeps because it cuts in decode order: video frames that would still be on screen
+    after the end (beyond the millisecond to which Matroska rounds times) and audio frames
+    that would sound past it. Clean only where the end falls on a keyframe of the source:
+    elsewhere the last B-frames may lose a reference."""
+    if frames is None:
+        return []
+    seconds = Fraction(frames) / frame_rate(output)
+    # ffmpeg 5.1 hands output filters packets timed from the entry's start in the mpegts
+    # muxer's 1/90000 while their `tb` still says the source's: count in 90 kHz ticks.
+    end = round(seconds * MPEG_TS_CLOCK)
+    return [
+        "-t", f"{float(seconds):.6f}",
+        "-bsf:v", f"noise=drop=gt(pts+duration\\,{end + MPEG_TS_CLOCK // 1000})",
+        "-bsf:a", f"noise=drop=gt(pts+duration\\,{end})",
+    ]  # fmt: skip
 
 
 def item_command(
@@ -100,36 +206,49 @@ def item_command(
     info: MediaInfo,
     start: float,
     segments: SegmentOutput,
+    *,
+    duration: float | None = None,
+    copy: bool = True,
 ) -> list[str]:
-    """Play one file (from `start` seconds) into segments. Files that already match the
-    stream are copied in copy mode; everything else is normalised to `output`."""
+    """Play one file from `start` seconds into segments: `planned_length(duration)` seconds
+    of it, or to its end when `duration` is None. Files that already match the stream are
+    copied in copy mode (unless `copy` is False: their keyframes are too far apart for the
+    segments); everything else is normalised to `output`, padded or cut to the exact
+    length."""
+    frames = _length(output, duration)
     head = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats"]
-    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
+    seek = ["-ss", f"{start:.6f}"] if start > 0 else []
     source_input = [*seek, *input_args(source)]
     has_audio = info.audio_index is not None
-    if output.mode == "copy" and can_copy(info):
+    if copy and output.mode == "copy" and can_copy(info):
         audio = ["-map", "0:a:0"] if has_audio else []
+        # -copypriorss 0: after a seek, start at the first keyframe at or after `start`
+        # rather than at the one before it, whose pictures belong before the entry.
         return [
             *head, *source_input, "-map", "0:v:0", *audio, "-c", "copy",
-            "-muxdelay", "0", *_segment_muxer(segments),
+            "-copypriorss", "0", *_copy_cut(output, frames), *_segment_muxer(segments),
         ]  # fmt: skip
     inputs = [*source_input, *([] if has_audio else _silence(output))]
     audio_map = "0:a:0" if has_audio else "1:a:0"
-    # Without audio of its own the item is as long as its video: stop the silence there.
-    shortest = [] if has_audio else ["-shortest"]
+    # Without audio of its own and a length, the item is as long as its video: stop the
+    # silence there.
+    shortest = ["-shortest"] if frames is None and not has_audio else []
     return [
         *head, *inputs, "-map", "0:v:0", "-map", audio_map,
-        "-vf", _video_filter(output), "-af", _audio_filter(output), *_encoders(output),
-        *shortest, "-muxdelay", "0", *_segment_muxer(segments),
+        "-vf", _video_filter(output, frames), "-af", _audio_filter(output, frames),
+        *_encoders(output), *shortest, *_segment_muxer(segments),
     ]  # fmt: skip
 
 
 def card_command(
     ffmpeg: str, output: Output, text_file: Path, seconds: float, segments: SegmentOutput
 ) -> list[str]:
-    """A generated card ("Up next: ...", or the slate) with silent audio. The text comes
-    from a file, so no title, whatever its quotes or colons, needs escaping."""
+    """A generated card ("Up next: ...", or the slate) with silent audio, lasting exactly
+    `planned_length(seconds)`. The text comes from a file, so no title, whatever its quotes
+    or colons, needs escaping."""
+    frames = _length(output, seconds)
     video = output.video
+    rate = frame_rate(output)
     size = f"{video.width}x{video.height}"
     font = f"fontfile={escape(str(FONT))}:" if FONT.exists() else ""
     text = (
@@ -139,11 +258,11 @@ def card_command(
     )
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-f", "lavfi", "-i",
-        f"color=c={CARD_BACKGROUND}:s={size}:r={video.frame_rate}:d={seconds:.3f}",
+        "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate}",
         *_silence(output), "-map", "0:v:0", "-map", "1:a:0",
-        "-vf", f"{text},format=yuv420p", "-af", _audio_filter(output),
-        *_encoders(output), "-t", f"{seconds:.3f}", "-muxdelay", "0", *_segment_muxer(segments),
+        "-vf", f"{text},trim=end_frame={frames},format=yuv420p",
+        "-af", _audio_filter(output, frames, loudness=False),
+        *_encoders(output), *_segment_muxer(segments),
     ]  # fmt: skip
 
 

@@ -1,13 +1,16 @@
-"""The channel engine: plays the lineup through ffmpeg, one process per item, and owns
+"""The channel engine: airs the timeline through ffmpeg, one process per entry, and owns
 the live playlist.
 
+What airs when is the timeline's (`timeline.py`, pure); this module only carries it out.
 Two tasks share a queue of finished segments:
-- the producer asks the schedule what is next, runs ffmpeg on it and queues each segment
-  as the segment muxer reports it, pausing ffmpeg (SIGSTOP) while enough is queued, so it
-  works ahead at start and then keeps pace with the clock without filling the disk;
+- the producer walks the timeline from where the clock is, runs ffmpeg on each entry for
+  exactly its planned length and queues each segment as the segment muxer reports it,
+  pausing ffmpeg (SIGSTOP) while enough is queued, so it works ahead at start and then keeps
+  pace with the clock without filling the disk;
 - the publisher moves each segment into the playlist when its time comes (at once for the
-  first few, so players start fast; then in real time), saves the state, reports, and
-  deletes segments that left the window a grace period ago.
+  first few, so players start fast; then in real time) with the timeline's time, sequence
+  number and break markers, logs what aired, saves the state, reports, and deletes
+  segments that left the window a grace period ago.
 """
 
 from __future__ import annotations
@@ -18,23 +21,39 @@ import logging
 import os
 import signal
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from playout.api.channel import Channel, NowPlaying, SkippedItem
 from playout.api.probejob import CheckStatus, ProbeProfile, Verdict
 from playout.media import ffmpeg
-from playout.media.hls import Segment, target_duration_for
-from playout.media.metadata import MediaInfo, UnreadableMedia, metadata_command, parse_metadata
-from playout.media.process import find_tool, kill_group, run_tool
+from playout.media.hls import AdBreak, Segment, target_duration_for
+from playout.media.metadata import MediaInfo
+from playout.media.process import find_tool, kill_group
 from playout.prober.engine import ProbeRequest, probe
-from playout.streamer import schedule
+from playout.streamer import schedule, timeline
+from playout.streamer.asrun import AsRunLog
+from playout.streamer.library import MediaLibrary, Unplayable
 from playout.streamer.metrics import EngineMetrics
-from playout.streamer.schedule import Entry, LineupState
-from playout.streamer.state import SavedState, restore_playlist, save, snapshot, utc_now
+from playout.streamer.schedule import LineupState
+from playout.streamer.state import (
+    SavedState,
+    SavedTimeline,
+    load_timeline,
+    parse_timeline,
+    restore_playlist,
+    save,
+    save_timeline,
+    snapshot,
+    utc_now,
+    write_atomically,
+)
+from playout.streamer.timeline import Cursor, Library, Planned
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +62,12 @@ log = logging.getLogger(__name__)
 WORK_AHEAD = 3
 # Segments kept on disk after they leave the window: a player may still be fetching them.
 GRACE_SEGMENTS = 6
-# A timestamp offset this large is reset at the next item (they all start a discontinuity):
-# MPEG-TS timestamps wrap at 2^33 / 90 kHz, about 26.5 hours.
-TS_OFFSET_RESET = 86_400.0
+# The timeline is kept this far into the past (the guide's "now", the as-run check) ...
+KEEP_PAST = timedelta(hours=1)
+# ... extended when its end comes closer than the horizon less this ...
+EXTEND_MARGIN = timedelta(hours=1)
+# ... and the media folders listed again at most this often.
+RESCAN_SECONDS = 60.0
 # Pause before the next try after a generated card failed to render.
 CARD_RETRY_SECONDS = 2.0
 # Wall-clock limit of the checks of one item (`spec.probe`): metadata and packets only.
@@ -53,8 +75,20 @@ CHECK_SECONDS = 60.0
 # Before giving up on a file, how long to wait before trying it again (doubling).
 RETRY_AFTER = 60.0
 RETRY_MAX = 3600.0
+# What `_run_ffmpeg` says when a copied file's keyframes are too far apart for the target
+# duration: the rest of it is transcoded instead.
+KEYFRAMES_TOO_FAR = "keyframes further apart than the target duration"
 
 Reporter = Callable[[dict[str, object], bool], Awaitable[None]]
+
+
+class TimelineStore(Protocol):
+    """Where the published timeline is kept beyond the state volume (in a cluster: a
+    ConfigMap the Channel owns), so that a replacement pod airs the same guide."""
+
+    async def load_timeline(self) -> bytes | None: ...
+
+    async def save_timeline(self, document: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,20 +97,32 @@ class Produced:
 
     path: Path
     duration: float
-    entry: Entry
+    planned: Planned
+    offset: float
+    """Seconds into `planned` at the start of this segment."""
     first: bool
-    aired_state: LineupState
-    """The lineup state to save once this segment is on air."""
-    position: float
-    """Seconds into the item at the end of this segment."""
+    """The first segment of this run of ffmpeg: it starts a discontinuity."""
+    last: bool
+    """The last segment of `planned`."""
+
+    @property
+    def program_date_time(self) -> datetime:
+        return self.planned.at + timedelta(seconds=self.offset)
+
+    @property
+    def position(self) -> float:
+        """Seconds into the file at the end of this segment."""
+        return self.planned.entry.start + self.offset + self.duration
 
 
 class ItemFailed(Exception):
-    """An item could not be played; `reason` says why in a word."""
+    """An entry could not be played; `reason` says why in a word, `offset` how far into
+    the entry it got."""
 
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
+    def __init__(self, reason: str, detail: str, *, offset: float = 0.0) -> None:
+        super().__init__(detail if detail.startswith(f"{reason}: ") else f"{reason}: {detail}")
         self.reason = reason
+        self.offset = offset
 
 
 class Engine:
@@ -88,6 +134,7 @@ class Engine:
         saved: SavedState | None,
         metrics: EngineMetrics,
         reporter: Reporter | None = None,
+        timeline_store: TimelineStore | None = None,
     ) -> None:
         self.channel = channel
         self.spec = channel.spec
@@ -97,12 +144,18 @@ class Engine:
         self.work_dir = state_dir / "work"
         self.metrics = metrics
         self.reporter = reporter
+        self.timeline_store = timeline_store
+        self._publishing: asyncio.Task[None] | None = None
         self.ffmpeg = find_tool("ffmpeg")
-        self.ffprobe = find_tool("ffprobe")
         output = self.spec.output
+        self.segment_seconds = output.segment_seconds
         target = target_duration_for(output.segment_seconds, output.mode)
+        self._resumed = saved is not None and bool(saved.progress or saved.window)
         saved = saved or SavedState()
         self.epoch = saved.epoch + 1
+        # The channel's time origin: segment timestamps and sequence numbers count from it,
+        # so every engine of the channel agrees on them.
+        self.clock_epoch = saved.clock_epoch or channel.metadata.creation_timestamp or utc_now()
         self.playlist = restore_playlist(saved, target, output.window_segments)
         self.aired = LineupState(
             progress=dict(saved.progress),
@@ -110,19 +163,30 @@ class Engine:
             played_in_turn=saved.played_in_turn,
             bumper_index=saved.bumper_index,
         )
-        self.lineup = self.aired
+        self.library = MediaLibrary(
+            media_root=media_root,
+            state_dir=state_dir,
+            ffprobe=find_tool("ffprobe"),
+            on_unplayable=self._left_out,
+        )
+        self.asrun = AsRunLog(state_dir)
+        self.timeline: list[Planned] = []
+        self.cursor: Cursor | None = None
         self.now_playing: NowPlaying | None = None
         self.last_published: float | None = None
         self.last_published_at: datetime | None = None
-        self.started = time.monotonic()
+        self.drift: float | None = None
         self._queue: asyncio.Queue[Produced] = asyncio.Queue()
         self._room = asyncio.Event()
         self._room.set()
-        self._ts_offset = 0.0
         self._failures: dict[str, tuple[int, float]] = {}
-        self._latest_listings: dict[str, list[str]] = {}
-        self._probe_cache: dict[tuple[str, float, int], MediaInfo] = {}
+        self._library: Library | None = None
+        self._scanned = 0.0
         self._check_cache: dict[tuple[str, float, int], str | None] = {}
+        self._transcode: set[str] = set()
+        """Files copy mode cannot cut into segments (keyframes too far apart)."""
+        self._shift = 0
+        self._break_on_air: AdBreak | None = None
         self.skipped: deque[SkippedItem] = deque(maxlen=20)
         self._new_run = True
 
@@ -130,6 +194,7 @@ class Engine:
 
     async def run(self) -> None:
         self._prepare_dirs()
+        await self._start_timeline()
         await asyncio.gather(self._produce(), self._publish())
 
     def _prepare_dirs(self) -> None:
@@ -153,64 +218,146 @@ class Engine:
             return False
         return time.monotonic() - self.last_published < 3 * self.target_duration
 
+    # --- the timeline ---------------------------------------------------------------
+
+    @property
+    def _slotted(self) -> bool:
+        return bool(self.spec.schedule.slots)
+
+    async def _scan(self, *, force: bool = False) -> Library:
+        if force or self._library is None or time.monotonic() - self._scanned > RESCAN_SECONDS:
+            now = time.monotonic()
+            waiting = {path for path, (_, retry) in self._failures.items() if retry > now}
+            self._library = await self.library.scan(self.spec, excluded=waiting)
+            self._scanned = time.monotonic()
+        return self._library
+
+    async def _start_timeline(self) -> None:
+        """The published timeline as it was, or planned afresh: a slotted channel (and a
+        new one) from the channel's epoch, so that it is where the clock says; a lineup
+        that resumes, from its cursors at the time it went off air."""
+        saved = load_timeline(self.state_dir)
+        if saved is None and self.timeline_store is not None:
+            published = await self.timeline_store.load_timeline()
+            if published is not None:
+                saved = parse_timeline(published)
+        if saved is not None and saved.entries:
+            self.timeline, self.cursor = saved.entries, saved.cursor
+        elif self._resumed and not self._slotted:
+            self.cursor = self._resume_cursor()
+        else:
+            self.cursor = timeline.start_cursor(self.spec, self.clock_epoch)
+        await self._extend(force=True)
+
+    def _resume_cursor(self) -> Cursor:
+        """A lineup that was off air carries on from its cursors, now (`resume`)."""
+        return Cursor(
+            lineup=self.aired, at=utc_now(), sequence=self.playlist.next_sequence - self._shift
+        )
+
+    async def _extend(self, *, force: bool = False) -> None:
+        """Plan up to the guide's horizon, drop what aired more than KEEP_PAST ago, and
+        persist it when it changed."""
+        assert self.cursor is not None
+        now = utc_now()
+        horizon = now + timedelta(days=self.spec.schedule.guide_days)
+        if not force and self.cursor.at > horizon - EXTEND_MARGIN:
+            return
+        library = await self._scan(force=force)
+        keep_from = now - KEEP_PAST
+        entries = [e for e in self.timeline if e.end >= keep_from]
+        cursor = self.cursor
+        while cursor.at < horizon:
+            # A day at a time, so that planning from an epoch long ago holds little in memory.
+            until = min(horizon, max(cursor.at, keep_from) + timedelta(days=1))
+            planned, cursor = await asyncio.to_thread(
+                timeline.plan, self.spec, library, cursor, until=until
+            )
+            entries += [e for e in planned if e.end >= keep_from]
+            if not planned or cursor.at < until:
+                break  # nothing playable: a few minutes of slate, planned again soon
+        self.timeline, self.cursor = entries, cursor
+        document = SavedTimeline(entries=entries, cursor=cursor).model_dump_json().encode()
+        try:
+            save_timeline(self.state_dir, document)
+        except OSError as error:
+            log.warning(f"Could not save the timeline: {error}")
+        if self.timeline_store is not None and (
+            self._publishing is None or self._publishing.done()
+        ):
+            self._publishing = asyncio.create_task(self.timeline_store.save_timeline(document))
+
+    def _index_at(self, moment: datetime) -> int | None:
+        return timeline.on_air(self.timeline, moment)
+
+    def _join(self) -> tuple[int, float]:
+        """Where the producer starts: right after the last published segment when that is
+        recent (a restart: what it missed is made at once, and players holding the window
+        carry on), otherwise at the next segment boundary of the clock."""
+        now = utc_now()
+        end = self.playlist.end_time
+        window = timedelta(seconds=self.spec.output.window_segments * self.segment_seconds)
+        moment = end if end is not None and now - end <= window else now
+        index = self._index_at(moment + timedelta(milliseconds=1))
+        if index is None:
+            return 0, 0.0
+        offset = timeline.join_point(self.timeline[index], moment, self.segment_seconds)
+        if offset is None:
+            return index + 1, 0.0
+        return index, offset
+
+    def _next_index(self, finished: Planned) -> int:
+        starts = [planned.at for planned in self.timeline]
+        return bisect_left(starts, finished.end - timedelta(milliseconds=1))
+
     # --- producing ------------------------------------------------------------------
 
-    def _listing(self, relative: str) -> list[str]:
-        root = self.media_root / relative
-        if root.is_file():
-            return [relative]
-        if not root.is_dir():
-            return []
-        found = []
-        for directory, folders, files in os.walk(root):
-            folders[:] = [f for f in folders if not f.startswith(".")]
-            for name in files:
-                if (
-                    name.startswith(".")
-                    or Path(name).suffix.lower() not in schedule.MEDIA_EXTENSIONS
-                ):
-                    continue
-                found.append(str((Path(directory) / name).relative_to(self.media_root)))
-        return found
-
-    def _playable(self, paths: list[str]) -> list[str]:
-        now = time.monotonic()
-        return [p for p in paths if self._failures.get(p, (0, 0.0))[1] <= now]
-
-    def _listings(self) -> dict[str, list[str]]:
-        listings = {p.key: self._playable(self._listing(p.path)) for p in self.spec.programs}
-        self._latest_listings = listings
-        return listings
-
     async def _produce(self) -> None:
-        pending: list[Entry] = []
+        if not self.timeline:
+            await self._extend(force=True)
+        if self._resumed and not self._slotted and self.playlist.end_time is not None:
+            window = self.spec.output.window_segments * self.segment_seconds
+            if (utc_now() - self.playlist.end_time).total_seconds() > window:
+                # Off air longer than the window: the lineup resumes where it stopped.
+                self.timeline, self.cursor = [], self._resume_cursor()
+                await self._extend(force=True)
+        index, offset = self._join()
         while True:
-            listings = self._listings()
-            if pending:
-                entry = pending.pop(0)
-            else:
-                found = schedule.current_entry(self.spec, self.lineup, listings)
-                entry = found or schedule.slate()
-            before = self.lineup
-            try:
-                await self._play(entry)
-            except ItemFailed as failure:
-                self._note_failure(entry, failure)
-                if entry.kind != "item":
-                    # A card that cannot render (no font, say) must not spin the loop.
-                    await asyncio.sleep(CARD_RETRY_SECONDS)
-                    continue
-            if entry.kind == "item":
-                self.lineup = schedule.advance(self.spec, before, entry, listings)
-                upcoming = schedule.current_entry(self.spec, self.lineup, self._listings())
-                bumpers = self._playable(self._listing(self.spec.bumpers.path)) if (
-                    self.spec.bumpers and self.spec.bumpers.path
-                ) else []  # fmt: skip
-                pending, self.lineup = schedule.interstitials(
-                    self.spec, self.lineup, upcoming, bumpers
-                )
+            planned = self.timeline[index]
+            await self._air(planned, offset)
+            await self._extend()
+            index, offset = self._next_index(planned), 0.0
+            if index >= len(self.timeline):
+                await self._extend(force=True)
+                index = min(self._next_index(planned), len(self.timeline) - 1)
 
-    def _note_failure(self, entry: Entry, failure: ItemFailed) -> None:
+    async def _air(self, planned: Planned, offset: float) -> None:
+        """Put one entry on air from `offset` seconds into it; what cannot play is
+        replaced by filler for the same time."""
+        try:
+            await self._play(planned, offset)
+        except ItemFailed as failure:
+            self._note_failure(planned, failure)
+            if planned.entry.kind in ("up-next", "slate"):
+                # A card that cannot render (no font, say) must not spin the loop.
+                await asyncio.sleep(CARD_RETRY_SECONDS)
+                return
+            library = await self._scan()
+            for stand_in in timeline.substitute(
+                self.spec, library, planned, offset=failure.offset, reason=failure.reason
+            ):
+                await self._air(stand_in, 0.0)
+
+    def _left_out(self, path: str, problem: Unplayable) -> None:
+        """A file the library cannot play: left out of the schedule until it changes."""
+        self.metrics.skips.labels(problem.reason).inc()
+        self.skipped.appendleft(
+            SkippedItem(item=path, reason=problem.reason, message=str(problem), at=utc_now())
+        )
+        log.warning(f"Leaving {path} out of the schedule: {problem}")
+
+    def _note_failure(self, planned: Planned, failure: ItemFailed) -> None:
+        entry = planned.entry
         self.metrics.skips.labels(failure.reason).inc()
         if entry.path is None:
             log.error(f"Could not play the {entry.kind} card: {failure}")
@@ -218,37 +365,31 @@ class Engine:
         self.skipped.appendleft(
             SkippedItem(item=entry.path, reason=failure.reason, message=str(failure), at=utc_now())
         )
-        count, _ = self._failures.get(entry.path, (0, 0.0))
+        count, retry = self._failures.get(entry.path, (0, 0.0))
+        if retry > time.monotonic():
+            return  # already waiting for its retry
         delay = min(RETRY_AFTER * 2**count, RETRY_MAX)
         self._failures[entry.path] = (count + 1, time.monotonic() + delay)
         log.warning(f"Skipping {entry.path}: {failure}; trying it again in {delay:.0f}s")
 
-    async def _probe(self, path: Path) -> MediaInfo:
+    async def _media(self, planned: Planned) -> MediaInfo:
+        path = planned.entry.path
+        assert path is not None
+        _, retry = self._failures.get(path, (0, 0.0))
+        if retry > time.monotonic():
+            raise ItemFailed("skipped", f"{path} failed recently; tried again later")
         try:
-            stat = await asyncio.to_thread(path.stat)
-        except FileNotFoundError as error:
-            raise ItemFailed("missing", f"{path} does not exist") from error
-        except PermissionError as error:
-            raise ItemFailed("unreadable", str(error)) from error
-        key = (str(path), stat.st_mtime, stat.st_size)
-        if key not in self._probe_cache:
-            result = await run_tool(metadata_command(self.ffprobe, path), 30)
-            if not result.ok:
-                detail = result.stderr.strip().splitlines()[-1:] or ["ffprobe failed"]
-                raise ItemFailed("undecodable", detail[0])
-            try:
-                info = parse_metadata(result.stdout.decode())
-            except UnreadableMedia as error:
-                raise ItemFailed("undecodable", str(error)) from error
-            if info.video_index is None:
-                raise ItemFailed("undecodable", "no video stream")
-            self._probe_cache[key] = info
-        if self.spec.probe is not None:
-            await self._check(path, key)
-        return self._probe_cache[key]
+            info = await self.library.info(path)
+        except Unplayable as problem:
+            raise ItemFailed(problem.reason, str(problem)) from problem
+        if self.spec.probe is not None and planned.entry.kind == "item":
+            await self._check(self.media_root / path)
+        return info
 
-    async def _check(self, path: Path, key: tuple[str, float, int]) -> None:
+    async def _check(self, path: Path) -> None:
         """`spec.probe`: the prober's quick profile, once per version of the file."""
+        stat = await asyncio.to_thread(path.stat)
+        key = (str(path), stat.st_mtime, stat.st_size)
         if key not in self._check_cache:
             assert self.spec.probe is not None
             request = ProbeRequest(
@@ -268,49 +409,68 @@ class Engine:
         if problem is not None:
             raise ItemFailed("rejected", f"failed its checks ({problem})")
 
-    async def _play(self, entry: Entry) -> None:
-        """Run ffmpeg on one entry and queue its segments; resume after a crash of ffmpeg
-        from the last segment it finished."""
+    async def _play(self, planned: Planned, offset: float) -> None:
+        """Run ffmpeg on one entry from `offset` to its planned end and queue its segments;
+        after a crash of ffmpeg, carry on from the last segment it finished."""
         output = self.spec.output
-        info: MediaInfo | None = None
-        if entry.path is not None:
-            info = await self._probe(self.media_root / entry.path)
-        if self._ts_offset > TS_OFFSET_RESET:
-            self._ts_offset = 0.0
-        position = entry.start
+        entry = planned.entry
+        try:
+            info = await self._media(planned) if entry.path is not None else None
+        except ItemFailed as failure:
+            raise ItemFailed(failure.reason, str(failure), offset=offset) from failure
         attempts = 0
         first = True
         while True:
+            remaining = planned.length - offset
+            if remaining < 1e-3:
+                return
             run = f"r{self.epoch}-{time.monotonic_ns()}"
             segments = ffmpeg.SegmentOutput(
-                self.work_dir / f"{run}-%06d.ts", output.segment_seconds, self._ts_offset
+                self.work_dir / f"{run}-%06d.ts",
+                output.segment_seconds,
+                timeline.ts_offset(planned.at, self.clock_epoch) + offset,
             )
             if entry.path is not None and info is not None:
                 command = ffmpeg.item_command(
-                    self.ffmpeg, output, self.media_root / entry.path, info, position, segments
+                    self.ffmpeg,
+                    output,
+                    self.media_root / entry.path,
+                    info,
+                    entry.start + offset,
+                    segments,
+                    duration=remaining,
+                    copy=entry.path not in self._transcode,
                 )
             else:
-                seconds = self.spec.bumpers.up_next_seconds if self.spec.bumpers else 4
                 text_file = self.work_dir / f"{run}-card.txt"
                 text_file.write_text(entry.title)
-                command = ffmpeg.card_command(self.ffmpeg, output, text_file, seconds, segments)
-            produced, position, error = await self._run_ffmpeg(command, entry, position, first)
-            first = first and produced == 0
+                command = ffmpeg.card_command(self.ffmpeg, output, text_file, remaining, segments)
+            produced, reached, error = await self._run_ffmpeg(command, planned, offset, first)
+            if produced:
+                first = False
+            if error == KEYFRAMES_TOO_FAR and entry.path is not None:
+                offset = reached
+                log.warning(f"{entry.path}: {error}; transcoding it from {offset:.1f}s")
+                self._transcode.add(entry.path)
+                self.metrics.copy_fallbacks.inc()
+                continue
             if error is None:
-                if produced == 0:
-                    raise ItemFailed("undecodable", "ffmpeg produced no segment")
-                self.metrics.items.labels(entry.kind).inc()
+                if produced == 0 and offset == 0:
+                    raise ItemFailed("undecodable", "ffmpeg produced no segment", offset=offset)
+                if planned.final:
+                    self.metrics.items.labels(entry.kind).inc()
                 return
             self.metrics.ffmpeg_restarts.inc()
-            attempts += 1
-            if (produced == 0 and attempts >= 3) or entry.path is None:
-                raise ItemFailed("undecodable", error)
-            log.warning(f"ffmpeg failed on {entry.path} at {position:.1f}s ({error}); resuming")
+            attempts = 0 if produced else attempts + 1
+            offset = reached
+            if attempts >= 3 or entry.path is None:
+                raise ItemFailed("undecodable", error, offset=offset)
+            log.warning(f"ffmpeg failed on {entry.path} at {offset:.1f}s ({error}); resuming")
 
     async def _run_ffmpeg(
-        self, command: list[str], entry: Entry, position: float, first: bool
+        self, command: list[str], planned: Planned, offset: float, first: bool
     ) -> tuple[int, float, str | None]:
-        """Returns (segments produced, position reached, error or None)."""
+        """Returns (segments produced, offset reached, error or None)."""
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,
@@ -321,18 +481,19 @@ class Engine:
         assert process.stdout is not None and process.stderr is not None
         stderr_task = asyncio.create_task(process.stderr.read(256 * 1024))
         produced = 0
-        previous_end = self._ts_offset
+        base = timeline.ts_offset(planned.at, self.clock_epoch)
+        previous_end = base + offset
         started = time.monotonic()
-        output = self.spec.output
+        expected = planned.segments(self.segment_seconds)
         try:
             while True:
-                limit = 60.0 if produced == 0 else max(20.0, 5.0 * output.segment_seconds)
+                limit = 60.0 if produced == 0 else max(20.0, 5.0 * self.segment_seconds)
                 try:
                     line = await asyncio.wait_for(process.stdout.readline(), limit)
                 except TimeoutError:
                     kill_group(process)
                     await process.wait()
-                    return produced, position, f"no segment for {limit:.0f}s (watchdog)"
+                    return produced, offset, f"no segment for {limit:.0f}s (watchdog)"
                 if not line:
                     break
                 parsed = ffmpeg.parse_segment_line(line.decode(errors="replace"))
@@ -341,19 +502,27 @@ class Engine:
                 name, end = parsed
                 duration = max(end - previous_end, 0.0)
                 previous_end = end
-                self._ts_offset = end
-                position += duration
+                if round(duration) > self.target_duration:
+                    # Copy mode cuts only on the source's keyframes: this segment would
+                    # break the playlist's TARGETDURATION. Drop it and transcode the rest.
+                    kill_group(process)
+                    await process.wait()
+                    (self.work_dir / name).unlink(missing_ok=True)
+                    return produced, offset, KEYFRAMES_TOO_FAR
                 produced += 1
                 # Media seconds per wall second while ffmpeg ran (pauses excluded).
                 self.metrics.encode_speed.set(duration / max(time.monotonic() - started, 1e-3))
+                segment_offset = offset
+                offset = round(offset + duration, 6)
+                index = round(segment_offset / self.segment_seconds)
                 await self._queue_segment(
                     Produced(
                         path=self.work_dir / name,
                         duration=duration,
-                        entry=entry,
+                        planned=planned,
+                        offset=segment_offset,
                         first=first and produced == 1,
-                        aired_state=self._aired_state(entry, position),
-                        position=position,
+                        last=index + 1 >= expected or offset >= planned.length - 1e-3,
                     ),
                     process,
                 )
@@ -364,15 +533,8 @@ class Engine:
             raise
         stderr = (await stderr_task).decode(errors="replace").strip()
         if code != 0:
-            return produced, position, stderr.splitlines()[-1] if stderr else f"exit code {code}"
-        return produced, position, None
-
-    def _aired_state(self, entry: Entry, position: float) -> LineupState:
-        if entry.kind != "item":
-            return self.lineup
-        cursor = self.lineup.progress.get(entry.program)
-        seed = cursor.seed if cursor else None
-        return schedule.at_position(self.lineup, entry, position, seed)
+            return produced, offset, stderr.splitlines()[-1] if stderr else f"exit code {code}"
+        return produced, offset, None
 
     async def _queue_segment(self, produced: Produced, process: asyncio.subprocess.Process) -> None:
         await self._queue.put(produced)
@@ -389,34 +551,79 @@ class Engine:
     # --- publishing -----------------------------------------------------------------
 
     async def _publish(self) -> None:
+        lead = timedelta(seconds=WORK_AHEAD * self.segment_seconds)
         while True:
             produced = await self._queue.get()
-            end = self.playlist.end_time
-            if end is not None:
-                # The live edge runs WORK_AHEAD segments ahead of the clock, no more.
-                lead = timedelta(seconds=WORK_AHEAD * self.spec.output.segment_seconds)
-                wait = (end - lead - utc_now()).total_seconds()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+            # The live edge runs WORK_AHEAD segments ahead of the clock, no more.
+            wait = (produced.program_date_time - lead - utc_now()).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
             if self._queue.qsize() < WORK_AHEAD:
                 self._room.set()
             await self._publish_one(produced)
 
+    def _sequence_for(self, produced: Produced) -> int:
+        """The timeline's sequence number for this segment, so that engines agree; never
+        one that goes back (a restart that re-planned, a substitute cut into more
+        segments), and a fresh window where the timeline skips ahead (an outage)."""
+        following = self.playlist.next_sequence
+        if self.spec.output.mode == "copy":
+            return following  # cuts fall on the source's keyframes: counts are not planned
+        planned = (
+            produced.planned.sequence + round(produced.offset / self.segment_seconds) + self._shift
+        )
+        if planned < following:
+            self._shift += following - planned
+            return following
+        if planned > following:
+            self.playlist.restart_at(planned)
+        return planned
+
+    def _marks(self, produced: Produced, program_date_time: datetime) -> dict[str, object]:
+        """The ad-break fields of this segment's playlist entry. The break is made once, at
+        its first segment, and starts at that segment's time (RFC 8216: START-DATE is the
+        splice time); its later segments and the return carry the same one."""
+        avail = produced.planned.avail
+        if avail is None:
+            ended, self._break_on_air = self._break_on_air, None
+            return {"cue_in": ended} if ended is not None else {}
+        elapsed = round(avail.offset + produced.offset, 6)
+        on_air = self._break_on_air
+        if on_air is not None and on_air.id == avail.id:
+            return {"ad_break": on_air, "break_elapsed": elapsed}
+        mark = AdBreak(
+            id=avail.id,
+            event_id=int(avail.start.timestamp()) & 0xFFFFFFFF,
+            start=program_date_time - timedelta(seconds=elapsed),
+            duration=round(avail.length, 3),
+            pts_seconds=timeline.ts_offset(avail.start, self.clock_epoch),
+        )
+        self._break_on_air = mark
+        if elapsed < 1e-3:
+            return {"cue_out": mark}
+        # Joined mid-break (a restart): the window has no first segment of it to mark.
+        return {"ad_break": mark, "break_elapsed": elapsed}
+
     async def _publish_one(self, produced: Produced) -> None:
         now = utc_now()
-        sequence = self.playlist.next_sequence
+        planned, entry = produced.planned, produced.planned.entry
+        sequence = self._sequence_for(produced)
         uri = f"seg-{self.epoch}-{sequence}.ts"
         end = self.playlist.end_time
-        program_date_time = max(end, now) if end and self._new_run else (end or now)
+        program_date_time = produced.program_date_time
+        if end is not None and program_date_time < end:
+            program_date_time = end  # an entry that ran long (copy mode) delays the next
         produced.path.replace(self.segments_dir / uri)
+        starts_entry = produced.first or self._new_run
         self.playlist.append(
             Segment(
                 sequence=sequence,
                 uri=uri,
                 duration=round(produced.duration, 6),
                 program_date_time=program_date_time,
-                discontinuity=produced.first or self._new_run,
-                title=produced.entry.title,
+                discontinuity=starts_entry,
+                title=entry.title,
+                **self._marks(produced, program_date_time),  # type: ignore[arg-type]
             )
         )
         self._new_run = False
@@ -426,52 +633,117 @@ class Engine:
         self.last_published_at = now
         self.metrics.segments.inc()
         self.metrics.media_sequence.set(self.playlist.media_sequence)
-        item_changed = produced.first
-        if item_changed or self.now_playing is None:
-            entry = produced.entry
-            duration = None
-            if entry.path is not None:
-                info = self._probe_cache_for(entry.path)
-                duration = info.duration_seconds if info else None
+        if starts_entry:
+            self._went_on_air(produced, program_date_time, now)
+        if self.now_playing is not None:
+            self.now_playing = self.now_playing.model_copy(
+                update={"position_seconds": round(produced.position, 3)}
+            )
+        if entry.kind == "item":
+            cursor = self.aired.progress.get(entry.program)
+            seed = cursor.seed if cursor else None
+            self.aired = schedule.at_position(self.aired, entry, produced.position, seed)
+            if produced.last and planned.final and self._library is not None:
+                listings = self._library.listings()
+                self.aired = schedule.advance(self.spec, self.aired, entry, listings)
+        save(
+            self.state_dir,
+            snapshot(self.epoch, self.aired, self.playlist, now, clock_epoch=self.clock_epoch),
+        )
+        write_atomically(self.state_dir / "index.m3u8", self.playlist.render())
+        if self.reporter is not None:
+            await self.reporter(self.status(), starts_entry and entry.kind == "item")
+
+    def _went_on_air(self, produced: Produced, aired_at: datetime, now: datetime) -> None:
+        """An entry (or the rest of one, after a restart) is on air: how far from its
+        scheduled time, in the as-run log and the drift metric."""
+        planned, entry = produced.planned, produced.planned.entry
+        scheduled = planned.at + timedelta(seconds=produced.offset)
+        # A segment published after its own time reached viewers when it was published.
+        drift = (max(aired_at, now) - scheduled).total_seconds()
+        self.drift = round(drift, 3)
+        self.metrics.schedule_drift.set(self.drift)
+        if produced.offset == 0 or self.asrun.last_id != planned.id:
+            self.asrun.append(
+                {
+                    "id": planned.id,
+                    "kind": entry.kind,
+                    "title": entry.title,
+                    "program": entry.program,
+                    "item": entry.path,
+                    "scheduledStart": _rfc3339(planned.at),
+                    "scheduledEnd": _rfc3339(planned.end),
+                    "start": _rfc3339(aired_at - timedelta(seconds=produced.offset)),
+                    "joinedAt": produced.offset or None,
+                    "publishedAt": _rfc3339(now),
+                    "driftSeconds": self.drift,
+                    "break": planned.avail.id if planned.avail else None,
+                    "reason": planned.reason or None,
+                }
+            )
+        if entry.kind == "item" and (planned.part == 0 or self.now_playing is None):
+            duration = self._length_of(entry.path)
             self.now_playing = NowPlaying(
                 program=entry.program,
                 item=entry.path or "",
                 title=entry.title,
-                started_at=program_date_time,
-                position_seconds=produced.position - produced.duration,
+                started_at=aired_at - timedelta(seconds=produced.offset),
+                position_seconds=entry.start + produced.offset,
                 duration_seconds=duration,
             )
             log.info(f"On air: {entry.title} ({entry.kind})")
-        self.now_playing = self.now_playing.model_copy(
-            update={"position_seconds": round(produced.position, 3)}
-        )
-        self.aired = produced.aired_state
-        save(self.state_dir, snapshot(self.epoch, self.aired, self.playlist, now))
-        (self.state_dir / "index.m3u8.tmp").write_text(self.playlist.render())
-        (self.state_dir / "index.m3u8.tmp").replace(self.state_dir / "index.m3u8")
-        if self.reporter is not None:
-            await self.reporter(self.status(), item_changed)
+        elif entry.kind != "item" and planned.avail is None:
+            self.now_playing = NowPlaying(
+                program=entry.program,
+                item=entry.path or "",
+                title=entry.title,
+                started_at=aired_at,
+                position_seconds=produced.offset,
+                duration_seconds=round(planned.length, 3),
+            )
+            log.info(f"On air: {entry.title} ({entry.kind})")
 
-    async def duration_of(self, relative: str) -> float | None:
-        try:
-            return (await self._probe(self.media_root / relative)).duration_seconds
-        except ItemFailed:
+    def _length_of(self, path: str | None) -> float | None:
+        if path is None or self._library is None:
             return None
-
-    def _probe_cache_for(self, relative: str) -> MediaInfo | None:
-        wanted = str(self.media_root / relative)
-        return next((info for key, info in self._probe_cache.items() if key[0] == wanted), None)
+        return self._library.durations().get(path)
 
     # --- views ----------------------------------------------------------------------
 
+    def upcoming(self, *, hours: float) -> list[timeline.Programme]:
+        """The guide from now (the programme on air first) for `hours`."""
+        now = utc_now()
+        until = now + timedelta(hours=hours)
+        first = self._index_at(now) or 0
+        # From the item on air, so that its programme starts where the guide says.
+        while first > 0 and not (
+            self.timeline[first].entry.kind == "item" and self.timeline[first].part == 0
+        ):
+            first -= 1
+        last = bisect_left([e.at for e in self.timeline], until, lo=first)
+        return [p for p in timeline.programmes(self.timeline[first:last]) if p.stop > now]
+
     def status(self) -> dict[str, object]:
-        """nowPlaying, progress and stream, in the Channel status' shape."""
+        """nowPlaying, progress, stream and schedule, in the Channel status' shape."""
         stream: dict[str, object] = {
             "mediaSequence": self.playlist.media_sequence,
             "discontinuitySequence": self.playlist.discontinuity_sequence,
         }
         if self.last_published_at is not None:
             stream["lastSegmentAt"] = _rfc3339(self.last_published_at)
+        programmes = self.upcoming(hours=24)
+        upcoming = [p for p in programmes if p.start > utc_now()][:5]
+        schedule_status: dict[str, object] = {
+            "next": [
+                {"title": p.title, "start": _rfc3339(p.start), "kind": p.kind, "program": p.program}
+                for p in upcoming
+            ],
+        }
+        if self.timeline:
+            schedule_status["horizon"] = _rfc3339(self.timeline[-1].end)
+        if self.drift is not None:
+            schedule_status["driftSeconds"] = self.drift
+            schedule_status["checkedAt"] = _rfc3339(self.last_published_at or utc_now())
         return {
             "skipped": [item.model_dump(mode="json", by_alias=True) for item in self.skipped],
             "nowPlaying": self.now_playing.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -482,22 +754,14 @@ class Engine:
                 for key, cursor in self.aired.progress.items()
             },
             "stream": stream,
+            "schedule": schedule_status,
         }
 
-    def up_next(self, count: int) -> list[Entry]:
-        """The next items of the lineup after the one on air (for the guide). From the
-        producer's latest listing: the player polls this, and must not walk the disk."""
-        listings = self._latest_listings
-        state = self.aired
-        upcoming: list[Entry] = []
-        current = schedule.current_entry(self.spec, state, listings)
-        while current is not None and len(upcoming) < count:
-            state = schedule.advance(self.spec, state, current, listings)
-            current = schedule.current_entry(self.spec, state, listings)
-            if current is not None:
-                upcoming.append(replace(current, start=0.0))
-        return upcoming
+    def up_next(self, count: int) -> list[timeline.Programme]:
+        """The next programmes after the one on air."""
+        now = utc_now()
+        return [p for p in self.upcoming(hours=48) if p.start > now][:count]
 
 
 def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

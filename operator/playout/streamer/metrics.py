@@ -38,3 +38,13 @@ class EngineMetrics:
             "EXT-X-MEDIA-SEQUENCE of the live playlist",
             registry=self.registry,
         )
+        self.schedule_drift = Gauge(
+            "playout_schedule_drift_seconds",
+            "How late (positive) or early the latest entry went on air against the timeline",
+            registry=self.registry,
+        )
+        self.copy_fallbacks = Counter(
+            "playout_copy_fallbacks_total",
+            "Files copy mode transcoded instead, their keyframes too far apart for the segments",
+            registry=self.registry,
+        )

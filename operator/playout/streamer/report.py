@@ -1,15 +1,19 @@
-"""The engine's one link to Kubernetes: it writes nowPlaying, progress and stream into its
-own Channel's status, and reads them back to resume. The Role the operator gives the pod
-allows exactly that, for this one Channel."""
+"""The engine's one link to Kubernetes: it writes nowPlaying, progress, stream and schedule
+into its own Channel's status and reads them back to resume, and keeps the published
+timeline in a ConfigMap the Channel owns, so a replacement pod airs the same guide. The
+Role the operator gives the pod allows exactly that, for this one Channel."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
 import logging
 import time
 
 from lightkube import ApiError, AsyncClient
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.core_v1 import ConfigMap
 from lightkube.types import PatchType
 
 from playout.api.channel import ChannelStatus
@@ -22,15 +26,26 @@ ChannelResource = create_namespaced_resource(GROUP, VERSION, "Channel", "channel
 # Besides every item change, the engine reports this often, which is how the operator
 # tells a live stream from a stalled one. Kept in step with controller.status.
 HEARTBEAT_SECONDS = 30.0
+TIMELINE_KEY = "timeline.json.gz"
+# A ConfigMap holds at most 1 MiB; a timeline that does not fit stays on the state volume.
+TIMELINE_MAX_BYTES = 900 * 1024
 
 
 class KubeReporter:
     """Rate-limited status reports that never hold up the stream: a report in flight makes
     the next one wait, and only the newest waiting one is sent."""
 
-    def __init__(self, name: str, namespace: str, client: AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        namespace: str,
+        client: AsyncClient | None = None,
+        *,
+        timeline_config_map: str | None = None,
+    ) -> None:
         self.name = name
         self.namespace = namespace
+        self.timeline_config_map = timeline_config_map
         self._client = client or AsyncClient(field_manager="playout-streamer")
         self._last_sent = float("-inf")
         self._waiting: dict[str, object] | None = None
@@ -69,6 +84,50 @@ class KubeReporter:
                 log.warning(f"Status report failed: {error.status.message}")
             except Exception as error:  # the API being away must not stop the stream
                 log.warning(f"Status report failed: {error}")
+
+    async def load_timeline(self) -> bytes | None:
+        """The timeline JSON another pod of this channel published, if any."""
+        if self.timeline_config_map is None:
+            return None
+        try:
+            found = await self._client.get(
+                ConfigMap, self.timeline_config_map, namespace=self.namespace
+            )
+        except ApiError as error:
+            log.warning(f"Could not read the published timeline: {error.status.message}")
+            return None
+        packed = (found.binaryData or {}).get(TIMELINE_KEY)
+        if packed is None:
+            return None
+        try:
+            return gzip.decompress(base64.b64decode(packed))
+        except (OSError, ValueError) as error:
+            log.warning(f"Ignoring an unreadable published timeline: {error}")
+            return None
+
+    async def save_timeline(self, document: bytes) -> None:
+        """Publish the timeline JSON (compressed); the stream never waits on it."""
+        if self.timeline_config_map is None:
+            return
+        packed = base64.b64encode(gzip.compress(document, mtime=0)).decode()
+        if len(packed) > TIMELINE_MAX_BYTES:
+            log.warning(
+                f"The timeline is {len(packed)} bytes compressed, more than a ConfigMap holds: "
+                "it is kept on the state volume only"
+            )
+            return
+        try:
+            await self._client.patch(
+                ConfigMap,
+                self.timeline_config_map,
+                {"binaryData": {TIMELINE_KEY: packed}},
+                namespace=self.namespace,
+                patch_type=PatchType.MERGE,
+            )
+        except ApiError as error:
+            log.warning(f"Could not publish the timeline: {error.status.message}")
+        except Exception as error:  # the API being away must not stop the stream
+            log.warning(f"Could not publish the timeline: {error}")
 
     async def close(self) -> None:
         if self._sender is not None:

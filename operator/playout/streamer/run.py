@@ -43,9 +43,12 @@ async def serve(channel: Channel, media_root: Path, state_dir: Path, host: str, 
         reporter = KubeReporter(
             os.environ.get("PLAYOUT_CHANNEL", channel.metadata.name),
             os.environ.get("PLAYOUT_NAMESPACE", channel.metadata.namespace or "default"),
+            timeline_config_map=os.environ.get("PLAYOUT_TIMELINE_CONFIGMAP"),
         )
     saved = await _saved_state(channel, state_dir, reporter)
-    engine = Engine(channel, media_root, state_dir, saved, EngineMetrics(), reporter)
+    engine = Engine(
+        channel, media_root, state_dir, saved, EngineMetrics(), reporter, timeline_store=reporter
+    )
     runner = web.AppRunner(make_app(engine), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -12,6 +12,7 @@ import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Literal
 
@@ -42,13 +43,19 @@ def title_of(path: str) -> str:
 
 def play_order(listing: Sequence[str], order: str, seed: int | None) -> list[str]:
     """A program's items in the order they play."""
+    return list(_play_order(tuple(listing), order, seed))
+
+
+@lru_cache(maxsize=256)
+def _play_order(listing: tuple[str, ...], order: str, seed: int | None) -> tuple[str, ...]:
+    # Planning days ahead asks for the same order once per item: sort a big folder once.
     ordered = natural_sorted(listing)
     if order == "shuffle":
         random.Random(seed).shuffle(ordered)  # noqa: S311 (not for security)
-    return ordered
+    return tuple(ordered)
 
 
-EntryKind = Literal["item", "bumper", "up-next", "slate"]
+EntryKind = Literal["item", "bumper", "up-next", "slate", "filler"]
 
 
 @dataclass(frozen=True)
@@ -97,16 +104,19 @@ def current_entry(
     nothing playable are passed over; None when no program has anything."""
     program = _program(spec, state.current)
     for _ in spec.programs:
-        entry = _entry_for(program, state.progress.get(program.key), listings.get(program.key, ()))
+        entry = program_entry(
+            program, state.progress.get(program.key), listings.get(program.key, ())
+        )
         if entry is not None:
             return entry
         program = next_program(spec, program.key)
     return None
 
 
-def _entry_for(
+def program_entry(
     program: Program, cursor: ProgramProgress | None, listing: Sequence[str]
 ) -> Entry | None:
+    """The item `program` is at by its cursor (None when its listing is empty)."""
     if not listing:
         return None
     seed = cursor.seed if cursor and cursor.seed is not None else _initial_seed(program)

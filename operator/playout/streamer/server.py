@@ -1,5 +1,6 @@
 """The streamer's HTTP side: the live playlist and segments, health, metrics, status, a
-web player, and an M3U entry and XMLTV guide for IPTV clients."""
+web player, an M3U entry and XMLTV guide for IPTV clients (from the timeline), and the
+as-run log."""
 
 from __future__ import annotations
 
@@ -7,20 +8,24 @@ import html
 import json
 import os
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from aiohttp import web
 from prometheus_client import generate_latest
 
+from playout.streamer import guide
 from playout.streamer.engine import Engine
 from playout.streamer.state import utc_now
+from playout.streamer.timeline import Programme
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_NAME = re.compile(r"^seg-\d+-\d+\.ts$")
 STATIC = Path(__file__).parent / "static"
-GUIDE_ITEMS = 24
+# The player's guide: hours ahead it may ask for.
+GUIDE_HOURS_MAX = 48
+ASRUN_LIMIT_MAX = 10_000
+ICON_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 
@@ -82,7 +87,8 @@ async def status(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     document = engine.status()
     document["upNext"] = [
-        {"program": e.program, "item": e.path, "title": e.title} for e in engine.up_next(3)
+        {"program": p.program, "item": p.path, "title": p.title, "start": _rfc3339(p.start)}
+        for p in engine.up_next(3)
     ]
     return web.json_response(document, headers={"Cache-Control": "no-cache"})
 
@@ -91,53 +97,117 @@ def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-async def m3u(request: web.Request) -> web.Response:
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _guide_channel(request: web.Request) -> guide.GuideChannel:
     engine = request.app[ENGINE]
+    info = engine.spec.guide
     name = engine.channel.metadata.name
-    text = (
-        "#EXTM3U\n"
-        f'#EXTINF:-1 tvg-id="{name}" tvg-name="{name}" group-title="playout",{name}\n'
-        f"{_base_url(request)}/live/index.m3u8\n"
+    icon = f"{_base_url(request)}/guide/icon" if info.icon else None
+    return guide.GuideChannel(
+        id=name, display_name=name, number=info.number, icon=icon, group=info.group
+    )
+
+
+def _guide_programme(programme: Programme) -> guide.GuideProgramme:
+    episode = guide.episode_of(programme.path or programme.title)
+    category = None if programme.kind == "item" else "Interstitial"
+    return guide.GuideProgramme(
+        title=programme.title,
+        start=programme.start,
+        stop=programme.stop,
+        episode=episode,
+        category=category,
+    )
+
+
+async def m3u(request: web.Request) -> web.Response:
+    base = _base_url(request)
+    text = guide.render_m3u(
+        _guide_channel(request),
+        stream_url=f"{base}/live/index.m3u8",
+        guide_url=f"{base}/xmltv.xml",
     )
     return web.Response(text=text, content_type="audio/x-mpegurl")
 
 
-def _xmltv_time(moment: datetime) -> str:
-    return moment.strftime("%Y%m%d%H%M%S +0000")
-
-
 async def xmltv(request: web.Request) -> web.Response:
-    """The guide from the schedule: what is on air, then the next items, back to back."""
+    """The guide for `schedule.guideDays`, from the published timeline."""
     engine = request.app[ENGINE]
-    name = engine.channel.metadata.name
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<tv generator-info-name="playout">',
-        f"  <channel id={quoteattr(name)}><display-name>{escape(name)}</display-name></channel>",
-    ]
-    start = utc_now()
-    playing = engine.now_playing
-    if playing is not None and playing.duration_seconds:
-        start = playing.started_at
-        end = start + timedelta(seconds=playing.duration_seconds)
-        lines.append(_programme(name, playing.title, start, end))
-        start = end
-    for entry in engine.up_next(GUIDE_ITEMS):
-        seconds = await engine.duration_of(entry.path) if entry.path else None
-        if not seconds:
-            break
-        end = start + timedelta(seconds=seconds)
-        lines.append(_programme(name, entry.title, start, end))
-        start = end
-    lines.append("</tv>")
-    return web.Response(text="\n".join(lines) + "\n", content_type="application/xml")
+    hours = engine.spec.schedule.guide_days * 24
+    programmes = [_guide_programme(p) for p in engine.upcoming(hours=hours)]
+    text = guide.render_xmltv(_guide_channel(request), programmes)
+    return web.Response(text=text, content_type="application/xml", charset="utf-8")
 
 
-def _programme(channel: str, title: str, start: datetime, end: datetime) -> str:
-    return (
-        f"  <programme start={quoteattr(_xmltv_time(start))} stop={quoteattr(_xmltv_time(end))} "
-        f"channel={quoteattr(channel)}><title>{escape(title)}</title></programme>"
+def _bounded(request: web.Request, name: str, default: int, most: int) -> int:
+    try:
+        value = int(request.query.get(name, default))
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number") from error
+    return max(1, min(value, most))
+
+
+async def guide_json(request: web.Request) -> web.Response:
+    """The next hours for the player page."""
+    engine = request.app[ENGINE]
+    hours = _bounded(request, "hours", 6, GUIDE_HOURS_MAX)
+    now = utc_now()
+    programmes = engine.upcoming(hours=hours)
+    on_break = next(
+        ((start, stop) for p in programmes[:1] for start, stop in p.breaks if start <= now < stop),
+        None,
     )
+    channel = _guide_channel(request)
+    document = {
+        "channel": {
+            "id": channel.id,
+            "name": channel.display_name,
+            "number": channel.number,
+            "icon": channel.icon,
+        },
+        "now": _rfc3339(now),
+        "programmes": [
+            {
+                "title": p.title,
+                "start": _rfc3339(p.start),
+                "stop": _rfc3339(p.stop),
+                "episode": (
+                    episode.onscreen if (episode := guide.episode_of(p.path or p.title)) else None
+                ),
+                "kind": p.kind,
+            }
+            for p in programmes
+        ],
+        "break": {"start": _rfc3339(on_break[0]), "stop": _rfc3339(on_break[1])}
+        if on_break
+        else None,
+    }
+    return web.json_response(document, headers={"Cache-Control": "no-cache"})
+
+
+async def asrun(request: web.Request) -> web.Response:
+    """The as-run log, newest last, as JSON lines."""
+    limit = _bounded(request, "limit", 500, ASRUN_LIMIT_MAX)
+    records = request.app[ENGINE].asrun.tail(limit)
+    text = "".join(json.dumps(record) + "\n" for record in records)
+    return web.Response(
+        text=text, content_type="application/x-ndjson", headers={"Cache-Control": "no-cache"}
+    )
+
+
+async def icon(request: web.Request) -> web.StreamResponse:
+    engine = request.app[ENGINE]
+    relative = engine.spec.guide.icon
+    if relative is None:
+        raise web.HTTPNotFound()
+    path = engine.media_root / relative
+    kind = ICON_TYPES.get(path.suffix.lower())
+    if kind is None or not path.is_file():
+        raise web.HTTPNotFound(text="the channel icon must be a PNG or JPEG file")
+    return web.FileResponse(path, headers={"Content-Type": kind, "Cache-Control": "max-age=300"})
 
 
 async def hls_js(request: web.Request) -> web.StreamResponse:
@@ -165,6 +235,9 @@ def make_app(engine: Engine) -> web.Application:
     app.router.add_get("/status", status)
     app.router.add_get("/channel.m3u", m3u)
     app.router.add_get("/xmltv.xml", xmltv)
+    app.router.add_get("/guide.json", guide_json)
+    app.router.add_get("/guide/icon", icon)
+    app.router.add_get("/asrun", asrun)
     app.router.add_get("/static/hls.min.js", hls_js)
     app.router.add_get("/", player)
     return app

@@ -7,19 +7,24 @@ is all a pod that lost its disk has to resume from."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from playout.api.channel import ChannelStatus, ProgramProgress
 from playout.media.hls import LivePlaylist, Segment
 from playout.streamer.schedule import LineupState
+from playout.streamer.timeline import Cursor, Planned
 
 STATE_FILE = "state.json"
+TIMELINE_FILE = "timeline.json"
+
+log = logging.getLogger(__name__)
 
 
 class SavedState(BaseModel):
@@ -36,6 +41,41 @@ class SavedState(BaseModel):
     window: list[Segment] = Field(default_factory=list)
     removed: list[Segment] = Field(default_factory=list)
     saved_at: datetime | None = None
+    clock_epoch: datetime | None = None
+    """The channel's time origin: segment timestamps count from it."""
+
+
+class SavedTimeline(BaseModel):
+    """The planned timeline as published: it does not move when the engine restarts or the
+    media changes. Written when it is extended, not after every segment."""
+
+    entries: list[Planned]
+    cursor: Cursor
+    """Where planning stands at the end of `entries`."""
+
+
+def parse_timeline(document: bytes) -> SavedTimeline | None:
+    try:
+        return SavedTimeline.model_validate_json(document)
+    except (ValidationError, ValueError) as error:
+        # Planned again from the channel's epoch: the same timeline, as long as the media
+        # did not change.
+        log.warning(f"Ignoring an unreadable timeline: {error}")
+        return None
+
+
+def load_timeline(state_dir: Path) -> SavedTimeline | None:
+    try:
+        return parse_timeline((state_dir / TIMELINE_FILE).read_bytes())
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        log.warning(f"Could not read {TIMELINE_FILE}: {error}")
+        return None
+
+
+def save_timeline(state_dir: Path, document: bytes) -> None:
+    write_atomically(state_dir / TIMELINE_FILE, document.decode())
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -59,8 +99,16 @@ def save(state_dir: Path, state: SavedState) -> None:
     write_atomically(state_dir / STATE_FILE, state.model_dump_json(indent=1))
 
 
-def snapshot(epoch: int, lineup: LineupState, playlist: LivePlaylist, now: datetime) -> SavedState:
+def snapshot(
+    epoch: int,
+    lineup: LineupState,
+    playlist: LivePlaylist,
+    now: datetime,
+    *,
+    clock_epoch: datetime | None = None,
+) -> SavedState:
     return SavedState(
+        clock_epoch=clock_epoch,
         epoch=epoch,
         progress=lineup.progress,
         current=lineup.current,
@@ -90,9 +138,9 @@ def restore_playlist(saved: SavedState, target_duration: int, window: int) -> Li
         if playlist.segments:
             playlist.media_sequence = playlist.segments[0].sequence
     elif saved.window:
-        playlist.media_sequence = saved.window[-1].sequence + 1
-        playlist.discontinuity_sequence += 1 + sum(s.discontinuity for s in saved.window)
-        playlist.removed = saved.window + saved.removed
+        playlist.removed = list(saved.removed)
+        playlist.segments = list(saved.window)
+        playlist.restart_at(saved.window[-1].sequence + 1)
     return playlist
 
 

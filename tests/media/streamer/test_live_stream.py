@@ -140,3 +140,27 @@ def test_cors_follows_the_channel(lineup: Path, streamer_for: Any) -> None:
         )
         with urllib.request.urlopen(request) as response:
             assert (response.headers.get("Access-Control-Allow-Origin") == origin) is allowed
+
+
+def test_copy_mode_survives_keyframes_far_apart(tmp_path: Path, streamer_for: Any) -> None:
+    """x264's default keyframe interval (250 frames: 10 s at 25 fps) is most files off the
+    web: copied, their segments would run past TARGETDURATION. They are transcoded instead,
+    and counted."""
+    media = tmp_path / "media"
+    make_clip(media / "shows/Sparse S01E01.mp4", 24, rate=25)
+    sparse = media / "shows/Sparse S01E02.mp4"
+    sparse.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25",
+         "-f", "lavfi", "-i", "sine=f=600", "-t", "24", "-c:v", "libx264", "-preset",
+         "ultrafast", "-g", "250", "-c:a", "aac", str(sparse)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    document = channel_document("copy", [{"path": "shows"}])
+    document["spec"]["output"]["mode"] = "copy"
+    streamer = streamer_for(document, media)
+    streamer.wait_for_playlist(3)
+    seen = follow_live_playlist(lambda: streamer.get("/live/index.m3u8").decode(), 45, 4)
+    assert seen.problems == []
+    assert "Sparse S01E02" in seen.titles
+    assert b"playout_copy_fallbacks_total 1.0" in streamer.get("/metrics")

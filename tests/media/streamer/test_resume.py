@@ -44,20 +44,28 @@ def test_a_restart_resumes_within_a_segment(tmp_path: Path, streamer_for: Any, s
     assert cursor["positionSeconds"] >= before["nowPlaying"]["positionSeconds"] - 2.0
 
 
-def test_a_vanished_item_falls_forward(tmp_path: Path, streamer_for: Any) -> None:
-    make_clip(tmp_path / "media/shows/A S01E01.mkv", 30)
+def test_a_vanished_item_is_replaced_in_its_own_time(tmp_path: Path, streamer_for: Any) -> None:
+    """The timeline does not move: the rest of the vanished item's time airs the slate
+    (there is no filler here), and the next item starts when the guide said."""
+    make_clip(tmp_path / "media/shows/A S01E01.mkv", 16)
     make_clip(tmp_path / "media/shows/A S01E02.mkv", 6)
     document = channel_document("vanish", [{"path": "shows"}])
     state = tmp_path / "state"
     first = streamer_for(document, tmp_path / "media", state)
     first.wait_for_playlist(3)
-    time.sleep(4)
+    scheduled = next(p for p in first.status()["schedule"]["next"] if p["title"] == "A S01E02")
+    time.sleep(2)
     first.stop()
     (tmp_path / "media/shows/A S01E01.mkv").unlink()
     second = streamer_for(document, tmp_path / "media", state)
-    resumed = second.wait_for_status(lambda status: status["nowPlaying"] is not None)
-    assert resumed["nowPlaying"]["item"] == "shows/A S01E02.mkv"
-    assert resumed["nowPlaying"]["positionSeconds"] <= 2.1
+    resumed = second.wait_for_status(
+        lambda status: (status["nowPlaying"] or {}).get("item") == "shows/A S01E02.mkv"
+    )
+    assert resumed["nowPlaying"]["startedAt"][:19] == scheduled["start"][:19]
+    assert any(s["item"] == "shows/A S01E01.mkv" and s["reason"] == "missing"
+               for s in resumed["skipped"])  # fmt: skip
+    asrun = [line for line in second.get("/asrun").decode().splitlines() if '"reason"' in line]
+    assert any('"missing"' in line and '"slate"' in line for line in asrun)
 
 
 def test_nothing_playable_keeps_the_stream_alive_with_a_slate(
@@ -87,7 +95,11 @@ def test_items_that_fail_their_checks_are_skipped(tmp_path: Path, streamer_for: 
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 4])
     document = channel_document("checked", [{"path": "shows"}], probe={})
     streamer = streamer_for(document, tmp_path / "media")
-    status = streamer.wait_for_status(lambda s: s["skipped"] and s["nowPlaying"], timeout=40)
+    # The rejected item's time airs the slate; then the good one plays again.
+    status = streamer.wait_for_status(
+        lambda s: s["skipped"] and (s["nowPlaying"] or {}).get("item") == "shows/A good.mkv",
+        timeout=40,
+    )
     assert status["nowPlaying"]["item"] == "shows/A good.mkv"
     (skipped,) = status["skipped"]
     assert skipped["item"] == "shows/B truncated.mkv"

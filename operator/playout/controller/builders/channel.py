@@ -74,6 +74,10 @@ class ChannelNames:
     def sweeper(self) -> str:
         return f"{self.channel}-sweep"
 
+    @property
+    def timeline(self) -> str:
+        return f"{self.channel}-timeline"
+
 
 def stream_url(name: str, namespace: str) -> str:
     """In-cluster URL of a channel's live playlist."""
@@ -83,10 +87,19 @@ def stream_url(name: str, namespace: str) -> str:
 def engine_config(channel: Channel) -> str:
     """The file the streamer engine reads: the Channel as `playout run` takes it, without
     the fields that only the operator acts on (so changing them does not restart it)."""
+    metadata: dict[str, object] = {
+        "name": channel.metadata.name,
+        "namespace": channel.metadata.namespace,
+    }
+    if channel.metadata.creation_timestamp is not None:
+        # The channel's time origin: every pipeline counts segment timestamps from it.
+        metadata["creationTimestamp"] = channel.metadata.creation_timestamp.isoformat().replace(
+            "+00:00", "Z"
+        )
     document = {
         "apiVersion": channel.api_version,
         "kind": channel.kind,
-        "metadata": {"name": channel.metadata.name, "namespace": channel.metadata.namespace},
+        "metadata": metadata,
         "spec": channel.spec.model_dump(
             mode="json", by_alias=True, exclude_none=True, exclude={"suspend", "resources"}
         ),
@@ -104,6 +117,7 @@ def build_channel(channel: Channel, config: OperatorConfig) -> list[Manifest]:
         _role(owner, names, labels, config),
         _role_binding(owner, names, labels, config),
         _config_map(channel, owner, names, labels, config),
+        _timeline_config_map(owner, names, labels, config),
         _deployment(channel, owner, names, labels, config),
         _service(owner, names, labels, config),
     ]
@@ -147,6 +161,13 @@ def _role(
                 "apiGroups": ["playout.dev"],
                 "resources": ["channels/status"],
                 "resourceNames": [owner.name],
+                "verbs": ["get", "patch"],
+            },
+            # The published timeline, so that a replacement pod airs the same guide.
+            {
+                "apiGroups": [""],
+                "resources": ["configmaps"],
+                "resourceNames": [names.timeline],
                 "verbs": ["get", "patch"],
             },
         ],
@@ -198,6 +219,18 @@ def _state_volume(channel: Channel) -> dict[str, Any]:
     return {"name": "state", "emptyDir": {"sizeLimit": str(storage.size_limit)}}
 
 
+def _timeline_config_map(
+    owner: Owner, names: ChannelNames, labels: dict[str, str], config: OperatorConfig
+) -> Manifest:
+    # Made empty: the engine writes the timeline into it (`binaryData`, its own field
+    # manager), which the operator's apply leaves alone since it never sets that field.
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": child_metadata(names.timeline, owner, labels, config),
+    }
+
+
 def _deployment(
     channel: Channel,
     owner: Owner,
@@ -227,6 +260,7 @@ def _deployment(
             *log_env(),
             {"name": "PLAYOUT_REPORT", "value": "kubernetes"},
             {"name": "PLAYOUT_CHANNEL", "value": owner.name},
+            {"name": "PLAYOUT_TIMELINE_CONFIGMAP", "value": names.timeline},
             {
                 "name": "PLAYOUT_NAMESPACE",
                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},

@@ -1,0 +1,191 @@
+"""The media folders as the timeline sees them: playable files with their lengths.
+
+Listing is a walk of the folders; a file's length comes from ffprobe once per version of
+the file (path, size, modification time) and is cached in the state directory, so a
+restart or a 5,000-file library does not probe again what it knows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from playout.api.channel import ChannelSpec
+from playout.media.metadata import MediaInfo, UnreadableMedia, metadata_command, parse_metadata
+from playout.media.process import run_tool
+from playout.streamer.schedule import MEDIA_EXTENSIONS
+from playout.streamer.state import write_atomically
+from playout.streamer.timeline import Library, MediaFile
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "durations.json"
+PROBE_SECONDS = 30.0
+# ffprobe runs at once while a library is first read (each is mostly waiting on the disk).
+PROBES_AT_ONCE = 4
+
+
+@dataclass(frozen=True)
+class Version:
+    """What identifies one version of a file: a change of either means probe again."""
+
+    size: int
+    mtime: float
+
+
+class Unplayable(Exception):
+    """A file that cannot be played; `reason` says why in a word."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def list_media(media_root: Path, relative: str) -> list[str]:
+    """Media files under `relative` (a file or a folder), relative to the media root;
+    hidden files and folders are left out."""
+    root = media_root / relative
+    if root.is_file():
+        return [relative]
+    if not root.is_dir():
+        return []
+    found = []
+    for directory, folders, files in os.walk(root):
+        folders[:] = [f for f in folders if not f.startswith(".")]
+        for name in files:
+            if name.startswith(".") or Path(name).suffix.lower() not in MEDIA_EXTENSIONS:
+                continue
+            found.append(str((Path(directory) / name).relative_to(media_root)))
+    return found
+
+
+class MediaLibrary:
+    """Lists the folders a channel uses and knows each file's length. A file that cannot
+    be played is reported once per version (`on_unplayable`) and left out until it
+    changes."""
+
+    def __init__(
+        self,
+        *,
+        media_root: Path,
+        state_dir: Path,
+        ffprobe: str,
+        on_unplayable: Callable[[str, Unplayable], None],
+    ) -> None:
+        self.media_root = media_root
+        self.ffprobe = ffprobe
+        self.on_unplayable = on_unplayable
+        self.cache_path = state_dir / CACHE_FILE
+        self._info: dict[str, tuple[Version, MediaInfo]] = {}
+        self._durations: dict[str, tuple[Version, float]] = self._load_cache()
+        self._unplayable: dict[str, Version] = {}
+
+    def _load_cache(self) -> dict[str, tuple[Version, float]]:
+        try:
+            raw = json.loads(self.cache_path.read_text())
+            return {
+                p: (Version(v["size"], v["mtime"]), float(v["duration"])) for p, v in raw.items()
+            }
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def _save_cache(self) -> None:
+        document = {
+            path: {"size": version.size, "mtime": version.mtime, "duration": duration}
+            for path, (version, duration) in self._durations.items()
+        }
+        try:
+            write_atomically(self.cache_path, json.dumps(document))
+        except OSError as error:
+            log.warning(f"Could not save the media length cache: {error}")
+
+    async def info(self, relative: str) -> MediaInfo:
+        """ffprobe's view of one file (cached per version); raises `Unplayable`."""
+        path = self.media_root / relative
+        try:
+            stat = await asyncio.to_thread(path.stat)
+        except FileNotFoundError as error:
+            raise Unplayable("missing", f"{path} does not exist") from error
+        except PermissionError as error:
+            raise Unplayable("unreadable", str(error)) from error
+        version = Version(stat.st_size, stat.st_mtime)
+        known = self._info.get(relative)
+        if known is not None and known[0] == version:
+            return known[1]
+        result = await run_tool(metadata_command(self.ffprobe, path), PROBE_SECONDS)
+        if not result.ok:
+            detail = result.stderr.strip().splitlines()[-1:] or ["ffprobe failed"]
+            raise Unplayable("undecodable", detail[0])
+        try:
+            info = parse_metadata(result.stdout.decode())
+        except UnreadableMedia as error:
+            raise Unplayable("undecodable", str(error)) from error
+        if info.video_index is None:
+            raise Unplayable("undecodable", "no video stream")
+        if not info.duration_seconds or info.duration_seconds <= 0:
+            raise Unplayable("undecodable", "no duration")
+        self._info[relative] = (version, info)
+        self._durations[relative] = (version, info.duration_seconds)
+        return info
+
+    async def _files(self, paths: Iterable[str], excluded: set[str]) -> list[MediaFile]:
+        """The playable ones of `paths`, with lengths: cached, or probed a few at a time."""
+        paths = [p for p in paths if p not in excluded]
+        versions = await asyncio.to_thread(self._versions, paths)
+        lengths: dict[str, float] = {}
+        unknown = []
+        for path in paths:
+            version = versions.get(path)
+            cached = self._durations.get(path)
+            if version is None or self._unplayable.get(path) == version:
+                continue
+            if cached is not None and cached[0] == version:
+                lengths[path] = cached[1]
+            else:
+                unknown.append(path)
+        gate = asyncio.Semaphore(PROBES_AT_ONCE)
+
+        async def probe(path: str) -> None:
+            async with gate:
+                try:
+                    lengths[path] = (await self.info(path)).duration_seconds or 0.0
+                except Unplayable as problem:
+                    self._unplayable[path] = versions[path]
+                    self.on_unplayable(path, problem)
+
+        await asyncio.gather(*(probe(path) for path in unknown))
+        if unknown:
+            self._save_cache()
+        return [MediaFile(path, lengths[path]) for path in paths if lengths.get(path, 0) > 0]
+
+    def _versions(self, paths: list[str]) -> dict[str, Version]:
+        found = {}
+        for path in paths:
+            try:
+                stat = (self.media_root / path).stat()
+            except OSError:
+                continue
+            found[path] = Version(stat.st_size, stat.st_mtime)
+        return found
+
+    async def scan(self, spec: ChannelSpec, *, excluded: set[str]) -> Library:
+        """What the channel's folders hold now, less the files `excluded` (those that
+        failed recently and wait for their retry)."""
+
+        async def listing(relative: str | None) -> list[MediaFile]:
+            if relative is None:
+                return []
+            paths = await asyncio.to_thread(list_media, self.media_root, relative)
+            return await self._files(paths, excluded)
+
+        programs = {program.key: await listing(program.path) for program in spec.programs}
+        return Library(
+            programs=programs,
+            filler=await listing(spec.filler.path if spec.filler else None),
+            bumpers=await listing(spec.bumpers.path if spec.bumpers else None),
+        )
