@@ -303,3 +303,17 @@ def test_guide_programmes_fold_breaks_and_padding() -> None:
     assert len(first.breaks) == 2  # 14 minutes: breaks at 5 and 10 minutes
     # 14 min + 2 breaks + filler to the next news at 00:... : folded while under 5 minutes.
     assert all(p.kind in ("item", "filler") for p in guide)
+
+
+def test_copy_mode_breaks_fall_on_keyframes() -> None:
+    keyframes = tuple(float(t) for t in range(0, 22 * 60, 7))  # a keyframe every 7 s
+    show = MediaFile("shows/S01E01.mkv", 22 * 60, keyframes)
+    channel = spec(
+        output={"mode": "copy"}, breaks=[{"program": "shows", "everyMinutes": 8, "seconds": 30}]
+    )
+    library = Library(programs={"shows": [show], "news": NEWS, "movies": MOVIES}, filler=FILLER)
+    entries = planned(channel, datetime(2026, 12, 1, tzinfo=UTC), 1, library=library)
+    parts = [e for e in entries if e.entry.path == show.path][:3]
+    # 480 s and 960 s move to the nearest keyframes, 483 and 959.
+    assert [e.entry.start for e in parts] == [0.0, 483.0, 959.0]
+    assert all(e.entry.start in keyframes for e in parts)

@@ -49,6 +49,28 @@ def packets_command(ffprobe: str, source: str | Path, limit_seconds: float | Non
     ]  # fmt: skip
 
 
+def keyframes_command(ffprobe: str, source: str | Path) -> list[str]:
+    """The presentation time and flags of every packet of the first video stream: where
+    its keyframes are (no decode)."""
+    return [
+        ffprobe, "-hide_banner", "-v", "error", "-select_streams", "v:0",
+        "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0",
+        *input_args(source),
+    ]  # fmt: skip
+
+
+def parse_keyframes(text: str) -> tuple[float, ...]:
+    """Keyframe times, in order, from `keyframes_command`'s output."""
+    times = []
+    for line in text.splitlines():
+        time, _, flags = line.partition(",")
+        if flags.startswith("K"):
+            value = _float(time)
+            if value is not None:
+                times.append(value)
+    return tuple(sorted(times))
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     """ffprobe's view of a source: the summary users see, and what the decode pass needs."""

@@ -2,7 +2,9 @@
 
 Listing is a walk of the folders; a file's length comes from ffprobe once per version of
 the file (path, size, modification time) and is cached in the state directory, so a
-restart or a 5,000-file library does not probe again what it knows.
+restart or a 5,000-file library does not probe again what it knows. Where the timeline
+needs them (breaks in copy mode, which can only cut on keyframes) the keyframe times are
+read once per version too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playout.api.channel import ChannelSpec
-from playout.media.metadata import MediaInfo, UnreadableMedia, metadata_command, parse_metadata
+from playout.media.metadata import (
+    MediaInfo,
+    UnreadableMedia,
+    keyframes_command,
+    metadata_command,
+    parse_keyframes,
+    parse_metadata,
+)
 from playout.media.process import run_tool
 from playout.streamer.schedule import MEDIA_EXTENSIONS
 from playout.streamer.state import write_atomically
@@ -36,6 +45,15 @@ class Version:
 
     size: int
     mtime: float
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the cache holds of one version of a file."""
+
+    version: Version
+    duration: float
+    keyframes: tuple[float, ...] | None = None
 
 
 class Unplayable(Exception):
@@ -82,22 +100,32 @@ class MediaLibrary:
         self.on_unplayable = on_unplayable
         self.cache_path = state_dir / CACHE_FILE
         self._info: dict[str, tuple[Version, MediaInfo]] = {}
-        self._durations: dict[str, tuple[Version, float]] = self._load_cache()
+        self._known: dict[str, Known] = self._load_cache()
         self._unplayable: dict[str, Version] = {}
 
-    def _load_cache(self) -> dict[str, tuple[Version, float]]:
+    def _load_cache(self) -> dict[str, Known]:
         try:
             raw = json.loads(self.cache_path.read_text())
             return {
-                p: (Version(v["size"], v["mtime"]), float(v["duration"])) for p, v in raw.items()
+                path: Known(
+                    Version(v["size"], v["mtime"]),
+                    float(v["duration"]),
+                    tuple(v["keyframes"]) if v.get("keyframes") is not None else None,
+                )
+                for path, v in raw.items()
             }
         except (OSError, ValueError, KeyError, TypeError):
             return {}
 
     def _save_cache(self) -> None:
         document = {
-            path: {"size": version.size, "mtime": version.mtime, "duration": duration}
-            for path, (version, duration) in self._durations.items()
+            path: {
+                "size": known.version.size,
+                "mtime": known.version.mtime,
+                "duration": known.duration,
+                **({"keyframes": known.keyframes} if known.keyframes is not None else {}),
+            }
+            for path, known in self._known.items()
         }
         try:
             write_atomically(self.cache_path, json.dumps(document))
@@ -114,9 +142,9 @@ class MediaLibrary:
         except PermissionError as error:
             raise Unplayable("unreadable", str(error)) from error
         version = Version(stat.st_size, stat.st_mtime)
-        known = self._info.get(relative)
-        if known is not None and known[0] == version:
-            return known[1]
+        probed = self._info.get(relative)
+        if probed is not None and probed[0] == version:
+            return probed[1]
         result = await run_tool(metadata_command(self.ffprobe, path), PROBE_SECONDS)
         if not result.ok:
             detail = result.stderr.strip().splitlines()[-1:] or ["ffprobe failed"]
@@ -130,38 +158,55 @@ class MediaLibrary:
         if not info.duration_seconds or info.duration_seconds <= 0:
             raise Unplayable("undecodable", "no duration")
         self._info[relative] = (version, info)
-        self._durations[relative] = (version, info.duration_seconds)
+        known = self._known.get(relative)
+        keyframes = known.keyframes if known and known.version == version else None
+        self._known[relative] = Known(version, info.duration_seconds, keyframes)
         return info
 
-    async def _files(self, paths: Iterable[str], excluded: set[str]) -> list[MediaFile]:
-        """The playable ones of `paths`, with lengths: cached, or probed a few at a time."""
+    async def _keyframes(self, relative: str, version: Version) -> tuple[float, ...]:
+        result = await run_tool(keyframes_command(self.ffprobe, self.media_root / relative), 120)
+        keyframes = parse_keyframes(result.stdout.decode()) if result.ok else ()
+        known = self._known[relative]
+        if known.version == version:
+            self._known[relative] = Known(version, known.duration, keyframes)
+        return keyframes
+
+    async def _files(
+        self, paths: Iterable[str], excluded: set[str], *, keyframes: bool = False
+    ) -> list[MediaFile]:
+        """The playable ones of `paths`, with lengths (and keyframes, if asked): cached, or
+        probed a few at a time."""
         paths = [p for p in paths if p not in excluded]
         versions = await asyncio.to_thread(self._versions, paths)
-        lengths: dict[str, float] = {}
-        unknown = []
-        for path in paths:
-            version = versions.get(path)
-            cached = self._durations.get(path)
-            if version is None or self._unplayable.get(path) == version:
-                continue
-            if cached is not None and cached[0] == version:
-                lengths[path] = cached[1]
-            else:
-                unknown.append(path)
         gate = asyncio.Semaphore(PROBES_AT_ONCE)
+        probed = False
 
-        async def probe(path: str) -> None:
+        async def learn(path: str) -> None:
+            nonlocal probed
+            version = versions[path]
+            known = self._known.get(path)
             async with gate:
                 try:
-                    lengths[path] = (await self.info(path)).duration_seconds or 0.0
+                    if known is None or known.version != version:
+                        probed = True
+                        await self.info(path)
+                    if keyframes and self._known[path].keyframes is None:
+                        probed = True
+                        await self._keyframes(path, version)
                 except Unplayable as problem:
-                    self._unplayable[path] = versions[path]
+                    self._unplayable[path] = version
                     self.on_unplayable(path, problem)
 
-        await asyncio.gather(*(probe(path) for path in unknown))
-        if unknown:
+        wanted = [p for p in paths if p in versions and self._unplayable.get(p) != versions[p]]
+        await asyncio.gather(*(learn(path) for path in wanted))
+        if probed:
             self._save_cache()
-        return [MediaFile(path, lengths[path]) for path in paths if lengths.get(path, 0) > 0]
+        found = []
+        for path in wanted:
+            known = self._known.get(path)
+            if known is not None and known.version == versions[path] and known.duration > 0:
+                found.append(MediaFile(path, known.duration, known.keyframes or ()))
+        return found
 
     def _versions(self, paths: list[str]) -> dict[str, Version]:
         found = {}
@@ -177,13 +222,21 @@ class MediaLibrary:
         """What the channel's folders hold now, less the files `excluded` (those that
         failed recently and wait for their retry)."""
 
-        async def listing(relative: str | None) -> list[MediaFile]:
+        # Copy mode cuts only on keyframes: its break points are snapped to them.
+        with_breaks = (
+            {rule.program for rule in spec.breaks} if spec.output.mode == "copy" else set()
+        )
+
+        async def listing(relative: str | None, *, keyframes: bool = False) -> list[MediaFile]:
             if relative is None:
                 return []
             paths = await asyncio.to_thread(list_media, self.media_root, relative)
-            return await self._files(paths, excluded)
+            return await self._files(paths, excluded, keyframes=keyframes)
 
-        programs = {program.key: await listing(program.path) for program in spec.programs}
+        programs = {
+            program.key: await listing(program.path, keyframes=program.key in with_breaks)
+            for program in spec.programs
+        }
         return Library(
             programs=programs,
             filler=await listing(spec.filler.path if spec.filler else None),

@@ -62,6 +62,8 @@ class MediaFile:
 
     path: str
     duration: float
+    keyframes: tuple[float, ...] = ()
+    """Keyframe times, where copy mode needs them to place breaks."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,9 @@ class Library:
 
     def listings(self) -> dict[str, list[str]]:
         return {key: [f.path for f in files] for key, files in self.programs.items()}
+
+    def keyframes(self) -> dict[str, tuple[float, ...]]:
+        return {f.path: f.keyframes for files in self.programs.values() for f in files}
 
     def durations(self) -> dict[str, float]:
         found = {f.path: f.duration for f in [*self.filler, *self.bumpers]}
@@ -221,6 +226,7 @@ class _Planner:
         self.library = library
         self.listings = library.listings()
         self.durations = library.durations()
+        self.keyframes = library.keyframes() if spec.output.mode == "copy" else {}
         self.bumpers = [f.path for f in library.bumpers]
         self.fillers = [f for f in library.filler if f.duration >= MIN_FILLER_SECONDS] or [
             f for f in library.bumpers if f.duration >= MIN_FILLER_SECONDS
@@ -258,17 +264,21 @@ class _Planner:
 
     def break_points(self, entry: Entry) -> list[float]:
         """Seconds into the file where breaks go: every `everyMinutes`, never in the first
-        or the last minute, only after the in-point."""
+        or the last minute, only after the in-point. In copy mode each moves to the nearest
+        keyframe, since a copied part can only start on one."""
         rule = self.midrolls.get(entry.program)
         duration = self.durations.get(entry.path or "", 0.0)
         if rule is None or duration <= 2 * BREAK_MARGIN:
             return []
         every = rule.every_minutes * 60
-        points = []
+        keyframes = self.keyframes.get(entry.path or "", ())
+        points: list[float] = []
         point = every
         while point <= duration - BREAK_MARGIN:
-            if point >= BREAK_MARGIN and point > entry.start + self.frame:
-                points.append(point)
+            snapped = _nearest(keyframes, point) if keyframes else point
+            fits = BREAK_MARGIN <= snapped <= duration - BREAK_MARGIN
+            if fits and snapped > entry.start + self.frame and snapped not in points:
+                points.append(snapped)
             point += every
         return points
 
@@ -419,6 +429,12 @@ class _Planner:
         )
         # A slot starts its items from the beginning: `resume` is for the lineup mode.
         return replace(entry, start=0.0) if entry else None
+
+
+def _nearest(times: Sequence[float], point: float) -> float:
+    index = bisect_right(times, point)
+    near = times[max(index - 1, 0) : index + 1]
+    return min(near, key=lambda time: abs(time - point))
 
 
 def _program(spec: ChannelSpec, key: str) -> Program:
