@@ -100,10 +100,11 @@ browser-deps:
 # --- quality ---------------------------------------------------------------------------
 
 .PHONY: lint
-lint: $(STAMP) ## ruff, mypy (strict on api and controller) and the CRD drift check
-	$(BIN)/ruff check operator tests hack
-	$(BIN)/ruff format --check operator tests hack
+lint: $(STAMP) ## ruff, mypy (strict on api, controller and hack/) and the CRD drift check
+	$(BIN)/ruff check operator tests hack bench
+	$(BIN)/ruff format --check operator tests hack bench
 	$(BIN)/mypy
+	$(BIN)/mypy --strict hack
 	$(BIN)/playout crds --output-dir crds --check
 	$(BIN)/playout crds --chart --output-dir charts/playout/templates/crds --check
 
@@ -128,7 +129,7 @@ e2e-kind: $(STAMP) system-deps player-assets ## The real-node tests on a kind cl
 
 .PHONY: bench
 bench: $(STAMP) system-deps ## Benchmarks (ratios against a baseline measured in the same run)
-	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; echo; done
+	for script in bench/*.py; do echo "== $$script"; $(BIN)/python -m bench.$$(basename $$script .py); echo; done
 
 # --- local cluster ---------------------------------------------------------------------
 

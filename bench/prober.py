@@ -5,7 +5,7 @@
 - against one decode per check (what a tool that runs each check as its own ffmpeg does),
   with the same filters, the same sampling and the same metadata and packet reads.
 
-Usage: .venv/bin/python bench/prober.py [--seconds 24] [--clip PATH]
+Usage: .venv/bin/python -m bench.prober [--seconds 24] [--clip PATH]
 """
 
 from __future__ import annotations

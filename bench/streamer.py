@@ -7,7 +7,7 @@ on the same clips, so the machine's speed cancels out.
    single-container FFmpeg channel that inspired playout (libx264 `medium`, `-re`, 6 s
    segments, one ffmpeg per file).
 
-Usage: python bench/streamer.py [--seconds 30]   (the output time measured per mode)
+Usage: python -m bench.streamer [--seconds 30]   (the output time measured per mode)
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.samples import channel_document, free_port, make_clip
 
-from tests.streaming import channel_document, free_port, make_clip  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def children_cpu() -> float:

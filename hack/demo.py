@@ -27,16 +27,18 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from localcluster.api import responds_ok
+from localcluster.layout import DEFAULT_CLUSTER_DIR, ROOT, TOOLS_BIN, ClusterDir
+
 STATE = ROOT / ".demo"
 NAMESPACE = "playout-demo"
 SYSTEM_NAMESPACE = "playout-system"
 RELEASE = "playout"
 HEALTH = "http://127.0.0.1:8081/healthz"
 PLAYER = "http://127.0.0.1:8080/"
-KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
-HELM = str(ROOT / ".tools" / "bin" / "helm")
-KUBECONFIG = ROOT / ".cluster" / "kubeconfig"
+KUBECTL = str(TOOLS_BIN / "kubectl")
+HELM = str(TOOLS_BIN / "helm")
+KUBECONFIG = ClusterDir(DEFAULT_CLUSTER_DIR).kubeconfig
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/enforce-version": "latest",
@@ -95,16 +97,8 @@ def real_node_blockers() -> str:
     return "" if check.returncode == 0 else check.stdout.strip()
 
 
-def operator_running() -> bool:
-    try:
-        with urllib.request.urlopen(HEALTH, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def start_operator() -> None:
-    if operator_running():
+    if responds_ok(HEALTH):
         print("The operator is already running.")
         return
     STATE.mkdir(exist_ok=True)
@@ -116,7 +110,7 @@ def start_operator() -> None:
     )  # fmt: skip
     (STATE / "operator.pid").write_text(str(process.pid))
     for _ in range(60):
-        if operator_running():
+        if responds_ok(HEALTH):
             print(f"Operator running (pid {process.pid}, log .demo/operator.log).")
             return
         if process.poll() is not None:

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from playout.controller.status import DeploymentState
+from playout.controller.status.observed import DeploymentState, JobState
+
+# The engine as a fixture (`streamer_for`), for the media and browser tiers.
+pytest_plugins = ["tests.streaming"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -54,6 +57,20 @@ def rolled_out(**overrides: Any) -> DeploymentState:
     return DeploymentState(**{**fields, **overrides})
 
 
+def probe_job(**overrides: Any) -> JobState:
+    """A probe Job that has neither started nor finished, with overrides."""
+    fields: dict[str, Any] = {
+        "name": "cheers-s01e01-1",
+        "created": "2026-11-21T12:00:00Z",
+        "active": 0,
+        "complete": False,
+        "failed": False,
+        "reason": "",
+        "message": "",
+    }
+    return JobState(**{**fields, **overrides})
+
+
 @pytest.fixture
 def channel_body() -> dict[str, Any]:
     return as_stored(load_example("channel.yaml"))
@@ -62,6 +79,3 @@ def channel_body() -> dict[str, Any]:
 @pytest.fixture
 def probejob_body() -> dict[str, Any]:
     return as_stored(load_example("probejob.yaml"))
-
-
-from tests.streaming import streamer_for  # noqa: E402,F401 (a fixture for media and browser tiers)

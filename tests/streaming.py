@@ -1,12 +1,12 @@
-"""Media the tests make with ffmpeg's lavfi sources, and the engine as users run it:
-`playout run` in its own process."""
+"""The engine as users run it, `playout run` in its own process, and the HLS checker that
+follows its live playlist; the media and Channel documents it plays come from
+tests/samples.py."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -27,69 +27,12 @@ from playout.media.hls import (
     reload_violations,
 )
 
+# Re-exported: the tests import them from here.
+from tests.samples import channel_document as channel_document
+from tests.samples import free_port as free_port
+from tests.samples import make_clip as make_clip
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def make_clip(
-    path: Path,
-    seconds: float,
-    *,
-    size: str = "320x240",
-    rate: int = 25,
-    audio: bool = True,
-    source: str = "testsrc2",
-    tone: int = 440,
-) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    command = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=s={size}:r={rate}"]
-    if audio:
-        command += ["-f", "lavfi", "-i", f"sine=f={tone}:sample_rate=44100"]
-    command += [
-        "-t",
-        str(seconds),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        str(rate),
-    ]
-    command += ["-c:a", "aac"] if audio else []
-    subprocess.run([*command, str(path)], check=True, timeout=120)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def channel_document(name: str, programs: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    output = {
-        "segmentSeconds": 2,
-        "windowSegments": 6,
-        "video": {
-            "width": 320,
-            "height": 240,
-            "frameRate": 25,
-            "preset": "ultrafast",
-            "bitrateKbps": 400,
-        },
-        "audio": {"bitrateKbps": 64},
-    }
-    return {
-        "apiVersion": "playout.dev/v1alpha1",
-        "kind": "Channel",
-        "metadata": {"name": name},
-        "spec": {
-            "media": {"persistentVolumeClaim": {"claimName": "media"}},
-            "programs": programs,
-            "output": output,
-            **spec,
-        },
-    }
 
 
 @dataclass
@@ -218,8 +161,16 @@ class Streamer:
         return self.log.read_text()[-4000:] if self.log else ""
 
 
+class StartStreamer(Protocol):
+    """The `streamer_for` fixture: starts `playout run` on a Channel document."""
+
+    def __call__(
+        self, document: dict[str, Any], media_root: Path, state_dir: Path | None = None
+    ) -> Streamer: ...
+
+
 @pytest.fixture
-def streamer_for(tmp_path: Path) -> Iterator[Any]:
+def streamer_for(tmp_path: Path) -> Iterator[StartStreamer]:
     """streamer_for(document, media_root) -> a started Streamer, stopped after the test."""
     started: list[Streamer] = []
 

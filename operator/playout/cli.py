@@ -113,7 +113,7 @@ def operator(
     import kopf
 
     import playout.controller.handlers  # noqa: F401 (registers the handlers)
-    from playout.controller.metrics import Metrics
+    from playout.controller.context import OperatorOptions
 
     if namespaces and all_namespaces:
         raise click.UsageError("give either --namespace or --all-namespaces, not both")
@@ -131,7 +131,7 @@ def operator(
         peering_name=peering,
         priority=priority,
         liveness_endpoint=liveness or None,
-        memo=kopf.Memo(metrics=Metrics(), metrics_host=metrics_host, metrics_port=metrics_port),
+        memo=OperatorOptions(metrics_host=metrics_host, metrics_port=metrics_port).memo(),
     )
 
 

@@ -8,13 +8,12 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from playout.streamer.server import hls_js_path
-from tests.streaming import channel_document, make_clip
+from tests.streaming import StartStreamer, channel_document, make_clip
 
 # Flags for a sandboxed machine with no network: no first-run, no background traffic.
 CHROMIUM_FLAGS = [
@@ -36,7 +35,7 @@ def browser() -> Iterator[Browser]:
 
 
 def test_hls_js_plays_a_minute_across_transitions(
-    tmp_path: Path, streamer_for: Any, browser: Browser
+    tmp_path: Path, streamer_for: StartStreamer, browser: Browser
 ) -> None:
     media = tmp_path / "media"
     for episode in range(1, 4):
@@ -62,7 +61,7 @@ def test_hls_js_plays_a_minute_across_transitions(
 
 
 def test_hls_js_plays_across_a_break_and_a_slot_boundary(
-    tmp_path: Path, streamer_for: Any, browser: Browser
+    tmp_path: Path, streamer_for: StartStreamer, browser: Browser
 ) -> None:
     media = tmp_path / "media"
     make_clip(media / "shows/Show S01E01.mkv", 185, size="320x240", tone=300)

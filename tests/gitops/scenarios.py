@@ -8,15 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playout.api import Channel, ProbeJob
-from playout.controller.status import (
-    STALE_GIVE_UP,
-    DeploymentState,
-    JobState,
-    channel_status_patch,
-    probejob_status_patch,
-    stale_after,
-)
-from tests.conftest import as_stored, load_example, rolled_out
+from playout.controller.status.assessment import STALE_GIVE_UP, stale_after
+from playout.controller.status.observed import DeploymentState, JobState
+from playout.controller.status.patch import channel_status_patch, probejob_status_patch
+from tests.conftest import as_stored, load_example, probe_job, rolled_out
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 GENERATION = 3
@@ -53,7 +48,7 @@ def channel(
             },
             "stream": {"mediaSequence": 1042, "lastSegmentAt": last_segment_at.isoformat()},
         }
-    _, patch = channel_status_patch(Channel.model_validate(body), deployment, NOW)
+    _, patch = channel_status_patch(Channel.model_validate(body), deployment, now=NOW)
     status = {**body.get("status", {}), **patch, "observedGeneration": observed}
     status["stream"] = {**body.get("status", {}).get("stream", {}), **patch["stream"]}
     return {**body, "status": status}
@@ -71,22 +66,13 @@ def probejob(
     body = as_stored(load_example(example), generation=GENERATION)
     if verdict is not None:
         body["status"] = {"verdict": verdict}
-    _, patch = probejob_status_patch(ProbeJob.model_validate(body), job, schedule is not None, NOW)
+    _, patch = probejob_status_patch(ProbeJob.model_validate(body), job, now=NOW)
     return {**body, "status": {**body.get("status", {}), **patch, "observedGeneration": observed}}
 
 
 def _job(**overrides: Any) -> JobState:
-    fields: dict[str, Any] = {
-        "name": "cheers-s01e01-3",
-        "created": NOW.isoformat(),
-        "active": 0,
-        "complete": False,
-        "failed": False,
-        "reason": "",
-        "message": "",
-        "completion_time": None,
-    }
-    return JobState(**{**fields, **overrides})
+    """The probe Job of generation GENERATION."""
+    return probe_job(**{"name": f"cheers-s01e01-{GENERATION}", **overrides})
 
 
 def _stale(age: timedelta) -> dict[str, Any]:

@@ -10,24 +10,23 @@ import pytest
 from playout.api import Channel, ProbeJob
 from playout.api.channel import ScheduleStatus
 from playout.api.common import Condition
-from playout.controller.status import (
+from playout.controller.status.assessment import (
     STALE_GIVE_UP,
     TRUE,
     Assessment,
     Concluded,
-    DeploymentState,
-    JobState,
-    ProberPod,
     assess_channel,
     assess_probejob,
-    channel_status_patch,
-    is_noop,
-    latest_run,
-    merge_conditions,
-    probejob_status_patch,
     stale_after,
 )
-from tests.conftest import rolled_out
+from playout.controller.status.observed import DeploymentState, JobState, ProberPod, latest_run
+from playout.controller.status.patch import (
+    channel_status_patch,
+    is_noop,
+    merge_conditions,
+    probejob_status_patch,
+)
+from tests.conftest import probe_job, rolled_out
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 
@@ -57,7 +56,7 @@ def summary(assessment: Assessment) -> tuple[str, ...]:
 
 def test_a_fresh_stream_is_live(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW - timedelta(seconds=5))
-    assessment = assess_channel(channel, rolled_out(), NOW)
+    assessment = assess_channel(channel, rolled_out(), now=NOW)
     assert summary(assessment) == ("Live", "True", "False", "False")
     assert assessment.ready.message == "On air: Cheers S01E01"
     assert assessment.extra["StreamHealthy"].status == TRUE
@@ -79,12 +78,12 @@ def test_rollout_states(
     channel_body: dict[str, Any], state: DeploymentState | None, expected: tuple[str, ...]
 ) -> None:
     channel = with_stream(channel_body, NOW)
-    assert summary(assess_channel(channel, state, NOW)) == expected
+    assert summary(assess_channel(channel, state, now=NOW)) == expected
 
 
 def test_no_report_yet_is_still_starting(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, None)
-    assessment = assess_channel(channel, rolled_out(), NOW)
+    assessment = assess_channel(channel, rolled_out(), now=NOW)
     assert summary(assessment) == ("Starting", "False", "True", "False")
     assert assessment.ready.reason == "WaitingForStream"
 
@@ -92,37 +91,37 @@ def test_no_report_yet_is_still_starting(channel_body: dict[str, Any]) -> None:
 def test_a_stale_stream_degrades_then_stalls(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW)
     limit = stale_after(channel)
-    assert summary(assess_channel(channel, rolled_out(), NOW + limit)) == (
+    assert summary(assess_channel(channel, rolled_out(), now=NOW + limit)) == (
         "Live",
         "True",
         "False",
         "False",
     )
-    stale = assess_channel(channel, rolled_out(), NOW + limit + timedelta(seconds=1))
+    stale = assess_channel(channel, rolled_out(), now=NOW + limit + timedelta(seconds=1))
     assert summary(stale) == ("Degraded", "False", "True", "False")
     assert stale.extra["StreamHealthy"].reason == "StreamStale"
-    given_up = assess_channel(channel, rolled_out(), NOW + STALE_GIVE_UP + timedelta(seconds=1))
+    given_up = assess_channel(channel, rolled_out(), now=NOW + STALE_GIVE_UP + timedelta(seconds=1))
     assert summary(given_up) == ("Degraded", "False", "False", "True")
 
 
 def test_stale_messages_do_not_change_with_the_clock(channel_body: dict[str, Any]) -> None:
     """A message that changed every evaluation would rewrite the status every time."""
     channel = with_stream(channel_body, NOW)
-    first = assess_channel(channel, rolled_out(), NOW + timedelta(minutes=2))
-    later = assess_channel(channel, rolled_out(), NOW + timedelta(minutes=3))
+    first = assess_channel(channel, rolled_out(), now=NOW + timedelta(minutes=2))
+    later = assess_channel(channel, rolled_out(), now=NOW + timedelta(minutes=3))
     assert first.conditions == later.conditions
 
 
 def test_suspended(channel_body: dict[str, Any]) -> None:
     channel_body["spec"]["suspend"] = True
     channel = with_stream(channel_body, NOW)
-    assert summary(assess_channel(channel, rolled_out(replicas=1), NOW)) == (
+    assert summary(assess_channel(channel, rolled_out(replicas=1), now=NOW)) == (
         "Suspended",
         "False",
         "True",
         "False",
     )
-    assert summary(assess_channel(channel, rolled_out(replicas=0), NOW)) == (
+    assert summary(assess_channel(channel, rolled_out(replicas=0), now=NOW)) == (
         "Suspended",
         "True",
         "False",
@@ -146,12 +145,12 @@ def test_conditions_keep_their_transition_time_while_unchanged() -> None:
         Condition(type="SomeoneElses", status="True", reason="X", last_transition_time=earlier),
     ]
     assessment = Assessment(
-        "Live",
-        Concluded(TRUE, "Live", "On air"),
-        Concluded("False", "Reconciled"),
-        Concluded("False", "Progressing"),
+        phase="Live",
+        ready=Concluded(TRUE, "Live", "On air"),
+        reconciling=Concluded("False", "Reconciled"),
+        stalled=Concluded("False", "Progressing"),
     )
-    merged = {c.type: c for c in merge_conditions(existing, assessment, 2, NOW)}
+    merged = {c.type: c for c in merge_conditions(existing, assessment, generation=2, now=NOW)}
     assert merged["Ready"].last_transition_time == earlier
     assert merged["Ready"].observed_generation == 2
     assert merged["Reconciling"].last_transition_time == NOW
@@ -162,7 +161,7 @@ def test_conditions_keep_their_transition_time_while_unchanged() -> None:
 def test_status_patch_is_kstatus_shaped(channel_body: dict[str, Any]) -> None:
     channel_body["metadata"]["generation"] = 7
     channel = with_stream(channel_body, NOW)
-    _, patch = channel_status_patch(channel, rolled_out(), NOW)
+    _, patch = channel_status_patch(channel, rolled_out(), now=NOW)
     assert patch["observedGeneration"] == 7
     assert {c["type"] for c in patch["conditions"]} == {
         "Ready",
@@ -178,7 +177,7 @@ def test_status_patch_is_kstatus_shaped(channel_body: dict[str, Any]) -> None:
 
 def test_writing_the_same_status_twice_is_a_noop(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW)
-    _, patch = channel_status_patch(channel, rolled_out(), NOW)
+    _, patch = channel_status_patch(channel, rolled_out(), now=NOW)
     current = {
         **channel_body["status"],
         **patch,
@@ -187,27 +186,13 @@ def test_writing_the_same_status_twice_is_a_noop(channel_body: dict[str, Any]) -
     assert is_noop(current, patch)
     channel_body["status"] = current
     _, again = channel_status_patch(
-        Channel.model_validate(channel_body), rolled_out(), NOW + timedelta(seconds=10)
+        Channel.model_validate(channel_body), rolled_out(), now=NOW + timedelta(seconds=10)
     )
     assert is_noop(current, again)
     assert not is_noop(current, {**again, "phase": "Degraded"})
 
 
 # --- ProbeJob ---------------------------------------------------------------------------
-
-
-def job(**overrides: Any) -> JobState:
-    fields = {
-        "name": "cheers-s01e01-1",
-        "created": "2026-11-21T12:00:00Z",
-        "active": 0,
-        "complete": False,
-        "failed": False,
-        "reason": "",
-        "message": "",
-        "completion_time": None,
-    }
-    return JobState(**{**fields, **overrides})
 
 
 def probejob(body: dict[str, Any], verdict: str | None = None) -> ProbeJob:
@@ -220,15 +205,15 @@ def probejob(body: dict[str, Any], verdict: str | None = None) -> ProbeJob:
     ("state", "verdict", "expected"),
     [
         (None, None, ("Pending", "False", "True", "False")),
-        (job(), None, ("Pending", "False", "True", "False")),
-        (job(active=1), None, ("Running", "False", "True", "False")),
-        (job(complete=True), "pass", ("Succeeded", "True", "False", "False")),
-        (job(complete=True), "warn", ("Succeeded", "True", "False", "False")),
+        (probe_job(), None, ("Pending", "False", "True", "False")),
+        (probe_job(active=1), None, ("Running", "False", "True", "False")),
+        (probe_job(complete=True), "pass", ("Succeeded", "True", "False", "False")),
+        (probe_job(complete=True), "warn", ("Succeeded", "True", "False", "False")),
         # The run succeeded; the media did not: kstatus Failed, through Stalled.
-        (job(complete=True), "fail", ("Succeeded", "False", "False", "True")),
-        (job(complete=True), None, ("Failed", "False", "False", "True")),
+        (probe_job(complete=True), "fail", ("Succeeded", "False", "False", "True")),
+        (probe_job(complete=True), None, ("Failed", "False", "False", "True")),
         (
-            job(
+            probe_job(
                 failed=True,
                 reason="DeadlineExceeded",
                 message="Job was active longer than specified deadline",
@@ -244,7 +229,7 @@ def test_probejob_phases(
     verdict: str | None,
     expected: tuple[str, ...],
 ) -> None:
-    assessment = assess_probejob(probejob(probejob_body, verdict), state, scheduled=False)
+    assessment = assess_probejob(probejob(probejob_body, verdict), state)
     assert summary(assessment) == expected
     complete = assessment.extra["Complete"].status.value
     assert complete == ("True" if expected[0] in ("Succeeded", "Failed") else "False")
@@ -252,14 +237,14 @@ def test_probejob_phases(
 
 def test_a_scheduled_probe_is_judged_by_its_latest_run(probejob_body: dict[str, Any]) -> None:
     probejob_body["spec"]["schedule"] = "@hourly"
-    waiting = assess_probejob(probejob(probejob_body), None, scheduled=True)
+    waiting = assess_probejob(probejob(probejob_body), None)
     assert summary(waiting) == ("Pending", "True", "False", "False")  # reconciled: Current
     failed = assess_probejob(
-        probejob(probejob_body), job(failed=True, reason="BackoffLimitExceeded"), scheduled=True
+        probejob(probejob_body), probe_job(failed=True, reason="BackoffLimitExceeded")
     )
     assert summary(failed) == ("Failed", "False", "False", "True")
     # A routine run after a pass keeps the pass until it ends.
-    running = assess_probejob(probejob(probejob_body, "pass"), job(active=1), scheduled=True)
+    running = assess_probejob(probejob(probejob_body, "pass"), probe_job(active=1))
     assert summary(running) == ("Running", "True", "False", "False")
 
 
@@ -360,8 +345,8 @@ def test_a_report_lands_in_status_once(probejob_body: dict[str, Any]) -> None:
     assert pod is not None
     run = latest_run([pod], "cheers-s01e01-1")
     probe = probejob(probejob_body)
-    done = job(complete=True)
-    assessment, patch = probejob_status_patch(probe, done, False, NOW, run)
+    done = probe_job(complete=True)
+    assessment, patch = probejob_status_patch(probe, done, now=NOW, run=run)
     assert summary(assessment) == ("Succeeded", "False", "False", "True")
     assert patch["verdict"] == "fail"
     assert patch["checks"][1]["events"] == [{"start": 0.0, "end": 12.0}]
@@ -373,7 +358,7 @@ def test_a_report_lands_in_status_once(probejob_body: dict[str, Any]) -> None:
     # What the API server stores, read back: the next reconcile writes nothing.
     probejob_body["status"] = apply_merge_patch({}, patch)
     again = probejob(probejob_body)
-    _, second = probejob_status_patch(again, done, False, NOW, run)
+    _, second = probejob_status_patch(again, done, now=NOW, run=run)
     assert is_noop(probejob_body["status"], second)
 
 
@@ -384,7 +369,9 @@ def test_a_new_report_replaces_the_old_summary(probejob_body: dict[str, Any]) ->
         "history": [{"job": "cheers-s01e01-0", "verdict": "pass"}],
     }
     run = latest_run([ProberPod.from_manifest(prober_pod())], "cheers-s01e01-1")  # type: ignore[list-item]
-    _, patch = probejob_status_patch(probejob(probejob_body), job(complete=True), False, NOW, run)
+    _, patch = probejob_status_patch(
+        probejob(probejob_body), probe_job(complete=True), now=NOW, run=run
+    )
     stored = apply_merge_patch(probejob_body["status"], patch)
     assert stored["summary"]["container"] == "matroska,webm"
     assert "audio" not in stored["summary"]  # the old media's audio does not linger
@@ -399,14 +386,14 @@ def test_a_scheduled_probe_keeps_a_short_history(probejob_body: dict[str, Any]) 
     }
     run = latest_run([ProberPod.from_manifest(prober_pod("cheers-s01e01-99"))], "cheers-s01e01-99")  # type: ignore[list-item]
     _, patch = probejob_status_patch(
-        probejob(probejob_body), job(name="cheers-s01e01-99", complete=True), True, NOW, run
+        probejob(probejob_body), probe_job(name="cheers-s01e01-99", complete=True), now=NOW, run=run
     )
     jobs = [h["job"] for h in patch["history"]]
     assert len(jobs) == 10 and jobs[0] == "cheers-s01e01-1" and jobs[-1] == "cheers-s01e01-99"
     # While the next run is going, the latest result stays.
     probejob_body["status"] = apply_merge_patch(probejob_body["status"], patch)
-    running = job(name="cheers-s01e01-100", active=1)
-    assessment, patch = probejob_status_patch(probejob(probejob_body), running, True, NOW)
+    running = probe_job(name="cheers-s01e01-100", active=1)
+    assessment, patch = probejob_status_patch(probejob(probejob_body), running, now=NOW)
     assert "verdict" not in patch and assessment.phase == "Running"
 
 
@@ -418,7 +405,7 @@ def test_a_new_generation_hides_the_old_verdict(probejob_body: dict[str, Any]) -
         "history": [{"job": "cheers-s01e01-1", "verdict": "pass"}],
     }
     assessment, patch = probejob_status_patch(
-        probejob(probejob_body), job(name="cheers-s01e01-2", active=1), False, NOW
+        probejob(probejob_body), probe_job(name="cheers-s01e01-2", active=1), now=NOW
     )
     assert patch["verdict"] is None and patch["checks"] is None
     assert assessment.phase == "Running"
@@ -435,7 +422,7 @@ def test_on_schedule_turns_false_past_one_segment(
     channel = with_stream(channel_body, NOW)
     if drift is not None:
         channel.status.schedule = ScheduleStatus(drift_seconds=drift, checked_at=NOW)
-    assessment = assess_channel(channel, rolled_out(), NOW)
+    assessment = assess_channel(channel, rolled_out(), now=NOW)
     assert assessment.phase == "Live"
     on_schedule = assessment.conditions["OnSchedule"]
     assert (on_schedule.status, on_schedule.reason) == (expected, reason)

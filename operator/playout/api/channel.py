@@ -134,9 +134,10 @@ class Schedule(SpecModel):
     are followed."""
     guide_days: int = Field(default=3, ge=1, le=14)
     """Days ahead the timeline is planned and the guide (`/xmltv.xml`) published."""
-    slots: Annotated[list[Slot], Field(max_length=336)] = []
-    """Fixed-time slots. Without slots the lineup plays back to back, and the guide is
-    exact all the same."""
+    slots: Annotated[list[Slot], Field(max_length=168)] = []
+    """Fixed-time slots (at most 168: one an hour for a week; the API server bounds the cost
+    of checking each slot's program). Without slots the lineup plays back to back, and the
+    guide is exact all the same."""
 
     @model_validator(mode="after")
     def _distinct_slot_times(self) -> Schedule:
@@ -385,6 +386,11 @@ class ProgramProgress(StatusModel):
     gone."""
     seed: int | None = None
     """Shuffle seed, so the order survives restarts."""
+
+
+# Besides every item change, the engine reports its status at least this often, which is
+# how the operator tells a live stream (a recent `stream.lastSegmentAt`) from a stalled one.
+REPORT_HEARTBEAT_SECONDS = 30
 
 
 class StreamStatus(StatusModel):

@@ -154,12 +154,15 @@ def model_schema(model: type[BaseModel], *, defaults: bool) -> JsonSchema:
 
 def _metadata(kind: Kind) -> JsonSchema:
     """Name rules, in the one place a CRD may restrict metadata (plain schema, no CEL: the
-    API server prices a CEL rule on an unbounded string out of its budget)."""
+    API server prices a CEL rule on an unbounded string out of its budget). Nothing else:
+    the API server refuses even a description of `metadata` itself."""
     return {
         "type": "object",
         "properties": {
             "name": {
                 "type": "string",
+                "description": f"A DNS label of at most {kind.name_max} characters: "
+                "children take the name as it is.",
                 "maxLength": kind.name_max,
                 # A DNS label: children such as the Service take the name as it is.
                 "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$",

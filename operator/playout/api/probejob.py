@@ -161,7 +161,9 @@ class TimeRange(StatusModel):
     """Where in the media a problem is, in seconds from the start."""
 
     start: float = Field(ge=0)
+    """Where it begins."""
     end: float = Field(ge=0)
+    """Where it ends."""
 
 
 class Check(StatusModel):
@@ -187,35 +189,61 @@ class GopSummary(StatusModel):
     """Keyframe spacing, from the packets (no decode)."""
 
     keyframes: int
+    """How many keyframes the stream has."""
     average_seconds: float | None = None
+    """The average time from one keyframe to the next."""
     min_seconds: float | None = None
+    """The shortest time from one keyframe to the next."""
     max_seconds: float | None = None
+    """The longest GOP, counting the last one, which runs to the end of the stream."""
 
 
 class VideoSummary(StatusModel):
     """The main video stream."""
 
     codec: str | None = None
+    """The codec, as ffprobe names it (h264, hevc, mpeg2video...)."""
     profile: str | None = None
+    """The codec's profile (High, Main 10...)."""
     level: str | None = None
+    """The codec's level (4.1...)."""
     width: int | None = None
+    """Width of the picture in pixels."""
     height: int | None = None
+    """Height of the picture in pixels."""
     sample_aspect_ratio: str | None = None
+    """The shape of a pixel (1:1 for square pixels)."""
     display_aspect_ratio: str | None = None
+    """The shape of the picture as shown (16:9...)."""
     frame_rate: float | None = None
+    """Frames per second: the stream's average rate, else its base rate."""
     frame_rate_mode: Literal["constant", "variable"] | None = None
+    """constant when nearly every frame lasts as long as the most common frame duration,
+    from the packets' times; variable otherwise."""
     pixel_format: str | None = None
+    """The pixel format, as ffmpeg names it (yuv420p, yuv420p10le...)."""
     bit_depth: int | None = None
+    """Bits per sample."""
     chroma_subsampling: str | None = None
+    """How colour is sampled against brightness (4:2:0, 4:2:2, 4:4:4...)."""
     field_order: str | None = None
+    """progressive, or for interlaced video the field order as ffprobe says it (tt, bb,
+    tb, bt)."""
     color_primaries: str | None = None
+    """The colour primaries (bt709, bt2020...)."""
     color_transfer: str | None = None
+    """The transfer characteristics (bt709, smpte2084 for PQ, arib-std-b67 for HLG...)."""
     color_matrix: str | None = None
+    """The matrix from RGB to YUV (bt709, bt2020nc...)."""
     color_range: str | None = None
+    """tv (limited range) or pc (full range)."""
     hdr: str | None = None
     """HDR10, HLG or PQ when the stream is HDR; side data found is listed in `sideData`."""
     side_data: list[str] = []
+    """The kinds of side data the stream carries (mastering display metadata, Dolby Vision
+    configuration...)."""
     bit_rate: int | None = None
+    """The stream's bitrate as the container declares it, in bits per second."""
     gop: GopSummary | None = None
 
 
@@ -223,48 +251,72 @@ class AudioSummary(StatusModel):
     """The main audio stream."""
 
     codec: str | None = None
+    """The codec, as ffprobe names it (aac, ac3, mp2...)."""
     profile: str | None = None
+    """The codec's profile (LC, HE-AAC...)."""
     sample_rate: int | None = None
+    """Samples per second."""
     sample_format: str | None = None
+    """The sample format, as ffmpeg names it (fltp, s16...)."""
     channels: int | None = None
+    """How many channels."""
     channel_layout: str | None = None
+    """Which channels (mono, stereo, 5.1...)."""
     bit_rate: int | None = None
+    """The stream's bitrate as the container declares it, in bits per second."""
     language: str | None = None
+    """The stream's language tag (eng, deu...), when it has one."""
 
 
 class StreamSummary(StatusModel):
     """One stream of the container."""
 
     index: int
+    """Its index in the container."""
     type: str
+    """video, audio, subtitle, data or attachment."""
     codec: str | None = None
+    """The codec, as ffprobe names it."""
     language: str | None = None
+    """Its language tag, when it has one."""
     dispositions: list[str] = []
+    """The disposition flags it has set (default, forced, attached_pic...)."""
 
 
 class BitrateSummary(StatusModel):
     """Bitrate over fixed windows of the whole file, from the packets."""
 
     window_seconds: float
+    """The length of one window."""
     average: int
+    """The average over the windows, in bits per second."""
     peak: int
+    """The highest window, in bits per second."""
     stddev: int
+    """The standard deviation over the windows, in bits per second."""
 
 
 class Summary(StatusModel):
     """What the media is."""
 
     container: str | None = None
+    """The container format, as ffprobe names it (mov,mp4,m4a,3gp,3g2,mj2, matroska,webm,
+    mpegts, hls...)."""
     duration_seconds: float | None = None
+    """The duration the container declares; none for a live source."""
     size_bytes: int | None = None
+    """The size of the source in bytes, when known."""
     bit_rate: int | None = None
+    """The overall bitrate the container declares, in bits per second."""
     probe_score: int | None = None
+    """How sure ffprobe is of the container format, up to 100 (certain)."""
     live: bool | None = None
     """The source has no known end (a live stream): only its first `liveSeconds` were read."""
     bitrate_windows: BitrateSummary | None = None
     video: VideoSummary | None = None
     audio: AudioSummary | None = None
     streams: list[StreamSummary] = []
+    """Every stream of the container, in its order."""
 
 
 class ProbeReport(StatusModel):

@@ -17,13 +17,14 @@ import asyncio
 import copy
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import kopf
 from lightkube import AsyncClient
 
 from playout.api.common import GROUP, VERSION
+from playout.controller import kinds
 from playout.controller.builders.common import (
     CHANNEL_LABEL,
     COMPONENT,
@@ -32,11 +33,12 @@ from playout.controller.builders.common import (
     PROBEJOB_LABEL,
 )
 from playout.controller.config import OperatorConfig
+from playout.controller.context import OperatorContext, OperatorOptions
 from playout.controller.kube import FIELD_MANAGER, Kube
 from playout.controller.login import in_cluster
 from playout.controller.metrics import Metrics
-from playout.controller.reconcile import Reconciler
-from playout.controller.status import DeploymentState, JobState, ProberPod
+from playout.controller.reconcile import Body, Reconciler
+from playout.controller.status.observed import DeploymentState, JobState, ProberPod
 
 RESYNC_SECONDS = 30.0
 
@@ -100,49 +102,67 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.startup()
 async def startup(
-    settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **kwargs: Any
+    settings: kopf.OperatorSettings,
+    memo: kopf.Memo,
+    logger: logging.Logger,
+    channel_bodies: kopf.Index[Key, Body],
+    probejob_bodies: kopf.Index[Key, Body],
+    streamer_deployments: kopf.Index[Key, DeploymentState],
+    probe_jobs: kopf.Index[Key, JobState],
+    prober_pods: kopf.Index[Key, ProberPod],
+    **_: Any,
 ) -> None:
     configure(settings)
-    metrics: Metrics = memo.metrics
-    memo.metrics_runner = await metrics.serve(memo.metrics_host, memo.metrics_port)
+    options = OperatorOptions.of(memo)
+    metrics = Metrics()
+    metrics_server = await metrics.serve(options.metrics_host, options.metrics_port)
     kube = Kube(AsyncClient(field_manager=FIELD_MANAGER))
-    memo.reconciler = Reconciler(kube, OperatorConfig.from_env(), metrics)
-    memo.kube = kube
-    memo.indexes_ready = asyncio.Event()
+    reconciler = Reconciler(kube=kube, config=OperatorConfig.from_env(), metrics=metrics)
+    indexes_ready = asyncio.Event()
     # Startup handlers receive the (still empty) indexes; the loop keeps the references
     # and reads them once kopf has filled them.
-    memo.resync = asyncio.create_task(
+    resync = asyncio.create_task(
         _resync_loop(
-            memo,
-            kwargs["channel_bodies"],
-            kwargs["probejob_bodies"],
-            kwargs["streamer_deployments"],
-            kwargs["probe_jobs"],
-            kwargs["prober_pods"],
-            logger,
+            reconciler=reconciler,
+            indexes_ready=indexes_ready,
+            channels=channel_bodies,
+            probejobs=probejob_bodies,
+            deployments=streamer_deployments,
+            jobs=probe_jobs,
+            pods=prober_pods,
+            logger=logger,
         )
     )
-    logger.info(f"Metrics on http://{memo.metrics_host}:{memo.metrics_port}/metrics")
+    OperatorContext(
+        reconciler=reconciler,
+        kube=kube,
+        metrics=metrics,
+        metrics_server=metrics_server,
+        indexes_ready=indexes_ready,
+        resync=resync,
+    ).keep_on(memo)
+    logger.info(f"Metrics on http://{options.metrics_host}:{options.metrics_port}/metrics")
 
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    memo.resync.cancel()
-    await asyncio.gather(memo.resync, return_exceptions=True)
-    await memo.kube.close()
-    await memo.metrics_runner.cleanup()
+    context = OperatorContext.of(memo)
+    context.resync.cancel()
+    await asyncio.gather(context.resync, return_exceptions=True)
+    await context.kube.close()
+    await context.metrics_server.cleanup()
 
 
 # --- indexes: the operator's in-memory view of the cluster --------------------------------
 
 
-@kopf.index(GROUP, VERSION, "channels")
-def channel_bodies(body: kopf.Body, namespace: str, name: str, **_: Any) -> dict[Key, Any]:
+@kopf.index(GROUP, VERSION, kinds.CHANNEL.api.plural)
+def channel_bodies(body: kopf.Body, namespace: str, name: str, **_: Any) -> dict[Key, Body]:
     return {(namespace, name): copy.deepcopy(dict(body))}
 
 
-@kopf.index(GROUP, VERSION, "probejobs")
-def probejob_bodies(body: kopf.Body, namespace: str, name: str, **_: Any) -> dict[Key, Any]:
+@kopf.index(GROUP, VERSION, kinds.PROBEJOB.api.plural)
+def probejob_bodies(body: kopf.Body, namespace: str, name: str, **_: Any) -> dict[Key, Body]:
     return {(namespace, name): copy.deepcopy(dict(body))}
 
 
@@ -184,20 +204,21 @@ def _pods(index: kopf.Index[Key, ProberPod], key: Key) -> list[ProberPod]:
 
 
 async def _reconcile_probejob(
-    memo: kopf.Memo,
-    body: dict[str, Any],
+    reconciler: Reconciler,
+    body: Body,
+    *,
     key: Key,
-    probe_jobs: kopf.Index[Key, JobState],
-    prober_pods: kopf.Index[Key, ProberPod],
+    jobs: kopf.Index[Key, JobState],
+    pods: kopf.Index[Key, ProberPod],
     logger: logging.Logger,
 ) -> None:
     """A ProbeJob's reconcile, with what the indexes know of its latest run and pods."""
-    await memo.reconciler.probejob(
-        body, _latest_job(probe_jobs, key), _pods(prober_pods, key), logger
+    await reconciler.reconcile_probejob(
+        body, job=_latest_job(jobs, key), pods=_pods(pods, key), logger=logger
     )
 
 
-def _owner(index: kopf.Index[Key, Any], key: Key) -> dict[str, Any] | None:
+def _owner(index: kopf.Index[Key, Body], key: Key) -> Body | None:
     """The owner of a child, unless it is gone or going (garbage collection then handles
     the child)."""
     parent = _body(index, key)
@@ -206,14 +227,14 @@ def _owner(index: kopf.Index[Key, Any], key: Key) -> dict[str, Any] | None:
     return parent
 
 
-def _body(index: kopf.Index[Key, Any], key: Key) -> dict[str, Any] | None:
+def _body(index: kopf.Index[Key, Body], key: Key) -> Body | None:
     return next(iter(index.get(key, [])), None)
 
 
 # --- triggers ---------------------------------------------------------------------------
 
 
-@kopf.on.event(GROUP, VERSION, "channels")
+@kopf.on.event(GROUP, VERSION, kinds.CHANNEL.api.plural)
 async def channel_event(
     event: kopf.RawEvent,
     memo: kopf.Memo,
@@ -221,17 +242,20 @@ async def channel_event(
     logger: logging.Logger,
     **_: Any,
 ) -> None:
-    memo.indexes_ready.set()  # kopf calls handlers only once every index is filled
-    body: dict[str, Any] = dict(event["object"])
+    context = OperatorContext.of(memo)
+    context.indexes_ready.set()
+    body: Body = dict(event["object"])
     meta = body["metadata"]
     if event["type"] == "DELETED":
-        memo.reconciler.forget(meta["uid"])
+        context.reconciler.forget(meta["uid"])
         return
     key = (meta["namespace"], meta["name"])
-    await memo.reconciler.channel(body, _deployment(streamer_deployments, key), logger)
+    await context.reconciler.reconcile_channel(
+        body, deployment=_deployment(streamer_deployments, key), logger=logger
+    )
 
 
-@kopf.on.event(GROUP, VERSION, "probejobs")
+@kopf.on.event(GROUP, VERSION, kinds.PROBEJOB.api.plural)
 async def probejob_event(
     event: kopf.RawEvent,
     memo: kopf.Memo,
@@ -240,14 +264,17 @@ async def probejob_event(
     logger: logging.Logger,
     **_: Any,
 ) -> None:
-    memo.indexes_ready.set()
-    body: dict[str, Any] = dict(event["object"])
+    context = OperatorContext.of(memo)
+    context.indexes_ready.set()
+    body: Body = dict(event["object"])
     meta = body["metadata"]
     if event["type"] == "DELETED":
-        memo.reconciler.forget(meta["uid"])
+        context.reconciler.forget(meta["uid"])
         return
     key = (meta["namespace"], meta["name"])
-    await _reconcile_probejob(memo, body, key, probe_jobs, prober_pods, logger)
+    await _reconcile_probejob(
+        context.reconciler, body, key=key, jobs=probe_jobs, pods=prober_pods, logger=logger
+    )
 
 
 async def channel_child_event(
@@ -256,7 +283,7 @@ async def channel_child_event(
     namespace: str,
     labels: kopf.Labels,
     memo: kopf.Memo,
-    channel_bodies: kopf.Index[Key, Any],
+    channel_bodies: kopf.Index[Key, Body],
     streamer_deployments: kopf.Index[Key, DeploymentState],
     logger: logging.Logger,
     **_: Any,
@@ -265,9 +292,14 @@ async def channel_child_event(
     parent = _owner(channel_bodies, key)
     if parent is None:
         return
-    await memo.reconciler.channel_child(parent, KIND_OF[resource.plural], name, logger)
+    reconciler = OperatorContext.of(memo).reconciler
+    await reconciler.reapply_channel_child(
+        parent, child_kind=KIND_OF[resource.plural], name=name, logger=logger
+    )
     if resource.plural == "deployments":
-        await memo.reconciler.channel(parent, _deployment(streamer_deployments, key), logger)
+        await reconciler.reconcile_channel(
+            parent, deployment=_deployment(streamer_deployments, key), logger=logger
+        )
 
 
 async def probejob_child_event(
@@ -276,7 +308,7 @@ async def probejob_child_event(
     namespace: str,
     labels: kopf.Labels,
     memo: kopf.Memo,
-    probejob_bodies: kopf.Index[Key, Any],
+    probejob_bodies: kopf.Index[Key, Body],
     probe_jobs: kopf.Index[Key, JobState],
     prober_pods: kopf.Index[Key, ProberPod],
     logger: logging.Logger,
@@ -286,9 +318,14 @@ async def probejob_child_event(
     parent = _owner(probejob_bodies, key)
     if parent is None:
         return
-    await memo.reconciler.probejob_child(parent, KIND_OF[resource.plural], name, logger)
+    reconciler = OperatorContext.of(memo).reconciler
+    await reconciler.reapply_probejob_child(
+        parent, child_kind=KIND_OF[resource.plural], name=name, logger=logger
+    )
     if resource.plural == "jobs":
-        await _reconcile_probejob(memo, parent, key, probe_jobs, prober_pods, logger)
+        await _reconcile_probejob(
+            reconciler, parent, key=key, jobs=probe_jobs, pods=prober_pods, logger=logger
+        )
 
 
 @kopf.on.event("", "v1", "pods", labels={COMPONENT: "prober", PROBEJOB_LABEL: kopf.PRESENT})
@@ -296,7 +333,7 @@ async def prober_pod_event(
     labels: kopf.Labels,
     namespace: str,
     memo: kopf.Memo,
-    probejob_bodies: kopf.Index[Key, Any],
+    probejob_bodies: kopf.Index[Key, Body],
     probe_jobs: kopf.Index[Key, JobState],
     prober_pods: kopf.Index[Key, ProberPod],
     logger: logging.Logger,
@@ -307,10 +344,21 @@ async def prober_pod_event(
     parent = _owner(probejob_bodies, key)
     if parent is None:
         return
-    await _reconcile_probejob(memo, parent, key, probe_jobs, prober_pods, logger)
+    await _reconcile_probejob(
+        OperatorContext.of(memo).reconciler,
+        parent,
+        key=key,
+        jobs=probe_jobs,
+        pods=prober_pods,
+        logger=logger,
+    )
 
 
-def _register(handler: Any, children: Iterable[tuple[str, str]], owner_label: str) -> None:
+def _register(
+    handler: Callable[..., Awaitable[None]],
+    children: Iterable[tuple[str, str]],
+    owner_label: str,
+) -> None:
     for group_version, plural in children:
         kopf.on.event(
             group_version,
@@ -325,34 +373,40 @@ _register(probejob_child_event, PROBEJOB_CHILDREN, PROBEJOB_LABEL)
 
 
 async def _resync_loop(
-    memo: kopf.Memo,
-    channels: kopf.Index[Key, Any],
-    probejobs: kopf.Index[Key, Any],
+    *,
+    reconciler: Reconciler,
+    indexes_ready: asyncio.Event,
+    channels: kopf.Index[Key, Body],
+    probejobs: kopf.Index[Key, Body],
     deployments: kopf.Index[Key, DeploymentState],
     jobs: kopf.Index[Key, JobState],
     pods: kopf.Index[Key, ProberPod],
     logger: logging.Logger,
 ) -> None:
-    await memo.indexes_ready.wait()
-    reconciler: Reconciler = memo.reconciler
+    await indexes_ready.wait()
     while True:
         await asyncio.sleep(RESYNC_SECONDS)
         for key in list(channels):
             body = _body(channels, key)
             if body is not None:
                 await _guarded(
-                    reconciler.channel(body, _deployment(deployments, key), logger), logger
+                    reconciler.reconcile_channel(
+                        body, deployment=_deployment(deployments, key), logger=logger
+                    ),
+                    logger,
                 )
         for key in list(probejobs):
             body = _body(probejobs, key)
             if body is not None:
                 await _guarded(
-                    reconciler.probejob(body, _latest_job(jobs, key), _pods(pods, key), logger),
+                    _reconcile_probejob(
+                        reconciler, body, key=key, jobs=jobs, pods=pods, logger=logger
+                    ),
                     logger,
                 )
 
 
-async def _guarded(reconcile: Any, logger: logging.Logger) -> None:
+async def _guarded(reconcile: Awaitable[None], logger: logging.Logger) -> None:
     try:
         await reconcile
     except Exception:

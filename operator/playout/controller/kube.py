@@ -4,30 +4,19 @@ patches. A thin adapter over lightkube; every decision is made by the caller."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from lightkube import ApiError, AsyncClient, codecs
-from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.batch_v1 import CronJob, Job
 from lightkube.resources.core_v1 import Event
 from lightkube.types import CascadeType, PatchType
 
-from playout.api.common import GROUP, VERSION
+from playout.clock import utc_now
 from playout.controller.builders.common import MANAGED_BY, MANAGER, Manifest
+from playout.controller.kinds import ReconciledKind
 
 FIELD_MANAGER = "playout-operator"
-
-ChannelResource = create_namespaced_resource(GROUP, VERSION, "Channel", "channels")
-ProbeJobResource = create_namespaced_resource(GROUP, VERSION, "ProbeJob", "probejobs")
-STATUS_RESOURCES = {"Channel": ChannelResource, "ProbeJob": ProbeJobResource}
-
-# Children that can stop being wanted while their owner lives on (the sweeper when a
-# Channel drops its claim; a ProbeJob's Job of an earlier generation, or its CronJob when
-# the schedule goes). Everything else is removed by garbage collection with its owner.
-PRUNABLE = {"Channel": (CronJob,), "ProbeJob": (Job, CronJob)}
 
 
 class Kube:
@@ -48,40 +37,49 @@ class Kube:
 
     async def prune(
         self,
-        owner_kind: str,
-        owner_uid: str,
-        namespace: str,
-        selector: dict[str, str],
+        kind: ReconciledKind[Any],
+        *,
+        owner: dict[str, Any],
         keep: Iterable[tuple[str, str]],
     ) -> list[str]:
-        """Delete children of `owner_uid` matching `selector` that are not in `keep`
-        ((kind, name) pairs). Returns what was deleted, as "Kind/name"."""
+        """Delete the prunable children of `owner` that are not in `keep` ((kind, name)
+        pairs). Returns what was deleted, as "Kind/name"."""
+        meta = owner["metadata"]
+        namespace = meta["namespace"]
         wanted = set(keep)
         deleted = []
-        labels: dict[str, Any] = {**selector, MANAGED_BY: MANAGER}
-        for resource in PRUNABLE[owner_kind]:
-            kind = resource.__name__
+        labels: dict[str, Any] = {kind.owner_label: meta["name"], MANAGED_BY: MANAGER}
+        for resource in kind.prunable:
+            child_kind = resource.__name__
             async for child in self._client.list(resource, namespace=namespace, labels=labels):
-                meta = cast(ObjectMeta | None, getattr(child, "metadata", None))
-                if meta is None or meta.name is None or (kind, meta.name) in wanted:
+                child_meta = cast(ObjectMeta | None, getattr(child, "metadata", None))
+                if child_meta is None or child_meta.name is None:
                     continue
-                if not any(ref.uid == owner_uid for ref in meta.ownerReferences or []):
+                if (child_kind, child_meta.name) in wanted:
+                    continue
+                if not any(ref.uid == meta["uid"] for ref in child_meta.ownerReferences or []):
                     continue
                 try:
                     await self._client.delete(
-                        resource, meta.name, namespace=namespace, cascade=CascadeType.BACKGROUND
+                        resource,
+                        child_meta.name,
+                        namespace=namespace,
+                        cascade=CascadeType.BACKGROUND,
                     )
                 except ApiError as error:
                     if error.status.code != 404:
                         raise
-                deleted.append(f"{kind}/{meta.name}")
+                deleted.append(f"{child_kind}/{child_meta.name}")
         return deleted
 
-    async def post_event(self, owner: dict[str, Any], kind: str, reason: str, message: str) -> None:
-        """A Kubernetes Event about `owner`. Posted directly rather than through kopf, whose
-        event queue exists only inside its own handler tasks (not in the resync loop)."""
+    async def post_event(
+        self, owner: dict[str, Any], *, event_type: str, reason: str, message: str
+    ) -> None:
+        """A Kubernetes Event (`event_type` Normal or Warning) about `owner`. Posted directly
+        rather than through kopf, whose event queue exists only inside its own handler tasks
+        (not in the resync loop)."""
         meta = owner["metadata"]
-        now = datetime.now(UTC)
+        now = utc_now()
         await self._client.create(
             Event(
                 metadata=ObjectMeta(generateName=f"{meta['name']}.", namespace=meta["namespace"]),
@@ -92,7 +90,7 @@ class Kube:
                     namespace=meta["namespace"],
                     uid=meta.get("uid"),
                 ),
-                type=kind,
+                type=event_type,
                 reason=reason,
                 message=message[:1024],
                 source=EventSource(component=FIELD_MANAGER),
@@ -103,14 +101,15 @@ class Kube:
         )
 
     async def patch_status(
-        self, kind: str, name: str, namespace: str, status: dict[str, Any]
+        self, kind: ReconciledKind[Any], *, owner: dict[str, Any], status: dict[str, Any]
     ) -> None:
         """JSON merge patch of the status subresource: only the fields given change, so the
         engines' own status fields are left alone."""
+        meta = owner["metadata"]
         await self._client.patch(
-            STATUS_RESOURCES[kind].Status,
-            name,
+            kind.status_resource,
+            meta["name"],
             {"status": status},
-            namespace=namespace,
+            namespace=meta["namespace"],
             patch_type=PatchType.MERGE,
         )

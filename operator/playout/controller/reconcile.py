@@ -9,33 +9,29 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from lightkube import ApiError
 from prometheus_client.context_managers import Timer
 from pydantic import ValidationError
 
-from playout.api.channel import Channel, ChannelPhase
+from playout.api.channel import ChannelPhase
 from playout.api.common import Condition, explain
 from playout.api.probejob import ProbeJob, ProbeJobPhase
+from playout.clock import utc_now
 from playout.controller.builders.channel import build_channel
-from playout.controller.builders.common import CHANNEL_LABEL, PROBEJOB_LABEL, Manifest
+from playout.controller.builders.common import Manifest
 from playout.controller.builders.probejob import build_probejob
 from playout.controller.config import OperatorConfig
+from playout.controller.kinds import CHANNEL, PROBEJOB, ModelT, ReconciledKind
 from playout.controller.kube import Kube
 from playout.controller.metrics import Metrics, ObjectState
-from playout.controller.status import (
-    FALSE,
-    TRUE,
-    Assessment,
-    Concluded,
-    DeploymentState,
-    JobState,
-    ProberPod,
+from playout.controller.status.assessment import Assessment, assess_problem
+from playout.controller.status.observed import DeploymentState, JobState, ProberPod, latest_run
+from playout.controller.status.patch import (
     channel_status_patch,
     is_noop,
-    latest_run,
     owned_fields,
     probejob_status_patch,
 )
@@ -45,9 +41,10 @@ Body = dict[str, Any]
 _WARNING_PHASES = {ChannelPhase.DEGRADED, ChannelPhase.FAILED, ProbeJobPhase.FAILED}
 
 
-def utc_now() -> datetime:
-    # Condition times are RFC 3339 to the second, like every other Kubernetes timestamp.
-    return datetime.now(UTC).replace(microsecond=0)
+def _condition_time() -> datetime:
+    """Now, to the second: condition times are RFC 3339 to the second, like every other
+    Kubernetes timestamp."""
+    return utc_now().replace(microsecond=0)
 
 
 def _digest(manifests: list[Manifest]) -> str:
@@ -59,10 +56,11 @@ class Reconciler:
 
     def __init__(
         self,
+        *,
         kube: Kube,
         config: OperatorConfig,
         metrics: Metrics,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = _condition_time,
     ) -> None:
         self._kube = kube
         self._config = config
@@ -83,40 +81,38 @@ class Reconciler:
 
     # --- Channel ------------------------------------------------------------------------
 
-    async def channel(
-        self, body: Body, deployment: DeploymentState | None, logger: logging.Logger
+    async def reconcile_channel(
+        self, body: Body, *, deployment: DeploymentState | None, logger: logging.Logger
     ) -> None:
         uid = body["metadata"]["uid"]
         async with self._lock(uid):
-            with self._timed("Channel"):
-                try:
-                    channel = Channel.model_validate(body)
-                except ValidationError as error:
-                    await self._invalid("Channel", body, error, logger)
+            with self._timed(CHANNEL):
+                channel = await self._validated(CHANNEL, body, logger)
+                if channel is None:
                     return
                 children = build_channel(channel, self._config)
-                if not await self._apply_all("Channel", body, children, CHANNEL_LABEL, logger):
+                if not await self._apply_all(CHANNEL, body, children, logger):
                     return
-                assessment, patch = channel_status_patch(channel, deployment, self._clock())
-                await self._write_status("Channel", body, assessment, patch, logger)
+                assessment, patch = channel_status_patch(channel, deployment, now=self._clock())
+                await self._write_status(CHANNEL, body, assessment, patch, logger)
 
-    async def channel_child(
-        self, parent: Body, kind: str, name: str, logger: logging.Logger
+    async def reapply_channel_child(
+        self, parent: Body, *, child_kind: str, name: str, logger: logging.Logger
     ) -> None:
         """Re-apply one child after it changed or vanished: drift correction."""
         try:
-            channel = Channel.model_validate(parent)
+            channel = CHANNEL.model.model_validate(parent)
         except ValidationError:
             return  # the parent's own reconcile reports this
-        await self._reapply(
-            "Channel", parent, build_channel(channel, self._config), kind, name, logger
-        )
+        children = build_channel(channel, self._config)
+        await self._reapply(CHANNEL, parent, children, child_kind, name, logger)
 
     # --- ProbeJob -----------------------------------------------------------------------
 
-    async def probejob(
+    async def reconcile_probejob(
         self,
         body: Body,
+        *,
         job: JobState | None,
         pods: list[ProberPod],
         logger: logging.Logger,
@@ -125,15 +121,13 @@ class Reconciler:
         carry the reports."""
         uid = body["metadata"]["uid"]
         async with self._lock(uid):
-            with self._timed("ProbeJob"):
-                try:
-                    probe = ProbeJob.model_validate(body)
-                except ValidationError as error:
-                    await self._invalid("ProbeJob", body, error, logger)
+            with self._timed(PROBEJOB):
+                probe = await self._validated(PROBEJOB, body, logger)
+                if probe is None:
                     return
                 children = build_probejob(probe, self._config)
                 if not _probe_done(probe, body) and not await self._apply_all(
-                    "ProbeJob", body, children, PROBEJOB_LABEL, logger
+                    PROBEJOB, body, children, logger
                 ):
                     return
                 scheduled = probe.spec.schedule is not None
@@ -142,28 +136,42 @@ class Reconciler:
                 if not scheduled and job is not None and job.name != _job_name(children):
                     job = None  # the Job of an earlier generation says nothing of this one
                 run = latest_run(pods, job.name) if job is not None else None
-                assessment, patch = probejob_status_patch(probe, job, scheduled, self._clock(), run)
-                await self._write_status("ProbeJob", body, assessment, patch, logger)
+                assessment, patch = probejob_status_patch(probe, job, now=self._clock(), run=run)
+                await self._write_status(PROBEJOB, body, assessment, patch, logger)
 
-    async def probejob_child(
-        self, parent: Body, kind: str, name: str, logger: logging.Logger
+    async def reapply_probejob_child(
+        self, parent: Body, *, child_kind: str, name: str, logger: logging.Logger
     ) -> None:
         try:
-            probe = ProbeJob.model_validate(parent)
+            probe = PROBEJOB.model.model_validate(parent)
         except ValidationError:
             return
         if not _probe_done(probe, parent):
             children = build_probejob(probe, self._config)
-            await self._reapply("ProbeJob", parent, children, kind, name, logger)
+            await self._reapply(PROBEJOB, parent, children, child_kind, name, logger)
 
     # --- shared -------------------------------------------------------------------------
 
+    async def _validated(
+        self, kind: ReconciledKind[ModelT], body: Body, logger: logging.Logger
+    ) -> ModelT | None:
+        """The body as its model, or None when the spec is invalid (which is reported)."""
+        try:
+            return kind.model.model_validate(body)
+        except ValidationError as error:
+            self._metrics.errors.labels(kind.name, "InvalidSpec").inc()
+            message = f"Invalid {kind.name}: {explain(error)}"
+            logger.error(message)
+            await self._report_problem(
+                kind, body, reason="InvalidSpec", message=message, stalled=True, logger=logger
+            )
+            return None
+
     async def _apply_all(
         self,
-        kind: str,
+        kind: ReconciledKind[Any],
         body: Body,
         children: list[Manifest],
-        owner_label: str,
         logger: logging.Logger,
     ) -> bool:
         meta = body["metadata"]
@@ -175,10 +183,8 @@ class Reconciler:
                 await self._kube.apply(child)
             pruned = await self._kube.prune(
                 kind,
-                meta["uid"],
-                meta["namespace"],
-                {owner_label: meta["name"]},
-                [(child["kind"], child["metadata"]["name"]) for child in children],
+                owner=body,
+                keep=[(child["kind"], child["metadata"]["name"]) for child in children],
             )
         except ApiError as error:
             await self._apply_failed(kind, body, error, logger)
@@ -191,7 +197,7 @@ class Reconciler:
 
     async def _reapply(
         self,
-        kind: str,
+        kind: ReconciledKind[Any],
         parent: Body,
         children: list[Manifest],
         child_kind: str,
@@ -206,9 +212,9 @@ class Reconciler:
                     await self._apply_failed(kind, parent, error, logger)
 
     async def _apply_failed(
-        self, kind: str, body: Body, error: ApiError, logger: logging.Logger
+        self, kind: ReconciledKind[Any], body: Body, error: ApiError, logger: logging.Logger
     ) -> None:
-        self._metrics.errors.labels(kind, "ApplyFailed").inc()
+        self._metrics.errors.labels(kind.name, "ApplyFailed").inc()
         self._applied.pop(body["metadata"]["uid"], None)
         message = f"Applying children failed: {error.status.message}"
         logger.error(message)
@@ -216,44 +222,35 @@ class Reconciler:
         code = error.status.code or 0
         permanent = 400 <= code < 500 and code not in (409, 429)
         await self._report_problem(
-            kind, body, "ApplyFailed", message, stalled=permanent, logger=logger
+            kind, body, reason="ApplyFailed", message=message, stalled=permanent, logger=logger
         )
-
-    async def _invalid(
-        self, kind: str, body: Body, error: ValidationError, logger: logging.Logger
-    ) -> None:
-        self._metrics.errors.labels(kind, "InvalidSpec").inc()
-        message = f"Invalid {kind}: {explain(error)}"
-        logger.error(message)
-        await self._report_problem(kind, body, "InvalidSpec", message, stalled=True, logger=logger)
 
     async def _report_problem(
         self,
-        kind: str,
+        kind: ReconciledKind[Any],
         body: Body,
+        *,
         reason: str,
         message: str,
-        *,
         stalled: bool,
         logger: logging.Logger,
     ) -> None:
-        phase = ChannelPhase.FAILED if kind == "Channel" else ProbeJobPhase.FAILED
-        problem = Concluded(FALSE, reason, message)
-        assessment = Assessment(
-            phase if stalled else (body.get("status") or {}).get("phase") or "Pending",
-            problem,
-            Concluded(FALSE, reason, message) if stalled else Concluded(TRUE, reason, message),
-            Concluded(TRUE, reason, message) if stalled else Concluded(FALSE, reason, message),
-        )
         status = body.get("status") or {}
+        assessment = assess_problem(
+            reason=reason,
+            message=message,
+            stalled=stalled,
+            failed_phase=kind.failed_phase,
+            current_phase=status.get("phase"),
+        )
         current = [Condition.model_validate(c) for c in status.get("conditions") or []]
         generation = body["metadata"].get("generation", 0)
-        patch = owned_fields(current, assessment, generation, self._clock())
+        patch = owned_fields(current, assessment, generation=generation, now=self._clock())
         await self._write_status(kind, body, assessment, patch, logger)
 
     async def _write_status(
         self,
-        kind: str,
+        kind: ReconciledKind[Any],
         body: Body,
         assessment: Assessment,
         patch: dict[str, Any],
@@ -263,16 +260,16 @@ class Reconciler:
         current = body.get("status") or {}
         verdict = patch.get("verdict", current.get("verdict")) or ""
         self._metrics.objects[meta["uid"]] = ObjectState(
-            kind, meta["namespace"], meta["name"], str(assessment.phase), str(verdict)
+            kind.name, meta["namespace"], meta["name"], str(assessment.phase), str(verdict)
         )
         if is_noop(current, patch):
             return
         try:
-            await self._kube.patch_status(kind, meta["name"], meta["namespace"], patch)
+            await self._kube.patch_status(kind, owner=body, status=patch)
         except ApiError as error:
             if error.status.code == 404:
                 return  # deleted meanwhile
-            self._metrics.errors.labels(kind, "StatusFailed").inc()
+            self._metrics.errors.labels(kind.name, "StatusFailed").inc()
             logger.error(f"Writing status failed: {error.status.message}")
             return
         previous = current.get("phase")
@@ -282,17 +279,17 @@ class Reconciler:
             try:
                 await self._kube.post_event(
                     body,
-                    "Warning" if patch["phase"] in _WARNING_PHASES else "Normal",
-                    str(patch["phase"]),
-                    ready.message or ready.reason,
+                    event_type="Warning" if patch["phase"] in _WARNING_PHASES else "Normal",
+                    reason=str(patch["phase"]),
+                    message=ready.message or ready.reason,
                 )
             except ApiError as error:
                 logger.warning(f"Posting an event failed: {error.status.message}")
-            logger.info(f"{kind} phase {previous or '-'} -> {patch['phase']}: {ready.message}")
+            logger.info(f"{kind.name} phase {previous or '-'} -> {patch['phase']}: {ready.message}")
 
-    def _timed(self, kind: str) -> Timer:
-        self._metrics.reconciles.labels(kind).inc()
-        return self._metrics.duration.labels(kind).time()
+    def _timed(self, kind: ReconciledKind[Any]) -> Timer:
+        self._metrics.reconciles.labels(kind.name).inc()
+        return self._metrics.duration.labels(kind.name).time()
 
 
 def _probe_done(probe: ProbeJob, body: Body) -> bool:

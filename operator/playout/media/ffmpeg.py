@@ -84,6 +84,12 @@ class SegmentOutput:
     ts_offset: float
     """Output timestamps start here (seconds), so they keep rising across entries; at
     least EARLIEST_TS_OFFSET."""
+    entry_offset: float = 0.0
+    """Seconds into its timeline entry this run starts at (0 unless it joins mid-entry)."""
+
+
+def _phase(segments: SegmentOutput) -> Fraction:
+    return Fraction(round(segments.entry_offset * 1_000_000), 1_000_000)
 
 
 def _segment_muxer(out: SegmentOutput) -> list[str]:
@@ -133,21 +139,28 @@ def _video_filter(output: Output, frames: int | None) -> str:
     )
 
 
-def _audio_length(output: Output, frames: int | None) -> str:
+def _audio_length(output: Output, frames: int | None, phase: Fraction) -> str:
     """Audio without its first AAC frame's worth of samples: the encoder emits a frame of
     priming ahead of its input, which takes their place, so the first packet starts on the
-    entry's start instead of a frame before it, and the sound stays in sync. With a length,
-    silence pads it and it stops at the last whole AAC frame that fits: a partial last
-    frame would still decode whole, into the next entry."""
-    trim = f"atrim=start_pts={AAC_FRAME}"
+    entry's start instead of a frame before it, and the sound stays in sync. A run that
+    starts `phase` seconds into its entry (a restart, or a second engine joining) also drops
+    the samples up to the entry's next AAC frame boundary, so that its packets fall where
+    those of a run from the entry's start fall. With a length, silence pads it and it stops
+    at the entry's last whole AAC frame that fits: a partial last frame would still decode
+    whole, into the next entry."""
+    rate = output.audio.sample_rate
+    into = phase * rate  # samples of the entry before this run
+    trim = f"atrim=start_pts={AAC_FRAME + math.ceil(into / AAC_FRAME) * AAC_FRAME - into}"
     if frames is None:
         return trim
-    seconds = Fraction(frames) / frame_rate(output)
-    end = math.floor(seconds * output.audio.sample_rate / AAC_FRAME) * AAC_FRAME
+    seconds = phase + Fraction(frames) / frame_rate(output)
+    end = math.floor(seconds * rate / AAC_FRAME) * AAC_FRAME - into
     return f"apad,{trim}:end_pts={end}"
 
 
-def _audio_filter(output: Output, frames: int | None, *, loudness: bool = True) -> str:
+def _audio_filter(
+    output: Output, frames: int | None, phase: Fraction, *, loudness: bool = True
+) -> str:
     audio = output.audio
     layout = "stereo" if audio.channels == 2 else "mono"
     # first_pts=0: samples count from the entry's start (padded with silence where the
@@ -162,7 +175,7 @@ def _audio_filter(output: Output, frames: int | None, *, loudness: bool = True) 
             f"loudnorm=I={loud.integrated_lufs}:TP={loud.true_peak_dbtp}:LRA={loud.range_lu}"
         )
         steps.append(f"aresample={audio.sample_rate}")  # loudnorm works at 192 kHz
-    steps.append(_audio_length(output, frames))
+    steps.append(_audio_length(output, frames, phase))
     return ",".join(steps)
 
 
@@ -235,7 +248,8 @@ def item_command(
     shortest = ["-shortest"] if frames is None and not has_audio else []
     return [
         *head, *inputs, "-map", "0:v:0", "-map", audio_map,
-        "-vf", _video_filter(output, frames), "-af", _audio_filter(output, frames),
+        "-vf", _video_filter(output, frames),
+        "-af", _audio_filter(output, frames, _phase(segments)),
         *_encoders(output), *shortest, *_segment_muxer(segments),
     ]  # fmt: skip
 
@@ -261,7 +275,7 @@ def card_command(
         "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate}",
         *_silence(output), "-map", "0:v:0", "-map", "1:a:0",
         "-vf", f"{text},trim=end_frame={frames},format=yuv420p",
-        "-af", _audio_filter(output, frames, loudness=False),
+        "-af", _audio_filter(output, frames, _phase(segments), loudness=False),
         *_encoders(output), *_segment_muxer(segments),
     ]  # fmt: skip
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 
+from playout.clock import parse_rfc3339, rfc3339
 from playout.media import scte35
 
 _ATTRIBUTE = re.compile(r'([A-Za-z0-9-]+)=("[^"]*"|[^",]*)')
@@ -214,7 +215,7 @@ class LivePlaylist:
                 lines.append("#EXT-X-DISCONTINUITY")
             # On every segment: a time derived from rounded EXTINF durations would drift
             # from the one stated once the window slides and the tag moves.
-            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_rfc3339(segment.program_date_time)}")
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_date_time(segment.program_date_time)}")
             lines += _break_markers(segment)
             title = segment.title.replace(",", " ").replace("\n", " ")
             lines.append(f"#EXTINF:{segment.duration:.3f},{title}")
@@ -222,12 +223,13 @@ class LivePlaylist:
         return "\n".join(lines) + "\n"
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _date_time(moment: datetime) -> str:
+    """A time as the playlist's tags write it: to the millisecond."""
+    return rfc3339(moment, timespec="milliseconds")
 
 
 def _to_millisecond(moment: datetime) -> datetime:
-    """The time as `_rfc3339` writes it (truncated), so written durations add up exactly."""
+    """The time as `_date_time` writes it (truncated), so written durations add up exactly."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
@@ -258,7 +260,7 @@ def _daterange_out(ad_break: AdBreak) -> str:
     """The start of the break. Its end is not known yet: PLANNED-DURATION, never DURATION
     (RFC 8216 section 4.3.2.7.1)."""
     return (
-        f'#EXT-X-DATERANGE:ID="{ad_break.id}",START-DATE="{_rfc3339(ad_break.start)}",'
+        f'#EXT-X-DATERANGE:ID="{ad_break.id}",START-DATE="{_date_time(ad_break.start)}",'
         f"PLANNED-DURATION={ad_break.duration:.3f},SCTE35-OUT={ad_break.scte35_out()}"
     )
 
@@ -268,8 +270,8 @@ def _daterange_in(ad_break: AdBreak, end: datetime) -> str:
     same values, as RFC 8216 requires."""
     actual = (_to_millisecond(end) - _to_millisecond(ad_break.start)).total_seconds()
     return (
-        f'#EXT-X-DATERANGE:ID="{ad_break.id}",START-DATE="{_rfc3339(ad_break.start)}",'
-        f'END-DATE="{_rfc3339(end)}",DURATION={actual:.3f},'
+        f'#EXT-X-DATERANGE:ID="{ad_break.id}",START-DATE="{_date_time(ad_break.start)}",'
+        f'END-DATE="{_date_time(end)}",DURATION={actual:.3f},'
         f"SCTE35-IN={ad_break.scte35_in(actual=actual)}"
     )
 
@@ -395,7 +397,7 @@ def parse_playlist(text: str) -> ParsedPlaylist:
         elif tag == "#EXT-X-DISCONTINUITY":
             discontinuity = True
         elif tag == "#EXT-X-PROGRAM-DATE-TIME":
-            pdt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            pdt = parse_rfc3339(value)
         elif tag == "#EXTINF":
             duration = float(value.split(",", 1)[0])
         elif tag == "#EXT-X-ENDLIST":
@@ -485,14 +487,9 @@ def _number(text: str | None) -> float | None:
 
 def _date(text: str | None) -> datetime | None:
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+        return parse_rfc3339(text) if text else None
     except ValueError:
         return None
-
-
-def shifted(segments: Iterable[Segment], offset: int) -> list[Segment]:
-    """The same segments renumbered by `offset` (restoring a window after a restart)."""
-    return [replace(segment, sequence=segment.sequence + offset) for segment in segments]
 
 
 def reload_violations(before: ParsedPlaylist, after: ParsedPlaylist) -> list[str]:

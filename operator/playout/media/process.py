@@ -10,7 +10,6 @@ import contextlib
 import os
 import shutil
 import signal
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +66,6 @@ class ToolResult:
     stdout: bytes
     stderr: str
     timed_out: bool
-    seconds: float
     truncated: bool
 
     @property
@@ -104,7 +102,6 @@ async def run_tool(
     stderr_limit: int = 1024 * 1024,
 ) -> ToolResult:
     """Run ffmpeg/ffprobe (args[0]) to completion, or kill it after `time_limit` seconds."""
-    started = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         *args,
         stdin=asyncio.subprocess.DEVNULL,
@@ -136,6 +133,5 @@ async def run_tool(
         stdout=stdout,
         stderr=stderr.decode(errors="replace"),
         timed_out=timed_out,
-        seconds=time.monotonic() - started,
         truncated=out_cut or err_cut,
     )

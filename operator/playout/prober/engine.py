@@ -35,8 +35,7 @@ from playout.media.process import (
     run_tool,
 )
 from playout.media.source import is_playlist
-from playout.prober import checks as judge
-from playout.prober import hls
+from playout.prober import checks, hls
 from playout.prober.catalogue import Settings, decodes, settings_for
 from playout.prober.content import Frame, parse_frames, parse_log, parse_progress
 from playout.prober.graph import (
@@ -85,7 +84,7 @@ class Deadline:
 
 
 def _timeout_check(deadline: Deadline, what: str) -> Check:
-    return judge.error(
+    return checks.error(
         "timeout",
         f"{what} did not finish within the {deadline.seconds:g} s timeout; "
         "checks that needed it were not judged",
@@ -110,11 +109,11 @@ async def probe(request: ProbeRequest) -> ProbeReport:
     started = time.monotonic()
     settings = settings_for(request.profile, request.thresholds)
     deadline = Deadline(request.timeout)
-    checks, notes, media = await _run(request, settings, deadline)
+    results, notes, media = await _run(request, settings, deadline)
     return ProbeReport(
-        verdict=judge.verdict_of(checks),
+        verdict=checks.verdict_of(results),
         summary=media.summary if media else None,
-        checks=checks,
+        checks=results,
         notes=notes,
         elapsed_seconds=round(time.monotonic() - started, 2),
     )
@@ -126,11 +125,11 @@ async def _run(
     source = request.source
     missing = _missing_file(source)
     if missing:
-        return [judge.error("readable", missing)], [], None
+        return [checks.error("readable", missing)], [], None
     try:
         ffprobe, ffmpeg = find_tool("ffprobe"), find_tool("ffmpeg")
     except MediaToolError as problem:
-        return [judge.error("readable", str(problem))], [], None
+        return [checks.error("readable", str(problem))], [], None
     result = await run_tool(metadata_command(ffprobe, source), deadline.left())
     if result.timed_out:
         return [_timeout_check(deadline, "Reading the metadata")], [], None
@@ -139,20 +138,20 @@ async def _run(
             raise UnreadableMedia(_failure(result, "ffprobe", source))
         media = parse_metadata(result.stdout.decode(errors="replace"))
     except UnreadableMedia as problem:
-        return [judge.error("readable", f"not readable as media: {problem}")], [], None
+        return [checks.error("readable", f"not readable as media: {problem}")], [], None
     summary = media.summary
-    checks = [
-        judge.judged(
+    results = [
+        checks.judged(
             settings,
             "readable",
             False,
             f"{summary.container} (probe score {summary.probe_score})",
         ),
-        judge.streams_check(settings, media),
+        checks.streams_check(settings, media),
     ]
     notes: list[str] = []
     if media.video_index is None and media.audio_index is None:
-        return checks, notes, media
+        return results, notes, media
     if media.live:
         notes.append(
             f"a live stream: only its first {settings.number('liveSeconds'):g} s were read"
@@ -163,14 +162,14 @@ async def _run(
     if is_playlist(source):
         jobs.append(_hls(ffprobe, source, settings, deadline))
     for part in await asyncio.gather(*jobs):
-        checks += part.checks
+        results += part.checks
         notes += part.notes
         if part.packets is not None:
             media = _with_packets(media, part.packets)
     # One timeout check is enough, however many steps ran out of time.
-    timeouts = [check for check in checks if check.name == "timeout"]
-    checks = [check for check in checks if check.name != "timeout"] + timeouts[:1]
-    return checks, notes, media
+    timeouts = [check for check in results if check.name == "timeout"]
+    results = [check for check in results if check.name != "timeout"] + timeouts[:1]
+    return results, notes, media
 
 
 def _with_packets(media: MediaInfo, stats: PacketStats) -> MediaInfo:
@@ -215,13 +214,13 @@ async def _packets(
         media.start_seconds,
     )
     found = [
-        judge.keyframes_check(settings, stats),
-        judge.bitrate_check(settings, stats),
-        judge.timestamps_check(settings, stats),
-        judge.frame_rate_check(settings, media, stats),
+        checks.keyframes_check(settings, stats),
+        checks.bitrate_check(settings, stats),
+        checks.timestamps_check(settings, stats),
+        checks.frame_rate_check(settings, media, stats),
     ]
     if not decodes(settings.profile) and not result.truncated:
-        found.insert(0, judge.duration_check(settings, media, stats.end_seconds, "the packets"))
+        found.insert(0, checks.duration_check(settings, media, stats.end_seconds, "the packets"))
     return Part([check for check in found if check is not None], notes, stats)
 
 
@@ -255,7 +254,7 @@ async def _content(
     if request.reference is not None and media.video_index is not None:
         reference, problem = await _reference(ffprobe, request.reference, deadline)
         if problem:
-            found += [judge.error(name, problem) for name in ("psnr", "ssim")]
+            found += [checks.error(name, problem) for name in ("psnr", "ssim")]
         listing = await run_tool([ffmpeg, "-hide_banner", "-filters"], deadline.left())
         vmaf = vmaf_available(listing.stdout.decode(errors="replace"))
         if not vmaf:
@@ -270,36 +269,38 @@ async def _content(
         progress = parse_progress(result.stdout.decode(errors="replace"))
         if not result.ok and not progress.seconds:
             return Part(
-                [judge.error("decodeErrors", _failure(result, "ffmpeg", request.source))], notes
+                [checks.error("decodeErrors", _failure(result, "ffmpeg", request.source))], notes
             )
         findings = parse_log(result.stderr)
         samples = _frames(files.samples)
         quality = _frames(files.quality)
         end = progress.seconds or media.duration_seconds
         frame_seconds = 1 / media.frame_rate if media.frame_rate else 0.04
-        found.append(judge.duration_check(settings, media, progress.seconds, "decoding"))
-        found.append(judge.decode_errors_check(settings, findings, result.truncated))
+        found.append(checks.duration_check(settings, media, progress.seconds, "decoding"))
+        found.append(checks.decode_errors_check(settings, findings, result.truncated))
         if media.video_index is not None:
-            black = judge.run_check(settings, "black", findings.black, end, "black", "blackSeconds")
+            black = checks.run_check(
+                settings, "black", findings.black, end, "black", "blackSeconds"
+            )
             found += [
                 black,
-                judge.run_check(
+                checks.run_check(
                     settings, "freeze", findings.freeze, end, "frozen", "freezeSeconds"
                 ),
-                judge.interlacing_check(
+                checks.interlacing_check(
                     settings,
                     findings.interlacing,
                     _frames(files.interlaced),
                     frame_seconds,
                     end,
                 ),
-                judge.letterbox_check(settings, media, samples, black.events, end),
-                judge.blockiness_check(settings, quality, end),
-                judge.blur_check(settings, quality, end),
-                judge.broadcast_range_check(settings, media, samples, end),
+                checks.letterbox_check(settings, media, samples, black.events, end),
+                checks.blockiness_check(settings, quality, end),
+                checks.blur_check(settings, quality, end),
+                checks.broadcast_range_check(settings, media, samples, end),
             ]
             if reference is not None:
-                found += judge.reference_checks(
+                found += checks.reference_checks(
                     settings,
                     findings,
                     _frames(files.psnr),
@@ -310,12 +311,12 @@ async def _content(
                 )
         if media.audio_index is not None:
             found.append(
-                judge.run_check(
+                checks.run_check(
                     settings, "silence", findings.silence, end, "silent", "silenceSeconds"
                 )
             )
-            found += judge.loudness_checks(settings, findings)
-            found.append(judge.clipping_check(settings, _frames(files.clipping), end))
+            found += checks.loudness_checks(settings, findings)
+            found.append(checks.clipping_check(settings, _frames(files.clipping), end))
     return Part([check for check in found if check is not None], notes)
 
 
@@ -387,7 +388,7 @@ async def _hls(ffprobe: str, source: str, settings: Settings, deadline: Deadline
     except TimeoutError:
         return Part([_timeout_check(deadline, "Reading the HLS playlists")])
     except (OSError, ValueError) as problem:
-        return Part([judge.error("hlsSegments", f"the playlist could not be read: {problem}")])
+        return Part([checks.error("hlsSegments", f"the playlist could not be read: {problem}")])
     return Part(hls.hls_checks(settings, renditions), notes)
 
 

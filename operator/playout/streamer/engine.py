@@ -31,6 +31,8 @@ from typing import Protocol
 
 from playout.api.channel import Channel, NowPlaying, SkippedItem
 from playout.api.probejob import CheckStatus, ProbeProfile, Verdict
+from playout.atomic import write_atomically
+from playout.clock import rfc3339, utc_now
 from playout.media import ffmpeg
 from playout.media.hls import AdBreak, Segment, target_duration_for
 from playout.media.metadata import MediaInfo
@@ -50,8 +52,6 @@ from playout.streamer.state import (
     save,
     save_timeline,
     snapshot,
-    utc_now,
-    write_atomically,
 )
 from playout.streamer.timeline import Cursor, Library, Planned
 
@@ -429,6 +429,7 @@ class Engine:
                 self.work_dir / f"{run}-%06d.ts",
                 output.segment_seconds,
                 timeline.ts_offset(planned.at, self.clock_epoch) + offset,
+                entry_offset=offset,
             )
             if entry.path is not None and info is not None:
                 command = ffmpeg.item_command(
@@ -671,11 +672,13 @@ class Engine:
                     "title": entry.title,
                     "program": entry.program,
                     "item": entry.path,
-                    "scheduledStart": _rfc3339(planned.at),
-                    "scheduledEnd": _rfc3339(planned.end),
-                    "start": _rfc3339(aired_at - timedelta(seconds=produced.offset)),
+                    "scheduledStart": rfc3339(planned.at, timespec="milliseconds"),
+                    "scheduledEnd": rfc3339(planned.end, timespec="milliseconds"),
+                    "start": rfc3339(
+                        aired_at - timedelta(seconds=produced.offset), timespec="milliseconds"
+                    ),
                     "joinedAt": produced.offset or None,
-                    "publishedAt": _rfc3339(now),
+                    "publishedAt": rfc3339(now, timespec="milliseconds"),
                     "driftSeconds": self.drift,
                     "break": planned.avail.id if planned.avail else None,
                     "reason": planned.reason or None,
@@ -730,20 +733,27 @@ class Engine:
             "discontinuitySequence": self.playlist.discontinuity_sequence,
         }
         if self.last_published_at is not None:
-            stream["lastSegmentAt"] = _rfc3339(self.last_published_at)
+            stream["lastSegmentAt"] = rfc3339(self.last_published_at, timespec="milliseconds")
         programmes = self.upcoming(hours=24)
         upcoming = [p for p in programmes if p.start > utc_now()][:5]
         schedule_status: dict[str, object] = {
             "next": [
-                {"title": p.title, "start": _rfc3339(p.start), "kind": p.kind, "program": p.program}
+                {
+                    "title": p.title,
+                    "start": rfc3339(p.start, timespec="milliseconds"),
+                    "kind": p.kind,
+                    "program": p.program,
+                }
                 for p in upcoming
             ],
         }
         if self.timeline:
-            schedule_status["horizon"] = _rfc3339(self.timeline[-1].end)
+            schedule_status["horizon"] = rfc3339(self.timeline[-1].end, timespec="milliseconds")
         if self.drift is not None:
             schedule_status["driftSeconds"] = self.drift
-            schedule_status["checkedAt"] = _rfc3339(self.last_published_at or utc_now())
+            schedule_status["checkedAt"] = rfc3339(
+                self.last_published_at or utc_now(), timespec="milliseconds"
+            )
         return {
             "skipped": [item.model_dump(mode="json", by_alias=True) for item in self.skipped],
             "nowPlaying": self.now_playing.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -761,7 +771,3 @@ class Engine:
         """The next programmes after the one on air."""
         now = utc_now()
         return [p for p in self.upcoming(hours=48) if p.start > now][:count]
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

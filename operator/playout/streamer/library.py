@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playout.api.channel import ChannelSpec
+from playout.atomic import write_atomically
 from playout.media.metadata import (
     MediaInfo,
     UnreadableMedia,
@@ -28,7 +29,6 @@ from playout.media.metadata import (
 )
 from playout.media.process import run_tool
 from playout.streamer.schedule import MEDIA_EXTENSIONS
-from playout.streamer.state import write_atomically
 from playout.streamer.timeline import Library, MediaFile
 
 log = logging.getLogger(__name__)

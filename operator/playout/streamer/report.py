@@ -12,20 +12,14 @@ import logging
 import time
 
 from lightkube import ApiError, AsyncClient
-from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.core_v1 import ConfigMap
 from lightkube.types import PatchType
 
-from playout.api.channel import ChannelStatus
-from playout.api.common import GROUP, VERSION
+from playout.api.channel import REPORT_HEARTBEAT_SECONDS, ChannelStatus
+from playout.api.resources import ChannelResource
 
 log = logging.getLogger(__name__)
 
-ChannelResource = create_namespaced_resource(GROUP, VERSION, "Channel", "channels")
-
-# Besides every item change, the engine reports this often, which is how the operator
-# tells a live stream from a stalled one. Kept in step with controller.status.
-HEARTBEAT_SECONDS = 30.0
 TIMELINE_KEY = "timeline.json.gz"
 # A ConfigMap holds at most 1 MiB; a timeline that does not fit stays on the state volume.
 TIMELINE_MAX_BYTES = 900 * 1024
@@ -62,7 +56,7 @@ class KubeReporter:
         return ChannelStatus.model_validate(channel.status or {})
 
     async def __call__(self, status: dict[str, object], item_changed: bool) -> None:
-        if not item_changed and time.monotonic() - self._last_sent < HEARTBEAT_SECONDS:
+        if not item_changed and time.monotonic() - self._last_sent < REPORT_HEARTBEAT_SECONDS:
             return
         self._waiting = status
         if self._sender is None or self._sender.done():

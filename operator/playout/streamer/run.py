@@ -11,11 +11,12 @@ from pathlib import Path
 from aiohttp import web
 
 from playout.api.channel import Channel
+from playout.clock import utc_now
 from playout.streamer.engine import Engine
 from playout.streamer.metrics import EngineMetrics
 from playout.streamer.report import KubeReporter
 from playout.streamer.server import make_app
-from playout.streamer.state import SavedState, from_status, load, utc_now
+from playout.streamer.state import SavedState, from_status, load
 
 log = logging.getLogger(__name__)
 

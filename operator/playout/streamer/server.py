@@ -8,15 +8,14 @@ import html
 import json
 import os
 import re
-from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import generate_latest
 
+from playout.clock import rfc3339, utc_now
 from playout.streamer import guide
 from playout.streamer.engine import Engine
-from playout.streamer.state import utc_now
 from playout.streamer.timeline import Programme
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -87,7 +86,12 @@ async def status(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     document = engine.status()
     document["upNext"] = [
-        {"program": p.program, "item": p.path, "title": p.title, "start": _rfc3339(p.start)}
+        {
+            "program": p.program,
+            "item": p.path,
+            "title": p.title,
+            "start": rfc3339(p.start, timespec="seconds"),
+        }
         for p in engine.up_next(3)
     ]
     return web.json_response(document, headers={"Cache-Control": "no-cache"})
@@ -95,10 +99,6 @@ async def status(request: web.Request) -> web.Response:
 
 def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _guide_channel(request: web.Request) -> guide.GuideChannel:
@@ -168,12 +168,12 @@ async def guide_json(request: web.Request) -> web.Response:
             "number": channel.number,
             "icon": channel.icon,
         },
-        "now": _rfc3339(now),
+        "now": rfc3339(now, timespec="seconds"),
         "programmes": [
             {
                 "title": p.title,
-                "start": _rfc3339(p.start),
-                "stop": _rfc3339(p.stop),
+                "start": rfc3339(p.start, timespec="seconds"),
+                "stop": rfc3339(p.stop, timespec="seconds"),
                 "episode": (
                     episode.onscreen if (episode := guide.episode_of(p.path or p.title)) else None
                 ),
@@ -181,7 +181,10 @@ async def guide_json(request: web.Request) -> web.Response:
             }
             for p in programmes
         ],
-        "break": {"start": _rfc3339(on_break[0]), "stop": _rfc3339(on_break[1])}
+        "break": {
+            "start": rfc3339(on_break[0], timespec="seconds"),
+            "stop": rfc3339(on_break[1], timespec="seconds"),
+        }
         if on_break
         else None,
     }

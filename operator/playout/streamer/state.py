@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
 from playout.api.channel import ChannelStatus, ProgramProgress
+from playout.atomic import write_atomically
 from playout.media.hls import LivePlaylist, Segment
 from playout.streamer.schedule import LineupState
 from playout.streamer.timeline import Cursor, Planned
@@ -76,16 +75,6 @@ def load_timeline(state_dir: Path) -> SavedTimeline | None:
 
 def save_timeline(state_dir: Path, document: bytes) -> None:
     write_atomically(state_dir / TIMELINE_FILE, document.decode())
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    Path(tmp.name).replace(path)
 
 
 def load(state_dir: Path) -> SavedState | None:
@@ -163,7 +152,3 @@ def from_status(status: ChannelStatus, segment_seconds: int, now: datetime) -> S
         discontinuity_sequence=discontinuity,
         saved_at=now,
     )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

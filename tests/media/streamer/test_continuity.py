@@ -287,3 +287,39 @@ def test_copied_entries_keep_to_the_timeline(media: dict[str, Path], tmp_path: P
     playlist, done = play(output, entries, media, tmp_path)
     found = check_timeline(output, playlist, done)
     assert end_of(found[2]["video"]) < done[2].ticks[1] - _ticks(0.9)
+
+
+def test_a_run_that_joins_mid_entry_cuts_the_same_packets(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    """A restart, or a second engine, starts an entry on one of its segment boundaries: its
+    packets must fall exactly where those of a run from the entry's start fall, audio
+    included (its AAC frames keep the entry's grid), so both publish the same segments."""
+    output = output_for("transcode", 30)
+    path = media["clip"]
+    probed = subprocess.run(
+        metadata_command("ffprobe", path), capture_output=True, text=True, check=True
+    )
+    info = parse_metadata(probed.stdout)
+    length = planned_length(output, 3.37)
+    runs = []
+    for offset in (0.0, 2.0):
+        work = tmp_path / f"from-{offset:g}"
+        work.mkdir()
+        segments = SegmentOutput(
+            work / "seg-%03d.ts",
+            output.segment_seconds,
+            EARLIEST_TS_OFFSET + offset,
+            entry_offset=offset,
+        )
+        command = item_command(
+            "ffmpeg", output, path, info, offset, segments, duration=length - offset
+        )
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        names = [p[0] for line in result.stdout.splitlines() if (p := parse_segment_line(line))]
+        runs.append(packets(work / names[-1]))
+    whole, joined = runs
+    # The last segment of the run from the start is the only segment of the joined run.
+    for kind in ("video", "audio"):
+        assert [p["pts"] for p in joined[kind]] == [p["pts"] for p in whole[kind]], kind

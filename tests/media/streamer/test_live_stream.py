@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.streaming import channel_document, follow_live_playlist, make_clip
+from tests.streaming import StartStreamer, channel_document, follow_live_playlist, make_clip
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,9 @@ def segment_stream_info(url: str) -> dict[str, Any]:
     return {s["codec_type"]: s for s in json.loads(result.stdout)["streams"]}
 
 
-def test_a_minute_of_live_playlist_follows_rfc_8216(lineup: Path, streamer_for: Any) -> None:
+def test_a_minute_of_live_playlist_follows_rfc_8216(
+    lineup: Path, streamer_for: StartStreamer
+) -> None:
     document = channel_document(
         "live",
         [{"path": "shows/Cheers"}, {"path": "shows/Odd"}],
@@ -86,7 +88,7 @@ def test_a_minute_of_live_playlist_follows_rfc_8216(lineup: Path, streamer_for: 
         ) == ("aac", "48000", 2)
 
 
-def test_odd_file_names_play(lineup: Path, streamer_for: Any) -> None:
+def test_odd_file_names_play(lineup: Path, streamer_for: StartStreamer) -> None:
     document = channel_document("odd", [{"path": "shows/Odd"}])
     streamer = streamer_for(document, lineup)
     streamer.wait_for_playlist(2)
@@ -100,7 +102,7 @@ def test_odd_file_names_play(lineup: Path, streamer_for: Any) -> None:
     assert b'playout_items_skipped_total{reason="undecodable"}' not in streamer.get("/metrics")
 
 
-def test_http_surface(lineup: Path, streamer_for: Any) -> None:
+def test_http_surface(lineup: Path, streamer_for: StartStreamer) -> None:
     streamer = streamer_for(channel_document("web", [{"path": "shows/Cheers"}]), lineup)
     streamer.wait_for_playlist(2)
     import urllib.error
@@ -127,7 +129,7 @@ def test_http_surface(lineup: Path, streamer_for: Any) -> None:
     assert "<programme" in guide and "Cheers S01E0" in guide
 
 
-def test_cors_follows_the_channel(lineup: Path, streamer_for: Any) -> None:
+def test_cors_follows_the_channel(lineup: Path, streamer_for: StartStreamer) -> None:
     import urllib.request
 
     document = channel_document("cors", [{"path": "shows/Cheers"}])
@@ -142,7 +144,9 @@ def test_cors_follows_the_channel(lineup: Path, streamer_for: Any) -> None:
             assert (response.headers.get("Access-Control-Allow-Origin") == origin) is allowed
 
 
-def test_copy_mode_survives_keyframes_far_apart(tmp_path: Path, streamer_for: Any) -> None:
+def test_copy_mode_survives_keyframes_far_apart(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
     """x264's default keyframe interval (250 frames: 10 s at 25 fps) is most files off the
     web: copied, their segments would run past TARGETDURATION. They are transcoded instead,
     and counted."""

@@ -6,16 +6,17 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from playout.media.hls import parse_playlist, reload_violations
-from tests.streaming import channel_document, make_clip
+from tests.streaming import StartStreamer, channel_document, make_clip
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
-def test_a_restart_resumes_within_a_segment(tmp_path: Path, streamer_for: Any, sig: int) -> None:
+def test_a_restart_resumes_within_a_segment(
+    tmp_path: Path, streamer_for: StartStreamer, sig: int
+) -> None:
     make_clip(tmp_path / "media/shows/Long S01E01.mkv", 40)
     make_clip(tmp_path / "media/shows/Long S01E02.mkv", 40)
     document = channel_document("resume", [{"path": "shows"}])
@@ -44,7 +45,9 @@ def test_a_restart_resumes_within_a_segment(tmp_path: Path, streamer_for: Any, s
     assert cursor["positionSeconds"] >= before["nowPlaying"]["positionSeconds"] - 2.0
 
 
-def test_a_vanished_item_is_replaced_in_its_own_time(tmp_path: Path, streamer_for: Any) -> None:
+def test_a_vanished_item_is_replaced_in_its_own_time(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
     """The timeline does not move: the rest of the vanished item's time airs the slate
     (there is no filler here), and the next item starts when the guide said."""
     make_clip(tmp_path / "media/shows/A S01E01.mkv", 16)
@@ -69,7 +72,7 @@ def test_a_vanished_item_is_replaced_in_its_own_time(tmp_path: Path, streamer_fo
 
 
 def test_nothing_playable_keeps_the_stream_alive_with_a_slate(
-    tmp_path: Path, streamer_for: Any
+    tmp_path: Path, streamer_for: StartStreamer
 ) -> None:
     (tmp_path / "media/shows").mkdir(parents=True)
     (tmp_path / "media/shows/broken.mkv").write_bytes(b"this is not a video")
@@ -85,7 +88,9 @@ def test_nothing_playable_keeps_the_stream_alive_with_a_slate(
     assert 'playout_items_skipped_total{reason="undecodable"} 1.0' in metrics
 
 
-def test_items_that_fail_their_checks_are_skipped(tmp_path: Path, streamer_for: Any) -> None:
+def test_items_that_fail_their_checks_are_skipped(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
     """`spec.probe`: the prober's quick profile before an item airs."""
     make_clip(tmp_path / "media/shows/A good.mkv", 6)
     # Cut short: the header still says 6 s, the packets end much sooner. It decodes, so

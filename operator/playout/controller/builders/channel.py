@@ -10,6 +10,7 @@ import yaml
 
 from playout.api.channel import Channel
 from playout.api.common import ResourceRequirements
+from playout.clock import rfc3339
 from playout.controller.builders.common import (
     CHANNEL_LABEL,
     COMPONENT,
@@ -93,8 +94,8 @@ def engine_config(channel: Channel) -> str:
     }
     if channel.metadata.creation_timestamp is not None:
         # The channel's time origin: every pipeline counts segment timestamps from it.
-        metadata["creationTimestamp"] = channel.metadata.creation_timestamp.isoformat().replace(
-            "+00:00", "Z"
+        metadata["creationTimestamp"] = rfc3339(
+            channel.metadata.creation_timestamp, timespec="auto"
         )
     document = {
         "apiVersion": channel.api_version,

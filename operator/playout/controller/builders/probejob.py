@@ -28,6 +28,8 @@ REPORT_MARGIN_SECONDS = 10
 # The report goes out as the container's termination message, which the operator reads
 # from the pod's status: the prober needs no API access and no service account token.
 TERMINATION_LOG = "/dev/termination-log"
+# The container whose termination message the operator reads.
+PROBER_CONTAINER = "prober"
 
 PROBER_DEFAULTS = {
     ProbeProfile.QUICK: ResourceRequirements(
@@ -109,7 +111,7 @@ def build_probejob(probe: ProbeJob, config: OperatorConfig) -> list[Manifest]:
 def _job_spec(probe: ProbeJob, labels: dict[str, str], config: OperatorConfig) -> dict[str, Any]:
     spec = probe.spec
     container: dict[str, Any] = {
-        "name": "prober",
+        "name": PROBER_CONTAINER,
         "image": config.prober_image,
         "imagePullPolicy": config.image_pull_policy,
         "args": probe_args(probe),

@@ -1,0 +1,293 @@
+"""How the operator judges what it observed: a phase and the conditions, per kind. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from playout.api.channel import REPORT_HEARTBEAT_SECONDS, Channel, ChannelPhase
+from playout.api.common import ConditionStatus
+from playout.api.probejob import ProbeJob, ProbeJobPhase, Verdict
+from playout.controller.status.observed import DeploymentState, JobState
+
+TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
+
+# Time for a report to travel and land (API latency, a retry).
+REPORT_SLACK = timedelta(seconds=15)
+# A stream that stays stale this long needs a human: Stalled.
+STALE_GIVE_UP = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Concluded:
+    """One condition as concluded, before timestamps are attached."""
+
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assessment:
+    """What the operator concluded about an object."""
+
+    phase: str
+    ready: Concluded
+    reconciling: Concluded
+    stalled: Concluded
+    extra: dict[str, Concluded] = field(default_factory=dict)
+    """Conditions beyond the three kstatus ones, by type."""
+
+    @property
+    def conditions(self) -> dict[str, Concluded]:
+        return {
+            "Ready": self.ready,
+            "Reconciling": self.reconciling,
+            "Stalled": self.stalled,
+            **self.extra,
+        }
+
+
+_CALM = Concluded(FALSE, "Reconciled")
+_NOT_STALLED = Concluded(FALSE, "Progressing")
+
+
+def stale_after(channel: Channel) -> timedelta:
+    """A report older than this means the stream stopped: one missed heartbeat's worth of
+    slack over the heartbeat itself and three segments (the engine's own health rule)."""
+    segments = timedelta(seconds=3 * channel.spec.output.segment_seconds)
+    return timedelta(seconds=REPORT_HEARTBEAT_SECONDS) + segments + REPORT_SLACK
+
+
+def assess_channel(
+    channel: Channel, deployment: DeploymentState | None, *, now: datetime
+) -> Assessment:
+    """Phase and conditions of a Channel from its Deployment and the engine's reports."""
+    assessment = _assess_stream(channel, deployment, now=now)
+    on_schedule = (
+        _on_schedule(channel)
+        if assessment.phase == ChannelPhase.LIVE
+        else Concluded(UNKNOWN, "NotLive", "The channel is not on air")
+    )
+    return replace(assessment, extra={**assessment.extra, "OnSchedule": on_schedule})
+
+
+def _on_schedule(channel: Channel) -> Concluded:
+    """Whether the latest entry went on air within one segment of the timeline."""
+    schedule = channel.status.schedule
+    drift = schedule.drift_seconds if schedule else None
+    if drift is None:
+        return Concluded(UNKNOWN, "NoReport", "The engine has not reported its drift yet")
+    segment = channel.spec.output.segment_seconds
+    if abs(drift) > segment:
+        checked = schedule.checked_at.isoformat() if schedule and schedule.checked_at else "?"
+        return Concluded(
+            FALSE,
+            "OffSchedule",
+            f"An entry went on air {drift:+.1f}s from its scheduled time (at {checked}), "
+            f"more than one segment ({segment}s)",
+        )
+    return Concluded(TRUE, "OnSchedule", "On air within one segment of the timeline")
+
+
+def _assess_stream(
+    channel: Channel, deployment: DeploymentState | None, *, now: datetime
+) -> Assessment:
+    if channel.spec.suspend:
+        if deployment is not None and deployment.replicas > 0:
+            return Assessment(
+                phase=ChannelPhase.SUSPENDED,
+                ready=Concluded(FALSE, "Suspending", "Taking the channel off air"),
+                reconciling=Concluded(TRUE, "Suspending", "Waiting for the streamer to stop"),
+                stalled=_NOT_STALLED,
+                extra={"StreamHealthy": Concluded(UNKNOWN, "Suspended")},
+            )
+        # Off air as asked is the desired state reached: Ready, so that kstatus (Flux)
+        # says Current rather than waiting forever; the phase says Suspended.
+        return Assessment(
+            phase=ChannelPhase.SUSPENDED,
+            ready=Concluded(TRUE, "Suspended", "The channel is suspended (spec.suspend)"),
+            reconciling=_CALM,
+            stalled=_NOT_STALLED,
+            extra={"StreamHealthy": Concluded(UNKNOWN, "Suspended")},
+        )
+    waiting_stream = {"StreamHealthy": Concluded(UNKNOWN, "NoReport", "No report from the engine")}
+    if deployment is None:
+        return Assessment(
+            phase=ChannelPhase.PENDING,
+            ready=Concluded(FALSE, "Creating", "Creating the streamer"),
+            reconciling=Concluded(TRUE, "Creating", "Creating the streamer"),
+            stalled=_NOT_STALLED,
+            extra=waiting_stream,
+        )
+    if deployment.progress_deadline_exceeded:
+        message = f"The streamer did not become available: {deployment.message}"
+        return Assessment(
+            phase=ChannelPhase.FAILED,
+            ready=Concluded(FALSE, "StreamerUnavailable", message),
+            reconciling=Concluded(FALSE, "StreamerUnavailable", message),
+            stalled=Concluded(TRUE, "ProgressDeadlineExceeded", message),
+            extra=waiting_stream,
+        )
+    rolled_out = (
+        deployment.observed_generation >= deployment.generation
+        and deployment.updated_replicas >= 1
+        and deployment.available_replicas >= 1
+    )
+    if not rolled_out:
+        waiting = "Waiting for the streamer pod to become available"
+        return Assessment(
+            phase=ChannelPhase.STARTING,
+            ready=Concluded(FALSE, "Starting", waiting),
+            reconciling=Concluded(TRUE, "Starting", waiting),
+            stalled=_NOT_STALLED,
+            extra=waiting_stream,
+        )
+    stream = channel.status.stream
+    last = stream.last_segment_at if stream else None
+    if last is None:
+        return Assessment(
+            phase=ChannelPhase.STARTING,
+            ready=Concluded(FALSE, "WaitingForStream", "Waiting for the first segments"),
+            reconciling=Concluded(TRUE, "WaitingForStream", "Waiting for the first segments"),
+            stalled=_NOT_STALLED,
+            extra=waiting_stream,
+        )
+    age = now - last
+    if age > stale_after(channel):
+        # Timestamps, not ages, in messages: a message that changed on every evaluation
+        # would rewrite the status, and wake every watcher, each time.
+        message = f"No new segment since {last.isoformat()}"
+        unhealthy = {"StreamHealthy": Concluded(FALSE, "StreamStale", message)}
+        if age > STALE_GIVE_UP:
+            return Assessment(
+                phase=ChannelPhase.DEGRADED,
+                ready=Concluded(FALSE, "StreamStale", message),
+                reconciling=Concluded(FALSE, "StreamStale", message),
+                stalled=Concluded(TRUE, "StreamStale", message),
+                extra=unhealthy,
+            )
+        return Assessment(
+            phase=ChannelPhase.DEGRADED,
+            ready=Concluded(FALSE, "StreamStale", message),
+            reconciling=Concluded(
+                TRUE, "Recovering", message + "; waiting for the streamer to recover"
+            ),
+            stalled=_NOT_STALLED,
+            extra=unhealthy,
+        )
+    title = channel.status.now_playing.title if channel.status.now_playing else "the stream"
+    return Assessment(
+        phase=ChannelPhase.LIVE,
+        ready=Concluded(TRUE, "Live", f"On air: {title}"),
+        reconciling=_CALM,
+        stalled=_NOT_STALLED,
+        extra={"StreamHealthy": Concluded(TRUE, "SegmentsFresh", "New segments keep coming")},
+    )
+
+
+def assess_probejob(
+    probe: ProbeJob, job: JobState | None, *, verdict: Verdict | None = None
+) -> Assessment:
+    """Phase and conditions of a ProbeJob from its latest Job and the prober's verdict (by
+    default, the one already in the status).
+
+    In kstatus terms: a usable result (pass or warn) is Current; a fail verdict, a run
+    that failed or one that left no report is Failed (Stalled), until a later run of a
+    scheduled probe does better; a scheduled probe waiting for its first run is Current."""
+    verdict = verdict if verdict is not None else probe.status.verdict
+    scheduled = probe.spec.schedule is not None
+    if job is None:
+        if scheduled:
+            if verdict is None:
+                waiting = f"Waiting for the first run (schedule {probe.spec.schedule})"
+                return Assessment(
+                    phase=ProbeJobPhase.PENDING,
+                    ready=Concluded(TRUE, "Scheduled", waiting),
+                    reconciling=_CALM,
+                    stalled=_NOT_STALLED,
+                    extra={"Complete": Concluded(FALSE, "Scheduled", waiting)},
+                )
+            return _result(_finished_phase(probe), verdict, "The latest run completed")
+        return Assessment(
+            phase=ProbeJobPhase.PENDING,
+            ready=Concluded(FALSE, "Creating", "Creating the probe Job"),
+            reconciling=Concluded(TRUE, "Creating", "Creating the probe Job"),
+            stalled=_NOT_STALLED,
+            extra={"Complete": Concluded(FALSE, "Creating")},
+        )
+    if job.failed:
+        message = f"Job {job.name} failed ({job.reason}): {job.message}".rstrip(": ")
+        return Assessment(
+            phase=ProbeJobPhase.FAILED,
+            ready=Concluded(FALSE, "ProbeFailed", message),
+            reconciling=_CALM,
+            stalled=Concluded(TRUE, job.reason or "JobFailed", message),
+            extra={"Complete": Concluded(TRUE, "JobFailed", message)},
+        )
+    if job.complete:
+        if verdict is None:
+            message = f"Job {job.name} finished without a report; its pod's log says why"
+            return Assessment(
+                phase=ProbeJobPhase.FAILED,
+                ready=Concluded(FALSE, "NoReport", message),
+                reconciling=_CALM,
+                stalled=Concluded(TRUE, "NoReport", message),
+                extra={"Complete": Concluded(TRUE, "JobComplete", message)},
+            )
+        return _result(ProbeJobPhase.SUCCEEDED, verdict, f"Job {job.name} completed")
+    running = job.active > 0
+    phase = ProbeJobPhase.RUNNING if running else ProbeJobPhase.PENDING
+    reason = "Running" if running else "Scheduling"
+    message = f"Job {job.name} is {reason.lower()}"
+    if scheduled and verdict is not None:
+        # A routine run of a scheduled probe: the last result stands until this one ends.
+        last = _result(phase, verdict, message)
+        return Assessment(
+            phase=phase,
+            ready=last.ready,
+            reconciling=_CALM,
+            stalled=last.stalled,
+            extra={"Complete": Concluded(FALSE, reason, message)},
+        )
+    return Assessment(
+        phase=phase,
+        ready=Concluded(FALSE, reason, message),
+        reconciling=Concluded(TRUE, reason, message),
+        stalled=_NOT_STALLED,
+        extra={"Complete": Concluded(FALSE, reason, message)},
+    )
+
+
+def _result(phase: ProbeJobPhase, verdict: Verdict, complete: str) -> Assessment:
+    """A finished probe, judged by its verdict."""
+    done = {"Complete": Concluded(TRUE, "JobComplete", complete)}
+    if verdict == Verdict.FAIL:
+        failed = Concluded(FALSE, "VerdictFail", "The media failed its checks (see status.checks)")
+        return Assessment(
+            phase=phase,
+            ready=failed,
+            reconciling=_CALM,
+            stalled=Concluded(TRUE, "VerdictFail", failed.message),
+            extra=done,
+        )
+    ready = Concluded(TRUE, f"Verdict{verdict.value.capitalize()}", f"Verdict: {verdict.value}")
+    return Assessment(phase=phase, ready=ready, reconciling=_CALM, stalled=_NOT_STALLED, extra=done)
+
+
+def _finished_phase(probe: ProbeJob) -> ProbeJobPhase:
+    return probe.status.phase or ProbeJobPhase.SUCCEEDED
+
+
+def assess_problem(
+    *, reason: str, message: str, stalled: bool, failed_phase: str, current_phase: str | None
+) -> Assessment:
+    """A reconcile that could not get as far as judging the children (an invalid spec, an
+    apply the API server refused): Stalled with the failed phase when it will not fix
+    itself, else still Reconciling in the phase it had."""
+    return Assessment(
+        phase=failed_phase if stalled else current_phase or "Pending",
+        ready=Concluded(FALSE, reason, message),
+        reconciling=Concluded(FALSE if stalled else TRUE, reason, message),
+        stalled=Concluded(TRUE if stalled else FALSE, reason, message),
+    )
