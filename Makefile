@@ -100,7 +100,7 @@ browser-deps:
 # --- quality ---------------------------------------------------------------------------
 
 .PHONY: lint
-lint: $(STAMP) ## ruff, mypy (strict on api, controller and hack/) and the CRD drift check
+lint: $(STAMP) ## ruff, mypy --strict (the package and hack/) and the CRD drift check
 	$(BIN)/ruff check operator tests hack bench
 	$(BIN)/ruff format --check operator tests hack bench
 	$(BIN)/mypy

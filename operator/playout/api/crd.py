@@ -56,13 +56,9 @@ CHANNEL = Kind(
         {"name": "Now Playing", "type": "string", "jsonPath": ".status.nowPlaying.title"},
         {"name": "Ready", "type": "string", "jsonPath": f"{_READY}.status"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-        {
-            "name": "Next",
-            "type": "string",
-            "jsonPath": ".status.schedule.next[0].title",
-            "priority": 1,
-        },
-        {"name": "At", "type": "date", "jsonPath": ".status.schedule.next[0].start", "priority": 1},
+        # A time, not an age: kubectl prints future dates in a `date` column as <invalid>.
+        {"name": "Next", "type": "string", "jsonPath": _NEXT + ".title", "priority": 1},
+        {"name": "At", "type": "string", "jsonPath": _NEXT + ".start", "priority": 1},
         {"name": "URL", "type": "string", "jsonPath": ".status.stream.url", "priority": 1},
         {"name": "Message", "type": "string", "jsonPath": f"{_READY}.message", "priority": 1},
     ),

@@ -209,4 +209,4 @@ def _first_pts(base: str, uri: str) -> int:
          "-read_intervals", "%+#1", "-of", "csv=p=0", f"{base}/live/{uri}"],
         capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
-    return int(result.stdout.split()[0])
+    return int(result.stdout.split()[0].split(",")[0])
