@@ -18,6 +18,7 @@ from playout.streamer.timeline import (
     join_point,
     on_air,
     plan,
+    plan_key,
     programmes,
     slot_starts,
     start_cursor,
@@ -317,3 +318,20 @@ def test_copy_mode_breaks_fall_on_keyframes() -> None:
     # 480 s and 960 s move to the nearest keyframes, 483 and 959.
     assert [e.entry.start for e in parts] == [0.0, 483.0, 959.0]
     assert all(e.entry.start in keyframes for e in parts)
+
+
+def test_the_plan_key_follows_what_planning_reads() -> None:
+    base = spec(schedule={"slots": [{"start": "06:00", "program": "news"}]})
+    same = spec(
+        schedule={"slots": [{"start": "06:00", "program": "news"}]},
+        output={"video": {"bitrateKbps": 5000}},
+        guide={"number": "7"},
+    )
+    assert plan_key(base) == plan_key(same)  # bit rate and guide number plan nothing
+    moved = spec(schedule={"slots": [{"start": "07:00", "program": "news"}]})
+    assert plan_key(moved) != plan_key(base)
+    faster = spec(
+        schedule={"slots": [{"start": "06:00", "program": "news"}]},
+        output={"video": {"frameRate": 25}},
+    )
+    assert plan_key(faster) != plan_key(base)

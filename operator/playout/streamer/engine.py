@@ -241,6 +241,9 @@ class Engine:
             published = await self.timeline_store.load_timeline()
             if published is not None:
                 saved = parse_timeline(published)
+        if saved is not None and saved.plan_key != timeline.plan_key(self.spec):
+            log.info("The schedule changed: planning the timeline again")
+            saved = None
         if saved is not None and saved.entries:
             self.timeline, self.cursor = saved.entries, saved.cursor
         elif self._resumed and not self._slotted:
@@ -277,7 +280,11 @@ class Engine:
             if not planned or cursor.at < until:
                 break  # nothing playable: a few minutes of slate, planned again soon
         self.timeline, self.cursor = entries, cursor
-        document = SavedTimeline(entries=entries, cursor=cursor).model_dump_json().encode()
+        document = (
+            SavedTimeline(entries=entries, cursor=cursor, plan_key=timeline.plan_key(self.spec))
+            .model_dump_json()
+            .encode()
+        )
         try:
             save_timeline(self.state_dir, document)
         except OSError as error:

@@ -51,6 +51,9 @@ class SavedTimeline(BaseModel):
     entries: list[Planned]
     cursor: Cursor
     """Where planning stands at the end of `entries`."""
+    plan_key: str = ""
+    """`timeline.plan_key` of the spec it was planned from: a timeline planned from another
+    schedule is planned again."""
 
 
 def parse_timeline(document: bytes) -> SavedTimeline | None:

@@ -18,6 +18,8 @@ boundary is not started (`fill: filler` or `slate` pad the time up to it) or is 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
@@ -154,6 +156,19 @@ class Programme:
     program: str = ""
     path: str | None = None
     breaks: tuple[tuple[datetime, datetime], ...] = field(default=())
+
+
+def plan_key(spec: ChannelSpec) -> str:
+    """A digest of what planning reads from the spec: the lineup, the clock, the breaks and
+    the frame grid. A saved timeline with another key was planned for another schedule."""
+    planned = spec.model_dump(
+        mode="json",
+        include={"programs", "bumpers", "schedule", "filler", "breaks"},
+    )
+    output = spec.output
+    planned["grid"] = [output.mode, output.segment_seconds, output.video.frame_rate]
+    text = json.dumps(planned, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def segment_count(length: float, segment_seconds: int) -> int:
