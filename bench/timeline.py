@@ -9,7 +9,7 @@ the same files, so the machine's speed cancels out.
    and breaks, for PLAYOUT_BENCH_GUIDE_MINUTES (default 30): how far what aired is from its
    scheduled time, and from the guide published at the start, against one segment.
 
-Usage: python bench/timeline.py [--part planning|guide]   (both by default)
+Usage: python -m bench.timeline [--part planning|guide]   (both by default)
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -28,8 +29,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -42,11 +44,9 @@ from playout.media.process import find_tool
 from playout.streamer.library import PROBES_AT_ONCE, MediaLibrary, Unplayable, list_media
 from playout.streamer.state import SavedTimeline
 from playout.streamer.timeline import plan, start_cursor
+from tests.samples import channel_document, free_port, make_clip
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.streaming import channel_document, free_port, make_clip  # noqa: E402
 
 SHOWS = 50
 EPISODES = 100
@@ -85,7 +85,7 @@ def load() -> str:
 
 
 def command(part: str) -> str:
-    return f"python bench/timeline.py --part {part}"
+    return f"python -m bench.timeline --part {part}"
 
 
 def print_table(rows: Sequence[tuple[str, str, float, str]], run: str) -> None:
@@ -176,30 +176,89 @@ def planning_spec(channel: int) -> ChannelSpec:
     return Channel.model_validate(document).spec
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the ffprobes): on a shared
+    machine it moves much less than wall time when others' load changes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 @dataclass
 class PlanningRun:
-    """One pass over every channel: wall time, and where it went."""
+    """One pass over every channel: wall and CPU time, where the wall time went, the
+    baseline's times when it ran interleaved, and per channel the timeline's entries, its
+    JSON's size and the seconds to write and read it. Timelines are not kept: an engine
+    holds one, and the garbage collector's cost grows with what is alive."""
 
-    seconds: float
-    scan: float
-    plan: float
-    timelines: list[SavedTimeline]
+    scan: float = 0.0
+    plan: float = 0.0
+    cpu: float = 0.0
+    baseline: float = 0.0
+    baseline_cpu: float = 0.0
+    entries: list[int] = field(default_factory=list)
+    json_bytes: list[int] = field(default_factory=list)
+    dumps: list[float] = field(default_factory=list)
+    reads: list[float] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return self.scan + self.plan
+
+
+async def probe_all(ffprobe: str, paths: Sequence[Path]) -> None:
+    """ffprobe once over each of `paths`, as many at once as the library runs."""
+    gate = asyncio.Semaphore(PROBES_AT_ONCE)
+
+    async def one(path: Path) -> None:
+        async with gate:
+            process = await asyncio.create_subprocess_exec(
+                *metadata_command(ffprobe, path),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                await asyncio.wait_for(process.communicate(), PROBE_TIMEOUT)
+            except TimeoutError:
+                process.kill()
+                raise
+            if process.returncode != 0:
+                raise RuntimeError(f"ffprobe failed on {path}")
+
+    await asyncio.gather(*(one(path) for path in paths))
 
 
 def plan_channels(
-    specs: Sequence[ChannelSpec], media: Path, states: Path, ffprobe: str, epoch: datetime
+    specs: Sequence[ChannelSpec],
+    media: Path,
+    states: Path,
+    ffprobe: str,
+    epoch: datetime,
+    *,
+    baseline: Sequence[Sequence[Path]] = (),
 ) -> PlanningRun:
-    """What each channel's engine does at start: read its folders, plan its guide."""
+    """What each channel's engine does at start: read its folders, plan its guide. With
+    `baseline`, bare ffprobe runs over the n-th list of files next to channel n, before it
+    and after it in turn, so that a change in the shared machine's load or an order effect
+    hits the baseline and the figure alike."""
     problems: list[str] = []
 
     def unplayable(path: str, problem: Unplayable) -> None:
         problems.append(f"{path}: {problem}")
 
-    async def every_channel() -> tuple[float, float, list[SavedTimeline]]:
-        scanning = planning = 0.0
-        timelines = []
+    async def bare(run: PlanningRun, paths: Sequence[Path]) -> None:
+        started, cpu = time.perf_counter(), cpu_seconds()
+        await probe_all(ffprobe, paths)
+        run.baseline += time.perf_counter() - started
+        run.baseline_cpu += cpu_seconds() - cpu
+
+    async def every_channel() -> PlanningRun:
+        run = PlanningRun()
         for number, spec in enumerate(specs):
-            started = time.perf_counter()
+            if baseline and number % 2 == 0:
+                await bare(run, baseline[number])
+            started, cpu = time.perf_counter(), cpu_seconds()
             library = MediaLibrary(
                 media_root=media,
                 state_dir=states / f"channel-{number}",
@@ -210,17 +269,24 @@ def plan_channels(
             scanned = time.perf_counter()
             cursor = start_cursor(spec, epoch)
             entries, cursor = plan(spec, listing, cursor, until=epoch + timedelta(days=GUIDE_DAYS))
-            scanning += scanned - started
-            planning += time.perf_counter() - scanned
-            timelines.append(SavedTimeline(entries=entries, cursor=cursor))
-        return scanning, planning, timelines
+            run.scan += scanned - started
+            run.plan += time.perf_counter() - scanned
+            run.cpu += cpu_seconds() - cpu
+            saved = SavedTimeline(entries=entries, cursor=cursor)
+            text = saved.model_dump_json()
+            run.entries.append(len(entries))
+            run.json_bytes.append(len(text.encode()))
+            run.dumps.append(timed(saved.model_dump_json))
+            # What a restart reads instead of planning again.
+            run.reads.append(timed(partial(SavedTimeline.model_validate_json, text)))
+            if baseline and number % 2 == 1:
+                await bare(run, baseline[number])
+        return run
 
-    started = time.perf_counter()
-    scanning, planning, timelines = asyncio.run(every_channel())
-    seconds = time.perf_counter() - started
+    run = asyncio.run(every_channel())
     if problems:
         raise SystemExit("unplayable files: " + "; ".join(problems[:5]))
-    return PlanningRun(seconds, scanning, planning, timelines)
+    return run
 
 
 def walk_and_stat(media: Path) -> int:
@@ -231,33 +297,6 @@ def walk_and_stat(media: Path) -> int:
             os.stat(f"{directory}/{name}")  # noqa: PTH116 (the plainest stat is the floor)
             count += 1
     return count
-
-
-def probe_all(ffprobe: str, paths: Sequence[Path]) -> None:
-    """ffprobe once over every file, as many at once as the library runs."""
-
-    async def every_file() -> None:
-        gate = asyncio.Semaphore(PROBES_AT_ONCE)
-
-        async def one(path: Path) -> None:
-            async with gate:
-                process = await asyncio.create_subprocess_exec(
-                    *metadata_command(ffprobe, path),
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                )
-                try:
-                    await asyncio.wait_for(process.communicate(), PROBE_TIMEOUT)
-                except TimeoutError:
-                    process.kill()
-                    raise
-                if process.returncode != 0:
-                    raise RuntimeError(f"ffprobe failed on {path}")
-
-        await asyncio.gather(*(one(path) for path in paths))
-
-    asyncio.run(every_file())
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -271,13 +310,20 @@ def planning_benchmark(ffprobe: str, run: str) -> None:
         work = Path(scratch)
         print(f"building the library ({SHOWS * EPISODES + FILLER_CLIPS} files)...", flush=True)
         media = build_library(work, ffprobe)
-        files = sorted(media.rglob("*.mkv"))
+        os.sync()  # so that the copies' writeback does not overlap the cold pass
+        count = sum(1 for _ in media.rglob("*.mkv"))
         specs = [planning_spec(number) for number in range(CHANNELS)]
         epoch = datetime.now(UTC).replace(microsecond=0)
         print(f"load before the cold pass: {load()}", flush=True)
 
-        probed = timed(lambda: probe_all(ffprobe, files))
-        cold = plan_channels(specs, media, work / "state", ffprobe, epoch)
+        # The baseline probes every file once: channel n's shows next to channel n, and the
+        # filler (which every channel probes, each with its own cache) with the first.
+        shares = [
+            sorted(f for program in spec.programs for f in (media / program.path).glob("*.mkv"))
+            for spec in specs
+        ]
+        shares[0] = sorted((media / "filler").glob("*.mkv")) + shares[0]
+        cold = plan_channels(specs, media, work / "state", ffprobe, epoch, baseline=shares)
         print(f"load after the cold pass: {load()}", flush=True)
 
         listed, walked, warm = [], [], []
@@ -289,7 +335,6 @@ def planning_benchmark(ffprobe: str, run: str) -> None:
 
     middle = sorted(warm, key=lambda r: r.seconds)[len(warm) // 2]
     listing, walking = statistics.median(listed), statistics.median(walked)
-    count = len(files)
     what = f"scan + plan {GUIDE_DAYS} days, {CHANNELS} channels"
     print_table(
         [
@@ -307,28 +352,29 @@ def planning_benchmark(ffprobe: str, run: str) -> None:
             ),
             (
                 f"cold: {what}, empty caches: {cold.seconds:.1f} s",
-                f"ffprobe over every file, {PROBES_AT_ONCE} at once: {probed:.1f} s",
-                cold.seconds / probed,
+                f"ffprobe over every file, {PROBES_AT_ONCE} at once: {cold.baseline:.1f} s",
+                cold.seconds / cold.baseline,
                 "<= 1.2x",
+            ),
+            (
+                f"cold, CPU time: {cold.cpu:.1f} s",
+                f"the same ffprobes' CPU time: {cold.baseline_cpu:.1f} s",
+                cold.cpu / cold.baseline_cpu,
+                "(less noisy)",
             ),
         ],
         run,
     )
-    dumps = []
-    for saved in middle.timelines:
-        started = time.perf_counter()
-        text = saved.model_dump_json()
-        dumps.append((len(saved.entries), len(text.encode()), time.perf_counter() - started))
-    entries = [n for n, _, _ in dumps]
-    sizes = [size / 1e6 for _, size, _ in dumps]
+    sizes = [size / 1e6 for size in middle.json_bytes]
     print(
         f"\nwarm split: scan {middle.scan:.3f} s, plan {middle.plan:.3f} s; "
         f"cold split: scan {cold.scan:.1f} s, plan {cold.plan:.3f} s"
     )
     print(
-        f"per channel: {min(entries)}-{max(entries)} entries planned, timeline JSON "
-        f"{min(sizes):.2f}-{max(sizes):.2f} MB, serialised in "
-        f"{max(seconds for _, _, seconds in dumps) * 1000:.0f} ms at most"
+        f"per channel: {min(middle.entries)}-{max(middle.entries)} entries planned; timeline "
+        f"JSON {min(sizes):.2f}-{max(sizes):.2f} MB, serialised in "
+        f"{statistics.median(middle.dumps) * 1000:.0f} ms and read back in "
+        f"{statistics.median(middle.reads) * 1000:.0f} ms (medians)"
     )
 
 
@@ -485,13 +531,13 @@ def guide_benchmark(minutes: float, run: str) -> None:
     print_table(
         [
             (
-                f"max \\|aired - scheduled\\|, {len(records)} as-run entries: {max(drifts):.0f} s",
+                f"max \\|aired - scheduled\\|, {len(records)} as-run entries: {max(drifts):.2f} s",
                 f"one segment: {segment:g} s",
                 max(drifts) / segment,
                 "<= 1.0x",
             ),
             (
-                f"max \\|guide start - aired\\|, {len(errors)} programmes: {max(errors):.0f} s",
+                f"max \\|guide start - aired\\|, {len(errors)} programmes: {max(errors):.2f} s",
                 f"one segment: {segment:g} s",
                 max(errors) / segment,
                 "<= 1.0x",

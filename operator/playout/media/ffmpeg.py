@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 from playout.api.channel import Output
@@ -54,7 +55,13 @@ def frame_rate(output: Output) -> Fraction:
     """The output frame rate as an exact fraction. 29.97, 59.94 and 23.976 mean the NTSC
     rates (30000/1001, ...): as decimals (2997/100) their frames would fall off the 90 kHz
     clock, and entry lengths would no longer add up to the timestamps ffmpeg writes."""
-    rate = Fraction(output.video.frame_rate).limit_denominator(1000)
+    return _exact_rate(output.video.frame_rate)
+
+
+@lru_cache(maxsize=64)
+def _exact_rate(value: float) -> Fraction:
+    # Cached: planning two weeks asks for it twice per entry.
+    rate = Fraction(value).limit_denominator(1000)
     ntsc = Fraction(round(rate * Fraction(1001, 1000)) * 1000, 1001)
     return ntsc if rate.denominator != 1 and abs(ntsc - rate) < Fraction(1, 1000) else rate
 
