@@ -58,6 +58,7 @@ FILLER_CLIPS = 20
 FILLER_SECONDS = 30
 GUIDE_DAYS = 14
 WARM_RUNS = 3
+LISTINGS = 5
 PROBE_TIMEOUT = 30.0
 GUIDE_SLOT_SECONDS = 240
 START_TIMEOUT = 180.0
@@ -326,10 +327,14 @@ def planning_benchmark(ffprobe: str, run: str) -> None:
         cold = plan_channels(specs, media, work / "state", ffprobe, epoch, baseline=shares)
         print(f"load after the cold pass: {load()}", flush=True)
 
-        listed, walked, warm = [], [], []
+        listed, listed_cpu, walked, warm = [], [], [], []
         for _ in range(WARM_RUNS):
-            listed.append(timed(lambda: list_media(media, "")))
-            walked.append(timed(lambda: walk_and_stat(media)))
+            # The baselines are short, so a burst of others' work skews one run: several.
+            for _ in range(LISTINGS):
+                cpu = cpu_seconds()
+                listed.append(timed(lambda: list_media(media, "")))
+                listed_cpu.append(cpu_seconds() - cpu)
+                walked.append(timed(lambda: walk_and_stat(media)))
             warm.append(plan_channels(specs, media, work / "state", ffprobe, epoch))
         print(f"load after the warm passes: {load()}\n")
 
@@ -340,7 +345,8 @@ def planning_benchmark(ffprobe: str, run: str) -> None:
         [
             (
                 f"warm: {what} (median of {WARM_RUNS}): {middle.seconds:.3f} s",
-                f"`list_media` over the root, {count} files: {listing:.3f} s",
+                f"`list_media` over the root, {count} files (median of {len(listed)}): "
+                f"{listing:.3f} s",
                 middle.seconds / listing,
                 "<= 2x",
             ),
@@ -349,6 +355,12 @@ def planning_benchmark(ffprobe: str, run: str) -> None:
                 f"`os.walk` + `stat` of every file: {walking:.3f} s",
                 middle.seconds / walking,
                 "(floor)",
+            ),
+            (
+                f"warm, CPU time: {middle.cpu:.3f} s",
+                f"`list_media`'s CPU time: {statistics.median(listed_cpu):.3f} s",
+                middle.cpu / statistics.median(listed_cpu),
+                "(less noisy)",
             ),
             (
                 f"cold: {what}, empty caches: {cold.seconds:.1f} s",
