@@ -118,9 +118,9 @@ class Streamer:
             body: bytes = response.read()
             return body
 
-    def playlist(self) -> ParsedPlaylist | None:
+    def playlist(self, path: str = "/live/index.m3u8") -> ParsedPlaylist | None:
         try:
-            return parse_playlist(self.get("/live/index.m3u8").decode())
+            return parse_playlist(self.get(path).decode())
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return None
 
@@ -128,14 +128,18 @@ class Streamer:
         document: dict[str, Any] = json.loads(self.get("/status"))
         return document
 
-    def wait_for_playlist(self, segments: int = 3, timeout: float = 60) -> ParsedPlaylist:
+    def wait_for_playlist(
+        self, segments: int = 3, timeout: float = 60, *, path: str = "/live/index.m3u8"
+    ) -> ParsedPlaylist:
+        """The media playlist at `path` once it lists `segments` (a rendition's, with
+        renditions: /live/NAME/index.m3u8)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
                 raise AssertionError(
                     f"playout run exited with {self.process.returncode}:\n{self.log_text()}"
                 )
-            playlist = self.playlist()
+            playlist = self.playlist(path)
             if playlist is not None and len(playlist.segments) >= segments:
                 return playlist
             time.sleep(0.1)

@@ -73,6 +73,19 @@ CASES = [
         "greater than or equal to 1",
     ),
     (
+        "renditions sharing a name",
+        edited(
+            CHANNEL,
+            "spec.output.renditions",
+            [
+                {"height": 480, "bitrateKbps": 1400},
+                {"name": "480p", "height": 360, "bitrateKbps": 800},
+            ],
+        ),
+        "spec.output.renditions",
+        "rendition names must be unique",
+    ),
+    (
         "odd width",
         edited(CHANNEL, "spec.output.video.width", 1279),
         "spec.output.video.width",

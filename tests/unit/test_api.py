@@ -79,6 +79,18 @@ def test_defaults_fill_in_what_users_leave_out() -> None:
             "spec.output.video.width: Input should be a multiple of 2",
         ),
         ({"output": {"mode": "passthrough"}}, "spec.output.mode"),
+        (
+            {"output": {"renditions": [{"height": 720, "bitrateKbps": 3000}] * 2}},
+            "output.renditions: the names ['720p'] repeat (set `name`",
+        ),
+        (
+            {"output": {"renditions": [{"height": 481, "bitrateKbps": 900}]}},
+            "spec.output.renditions[0].height: Input should be a multiple of 2",
+        ),
+        (
+            {"output": {"renditions": [{"height": 360, "bitrateKbps": 800, "name": "Low/x"}]}},
+            "spec.output.renditions[0].name: String should match pattern",
+        ),
         ({"resources": {"requests": {"cpu": "lots"}}}, "is not a Kubernetes quantity"),
         ({"bumpers": {"path": "/bumpers"}}, "spec.bumpers.path: must be relative"),
         ({"suspend": "maybe"}, "spec.suspend: Input should be a valid boolean"),

@@ -11,10 +11,12 @@ import pytest
 
 from playout.api.channel import Output, VideoOutput
 from playout.media.ffmpeg import (
+    Rung,
     SegmentOutput,
     card_command,
     frame_rate,
     item_command,
+    ladder,
     parse_segment_line,
     planned_length,
 )
@@ -186,3 +188,70 @@ def test_cards_last_exactly_the_planned_length() -> None:
 def test_segment_list_lines() -> None:
     assert parse_segment_line("r1-000003.ts,6.000000,8.000000\n") == ("r1-000003.ts", 8.0)
     assert parse_segment_line("garbage") is None
+
+
+LADDER = Output.model_validate(
+    {
+        "renditions": [
+            {"height": 720, "bitrateKbps": 3000},
+            {"height": 480, "bitrateKbps": 1400},
+            {"name": "mobile", "height": 360, "bitrateKbps": 800},
+        ]
+    }
+)
+
+
+def test_a_ladder_keeps_the_output_shape_at_even_widths() -> None:
+    assert ladder(Output()) == [Rung(None, 1280, 720, 3000)]
+    assert ladder(LADDER) == [
+        Rung("720p", 1280, 720, 3000),
+        Rung("480p", 854, 480, 1400),
+        Rung("mobile", 640, 360, 800),
+    ]
+
+
+def test_every_rendition_comes_from_one_decode() -> None:
+    command = item_command("ffmpeg", LADDER, Path("/m/a.mkv"), H264, 0.0, OUT, duration=4.0)
+    assert command.count("-i") == 1 and "-vf" not in command
+    graph = option(command, "-filter_complex").split(";")
+    # Normalised once at the top rung's size, then split and scaled down.
+    assert graph[0].startswith("[0:v:0]scale=1280:720:") and graph[0].endswith(
+        "split=3[v0][v1][v2]"
+    )
+    assert graph[1:3] == ["[v1]scale=854:480,setsar=1[v1s]", "[v2]scale=640:360,setsar=1[v2s]"]
+    assert graph[3].startswith("[0:a:0]aresample") and graph[3].endswith("asplit=3[a0][a1][a2]")
+    # One encoder pair and one segment muxer per rung, each with its own files and rate,
+    # and the same forced keyframes.
+    outputs = [i for i, arg in enumerate(command) if arg.endswith(".ts")]
+    assert [command[i] for i in outputs] == [
+        "/state/work/r1-v0-%06d.ts",
+        "/state/work/r1-v1-%06d.ts",
+        "/state/work/r1-v2-%06d.ts",
+    ]
+    assert [command[i + 1] for i, arg in enumerate(command) if arg == "-b:v"] == [
+        "3000k",
+        "1400k",
+        "800k",
+    ]
+    assert command.count("expr:gte(t,n_forced*2)") == 3
+    assert command.count("pipe:1") == 3
+    assert OUT.rendition_of("r1-v2-000004.ts", 3) == 2
+    assert OUT.rendition_of("other-000004.ts", 3) is None
+
+
+def test_copy_mode_ladders_copy_the_top_rung_and_cut_the_rest_on_its_keyframes() -> None:
+    copy = LADDER.model_copy(update={"mode": "copy"})
+    command = item_command("ffmpeg", copy, Path("/m/a.mkv"), H264, 0.0, OUT, duration=4.0)
+    top = command.index("/state/work/r1-v0-%06d.ts")
+    assert "libx264" not in command[:top] and "copy" in command[:top]
+    assert command.count("source") == 2  # -force_key_frames source, for both encoded rungs
+    assert "expr:gte(t,n_forced*2)" not in command
+    graph = option(command, "-filter_complex")
+    assert graph.startswith("[0:v:0]split=2[v1][v2];[v1]scale=854:480:")
+
+
+def test_cards_make_every_rendition_too() -> None:
+    command = card_command("ffmpeg", LADDER, Path("/state/work/card.txt"), 4.0, OUT)
+    assert command[command.index("-i") + 1].startswith("color=c=0x14213d:s=1280x720:")
+    assert "split=3[v0][v1][v2]" in option(command, "-filter_complex")
+    assert command.count("pipe:1") == 3

@@ -18,9 +18,12 @@ from playout.media.hls import (
     ParsedPlaylist,
     PlaylistRuleError,
     Segment,
+    Variant,
+    bandwidth,
     parse_playlist,
     playlist_violations,
     reload_violations,
+    render_multivariant,
 )
 
 T0 = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
@@ -448,3 +451,34 @@ def test_date_range_rules_within_one_playlist() -> None:
     assert playlist_violations(parse_playlist(longer)) == [
         f"EXT-X-DATERANGE {BREAK.id}: END-DATE is not START-DATE + DURATION"
     ]
+
+
+def test_bandwidth_is_the_peak_segment_rate_and_the_average() -> None:
+    assert bandwidth([(250_000, 2.0), (500_000, 2.0), (100_000, 1.0)]) == (2_000_000, 1_360_000)
+    assert bandwidth([]) == (0, 0)
+
+
+def test_the_multivariant_playlist_names_what_players_choose_by() -> None:
+    text = render_multivariant(
+        [
+            Variant(
+                "720p/index.m3u8",
+                3_400_000,
+                3_200_000,
+                1280,
+                720,
+                29.97,
+                ("avc1.64001f", "mp4a.40.2"),
+            ),
+            Variant("360p/index.m3u8", 900_000, 850_000, 640, 360, 29.97, ()),
+        ]
+    )
+    parsed = m3u8.loads(text)
+    assert parsed.is_variant and "#EXT-X-INDEPENDENT-SEGMENTS" in text
+    top, low = parsed.playlists
+    assert (top.uri, top.stream_info.bandwidth, top.stream_info.average_bandwidth) == (
+        "720p/index.m3u8", 3_400_000, 3_200_000,
+    )  # fmt: skip
+    assert (top.stream_info.resolution, top.stream_info.frame_rate) == ((1280, 720), 29.97)
+    assert top.stream_info.codecs == "avc1.64001f,mp4a.40.2"
+    assert low.stream_info.codecs is None  # not yet known: left out, never guessed

@@ -230,8 +230,45 @@ class AudioOutput(SpecModel):
     """Loudness normalisation."""
 
 
+RENDITIONS_MAX = 8
+_RENDITION_NAME = "(has(r.name) ? r.name : string(r.height) + 'p')"
+
+
+class Rendition(SpecModel):
+    """One rung of the adaptive bit rate ladder: a picture height and a bit rate. Every
+    rendition is made by the same ffmpeg from one decode, with keyframes on the same
+    frames, so all of them have the same segments."""
+
+    name: str | None = Field(
+        default=None, min_length=1, max_length=16, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+    )
+    """The rendition's path: its media playlist is /live/NAME/index.m3u8. Default: the
+    height and "p" (720p)."""
+    height: int = Field(ge=16, le=4320, multiple_of=2)
+    """Frame height in pixels; the width keeps `video`'s shape (rounded to even)."""
+    bitrate_kbps: int = Field(ge=100, le=100000)
+    """Target video bit rate."""
+
+    @property
+    def key(self) -> str:
+        return self.name or f"{self.height}p"
+
+
 class Output(SpecModel):
     """How the stream is made and packaged."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    f"!has(self.renditions) || self.renditions.all(r, self.renditions.exists_one("
+                    f"q, {_RENDITION_NAME.replace('r.', 'q.')} == {_RENDITION_NAME}))",
+                    "rendition names must be unique (set `name` where two share a height)",
+                    ".renditions",
+                ),
+            ]
+        }
+    )
 
     mode: Literal["copy", "transcode"] = "transcode"
     """`copy` repackages sources that already match each other without re-encoding (cheap);
@@ -247,6 +284,23 @@ class Output(SpecModel):
     allowed_origins: Annotated[list[str], Field(max_length=32)] = []
     """Web origins (e.g. https://tv.example.com) whose pages may play the stream (CORS).
     Empty: only the channel's own player page can; "*" allows any."""
+    renditions: Annotated[list[Rendition], Field(max_length=RENDITIONS_MAX)] = []
+    """An adaptive bit rate ladder, best first (e.g. 720p at 3000, 480p at 1400, 360p at
+    800): /live/index.m3u8 becomes a multivariant playlist with one media playlist per
+    rendition. Each rendition's height and bit rate take the place of `video`'s; its other
+    settings apply to all. In copy mode the source passes through as the first rendition
+    and the others are encoded from it. Empty: one rendition, from `video`."""
+
+    @model_validator(mode="after")
+    def _unique_rendition_names(self) -> Output:
+        names = [rendition.key for rendition in self.renditions]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(
+                f"output.renditions: the names {duplicates} repeat "
+                "(set `name` where two renditions share a height)"
+            )
+        return self
 
 
 class Storage(SpecModel):

@@ -94,36 +94,132 @@ class SegmentOutput:
     entry_offset: float = 0.0
     """Seconds into its timeline entry this run starts at (0 unless it joins mid-entry)."""
 
+    def pattern_for(self, rendition: int, count: int) -> Path:
+        """Where rendition `rendition` of `count` writes: `pattern` for the only one,
+        otherwise `pattern` with `-v<rendition>` before its counter (r3-v1-%06d.ts)."""
+        if count == 1:
+            return self.pattern
+        head, _, counter = self.pattern.name.rpartition("-")
+        return self.pattern.with_name(f"{head}-v{rendition}-{counter}")
+
+    def rendition_of(self, name: str, count: int) -> int | None:
+        """Which rendition a segment file the muxers reported belongs to."""
+        for rendition in range(count):
+            head = self.pattern_for(rendition, count).name.partition("%")[0]
+            if name.startswith(head):
+                return rendition
+        return None
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rendition as ffmpeg makes it."""
+
+    name: str | None
+    """Its path under /live; None for a channel's only rendition (at /live itself)."""
+    width: int
+    height: int
+    bitrate_kbps: int
+
+
+def ladder(output: Output) -> list[Rung]:
+    """The renditions to make, best first: `output.renditions`, each as wide as `video`'s
+    shape makes its height (to an even number of pixels), or the one rendition `video`
+    describes."""
+    video = output.video
+    if not output.renditions:
+        return [Rung(None, video.width, video.height, video.bitrate_kbps)]
+    return [
+        Rung(
+            rendition.key,
+            max(2, round(rendition.height * video.width / video.height / 2) * 2),
+            rendition.height,
+            rendition.bitrate_kbps,
+        )
+        for rendition in output.renditions
+    ]
+
 
 def _phase(segments: SegmentOutput) -> Fraction:
     return Fraction(round(segments.entry_offset * 1_000_000), 1_000_000)
 
 
-def _segment_muxer(out: SegmentOutput) -> list[str]:
+def _segment_muxer(out: SegmentOutput, pattern: Path) -> list[str]:
     # The segment muxer prints "file,start,end" to stdout as each segment completes: the
-    # engine learns of segments from that, never by polling the disk. `-muxdelay 0`: the
-    # mpegts muxer would otherwise add 0.7 s to every timestamp, off the planned start.
+    # engine learns of segments from that, never by polling the disk (with renditions, each
+    # output's muxer writes its own whole lines to the same pipe). `-muxdelay 0`: the mpegts
+    # muxer would otherwise add 0.7 s to every timestamp, off the planned start.
     return [
         "-muxdelay", "0", "-output_ts_offset", f"{out.ts_offset:.6f}",
         "-f", "segment", "-segment_time", str(out.segment_seconds),
         "-segment_format", "mpegts", "-segment_list", "pipe:1", "-segment_list_type", "csv",
-        "-reset_timestamps", "0", str(out.pattern),
+        "-reset_timestamps", "0", str(pattern),
     ]  # fmt: skip
 
 
-def _encoders(output: Output) -> list[str]:
-    video, audio = output.video, output.audio
-    gop = max(1, round(frame_rate(output) * output.segment_seconds))
+def _video_encoder(output: Output, rung: Rung, *, keyframes_from_source: bool = False) -> list[str]:
+    """x264 at the rung's bit rate. Keyframes fall on every segment boundary and nowhere
+    that would cut a segment short; beside a copied rendition they fall where the source has
+    them instead, so that every rendition is cut on the same frames."""
+    video = output.video
+    if keyframes_from_source:
+        keyframes = ["-g", "100000", "-sc_threshold", "0", "-force_key_frames", "source"]
+    else:
+        gop = max(1, round(frame_rate(output) * output.segment_seconds))
+        keyframes = [
+            "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+            "-force_key_frames", f"expr:gte(t,n_forced*{output.segment_seconds})",
+        ]  # fmt: skip
     return [
         "-c:v", "libx264", "-preset", video.preset, "-profile:v", "high", "-pix_fmt", "yuv420p",
-        "-b:v", f"{video.bitrate_kbps}k", "-maxrate", f"{video.bitrate_kbps}k",
-        "-bufsize", f"{video.bitrate_kbps * 2}k",
-        # A keyframe exactly on every segment boundary, and nowhere it would cut short.
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-force_key_frames", f"expr:gte(t,n_forced*{output.segment_seconds})",
+        "-b:v", f"{rung.bitrate_kbps}k", "-maxrate", f"{rung.bitrate_kbps}k",
+        "-bufsize", f"{rung.bitrate_kbps * 2}k", *keyframes,
+    ]  # fmt: skip
+
+
+def _audio_encoder(output: Output) -> list[str]:
+    audio = output.audio
+    return [
         "-c:a", "aac", "-b:a", f"{audio.bitrate_kbps}k",
         "-ar", str(audio.sample_rate), "-ac", str(audio.channels),
     ]  # fmt: skip
+
+
+def _encoded(
+    output: Output,
+    segments: SegmentOutput,
+    *,
+    video_in: str,
+    audio_in: str,
+    video: str,
+    audio: str,
+    per_output: list[str] | None = None,
+) -> list[str]:
+    """Every rendition from one decode: the `video` and `audio` chains once, then (with
+    several renditions) the picture split and scaled down for each rung, the sound split,
+    and one encoder pair and segment muxer per rung."""
+    rungs = ladder(output)
+    extra = per_output or []
+    if len(rungs) == 1:
+        return [
+            "-map", video_in, "-map", audio_in, "-vf", video, "-af", audio,
+            *_video_encoder(output, rungs[0]), *_audio_encoder(output), *extra,
+            *_segment_muxer(segments, segments.pattern),
+        ]  # fmt: skip
+    count = len(rungs)
+    pictures = "".join(f"[v{i}]" for i in range(count))
+    sounds = "".join(f"[a{i}]" for i in range(count))
+    graph = [f"[{video_in}]{video},split={count}{pictures}"]
+    graph += [f"[v{i}]scale={r.width}:{r.height},setsar=1[v{i}s]" for i, r in enumerate(rungs) if i]
+    graph.append(f"[{audio_in}]{audio},asplit={count}{sounds}")
+    command = ["-filter_complex", ";".join(graph)]
+    for i, rung in enumerate(rungs):
+        command += [
+            "-map", f"[v{i}s]" if i else "[v0]", "-map", f"[a{i}]",
+            *_video_encoder(output, rung), *_audio_encoder(output), *extra,
+            *_segment_muxer(segments, segments.pattern_for(i, count)),
+        ]  # fmt: skip
+    return command
 
 
 def _video_length(output: Output, frames: int | None) -> str:
@@ -137,13 +233,16 @@ def _video_length(output: Output, frames: int | None) -> str:
     return ",".join(steps)
 
 
-def _video_filter(output: Output, frames: int | None) -> str:
-    video = output.video
+def _fit(rung: Rung) -> str:
+    """Scaled into the rung's frame, keeping the picture's shape (letter- or pillarboxed)."""
     return (
-        f"scale={video.width}:{video.height}:force_original_aspect_ratio=decrease,"
-        f"pad={video.width}:{video.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,"
-        f"{_video_length(output, frames)},format=yuv420p"
+        f"scale={rung.width}:{rung.height}:force_original_aspect_ratio=decrease,"
+        f"pad={rung.width}:{rung.height}:(ow-iw)/2:(oh-ih)/2,setsar=1"
     )
+
+
+def _video_filter(output: Output, frames: int | None) -> str:
+    return f"{_fit(ladder(output)[0])},{_video_length(output, frames)},format=yuv420p"
 
 
 def _audio_length(output: Output, frames: int | None, phase: Fraction) -> str:
@@ -241,24 +340,49 @@ def item_command(
     source_input = [*seek, *input_args(source)]
     has_audio = info.audio_index is not None
     if copy and output.mode == "copy" and can_copy(info):
-        audio = ["-map", "0:a:0"] if has_audio else []
-        # -copypriorss 0: after a seek, start at the first keyframe at or after `start`
-        # rather than at the one before it, whose pictures belong before the entry.
-        return [
-            *head, *source_input, "-map", "0:v:0", *audio, "-c", "copy",
-            "-copypriorss", "0", *_copy_cut(output, frames), *_segment_muxer(segments),
-        ]  # fmt: skip
+        return [*head, *source_input, *_copied(output, frames, segments, has_audio=has_audio)]
     inputs = [*source_input, *([] if has_audio else _silence(output))]
-    audio_map = "0:a:0" if has_audio else "1:a:0"
     # Without audio of its own and a length, the item is as long as its video: stop the
     # silence there.
     shortest = ["-shortest"] if frames is None and not has_audio else []
     return [
-        *head, *inputs, "-map", "0:v:0", "-map", audio_map,
-        "-vf", _video_filter(output, frames),
-        "-af", _audio_filter(output, frames, _phase(segments)),
-        *_encoders(output), *shortest, *_segment_muxer(segments),
+        *head, *inputs,
+        *_encoded(
+            output, segments, video_in="0:v:0", audio_in="0:a:0" if has_audio else "1:a:0",
+            video=_video_filter(output, frames),
+            audio=_audio_filter(output, frames, _phase(segments)), per_output=shortest,
+        ),
     ]  # fmt: skip
+
+
+def _copied(
+    output: Output, frames: int | None, segments: SegmentOutput, *, has_audio: bool
+) -> list[str]:
+    """The source as it is for the first rendition; the others encoded from its decode,
+    keyframes where the source has them, so that all are cut on the same frames. The
+    sound is copied into each."""
+    # -copypriorss 0: after a seek, start at the first keyframe at or after `start`
+    # rather than at the one before it, whose pictures belong before the entry.
+    audio = ["-map", "0:a:0"] if has_audio else []
+    cut = _copy_cut(output, frames)
+    rungs = ladder(output)
+    count = len(rungs)
+    command = [
+        "-map", "0:v:0", *audio, "-c", "copy", "-copypriorss", "0", *cut,
+        *_segment_muxer(segments, segments.pattern_for(0, count)),
+    ]  # fmt: skip
+    if count == 1:
+        return command
+    pictures = "".join(f"[v{i}]" for i in range(1, count))
+    graph = [f"[0:v:0]split={count - 1}{pictures}"]
+    graph += [f"[v{i}]{_fit(rung)}[v{i}s]" for i, rung in enumerate(rungs) if i]
+    command = ["-filter_complex", ";".join(graph), *command]
+    for i, rung in enumerate(rungs[1:], start=1):
+        command += [
+            "-map", f"[v{i}s]", *audio, *_video_encoder(output, rung, keyframes_from_source=True),
+            "-c:a", "copy", *cut, *_segment_muxer(segments, segments.pattern_for(i, count)),
+        ]  # fmt: skip
+    return command
 
 
 def card_command(
@@ -268,22 +392,23 @@ def card_command(
     `planned_length(seconds)`. The text comes from a file, so no title, whatever its quotes
     or colons, needs escaping."""
     frames = _length(output, seconds)
-    video = output.video
+    top = ladder(output)[0]
     rate = frame_rate(output)
-    size = f"{video.width}x{video.height}"
+    size = f"{top.width}x{top.height}"
     font = f"fontfile={escape(str(FONT))}:" if FONT.exists() else ""
     text = (
         f"drawtext={font}textfile={escape(str(text_file))}:fontcolor=white:"
-        f"fontsize={video.height // 14}:"
+        f"fontsize={top.height // 14}:"
         "x=(w-text_w)/2:y=(h-text_h)/2"
     )
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate}",
-        *_silence(output), "-map", "0:v:0", "-map", "1:a:0",
-        "-vf", f"{text},trim=end_frame={frames},format=yuv420p",
-        "-af", _audio_filter(output, frames, _phase(segments), loudness=False),
-        *_encoders(output), *_segment_muxer(segments),
+        "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate}", *_silence(output),
+        *_encoded(
+            output, segments, video_in="0:v:0", audio_in="1:a:0",
+            video=f"{text},trim=end_frame={frames},format=yuv420p",
+            audio=_audio_filter(output, frames, _phase(segments), loudness=False),
+        ),
     ]  # fmt: skip
 
 

@@ -223,6 +223,54 @@ class LivePlaylist:
         return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One rendition as the multivariant playlist lists it (RFC 8216 section 4.3.4.2)."""
+
+    uri: str
+    bandwidth: int
+    """Peak segment bit rate in bits per second, as measured."""
+    average_bandwidth: int
+    width: int
+    height: int
+    frame_rate: float
+    codecs: tuple[str, ...]
+    """RFC 6381 codec strings, e.g. ("avc1.64001f", "mp4a.40.2"); empty when not yet known
+    (the attribute is then left out rather than guessed)."""
+
+
+def bandwidth(segments: Iterable[tuple[int, float]]) -> tuple[int, int]:
+    """(peak, average) bit rate of segments given as (bytes, seconds): RFC 8216's BANDWIDTH
+    is the largest segment bit rate, AVERAGE-BANDWIDTH the whole's."""
+    rates, total_bits, total_seconds = [], 0, 0.0
+    for size, seconds in segments:
+        if seconds > 0:
+            rates.append(size * 8 / seconds)
+            total_bits += size * 8
+            total_seconds += seconds
+    if not rates:
+        return 0, 0
+    return math.ceil(max(rates)), math.ceil(total_bits / total_seconds)
+
+
+def render_multivariant(variants: Iterable[Variant]) -> str:
+    """The playlist a player opens first: every rendition with what it needs to choose.
+    Every segment starts with a keyframe (forced on boundaries, or cut on the source's)."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for variant in variants:
+        attributes = [
+            f"BANDWIDTH={variant.bandwidth}",
+            f"AVERAGE-BANDWIDTH={variant.average_bandwidth}",
+            f"RESOLUTION={variant.width}x{variant.height}",
+            f"FRAME-RATE={variant.frame_rate:.3f}",
+        ]
+        if variant.codecs:
+            attributes.append(f'CODECS="{",".join(variant.codecs)}"')
+        lines.append(f"#EXT-X-STREAM-INF:{','.join(attributes)}")
+        lines.append(variant.uri)
+    return "\n".join(lines) + "\n"
+
+
 def _date_time(moment: datetime) -> str:
     """A time as the playlist's tags write it: to the millisecond."""
     return rfc3339(moment, timespec="milliseconds")

@@ -34,8 +34,16 @@ from playout.api.probejob import CheckStatus, ProbeProfile, Verdict
 from playout.atomic import write_atomically
 from playout.clock import rfc3339, utc_now
 from playout.media import ffmpeg
-from playout.media.hls import AdBreak, Segment, target_duration_for
+from playout.media.hls import (
+    AdBreak,
+    Segment,
+    Variant,
+    bandwidth,
+    render_multivariant,
+    target_duration_for,
+)
 from playout.media.metadata import MediaInfo
+from playout.media.mpegts import codecs as codecs_in
 from playout.media.process import find_tool, kill_group
 from playout.prober.engine import ProbeRequest, probe
 from playout.streamer import schedule, timeline
@@ -79,6 +87,9 @@ RETRY_MAX = 3600.0
 # duration: the rest of it is transcoded instead.
 KEYFRAMES_TOO_FAR = "keyframes further apart than the target duration"
 
+# How much of a segment is read for its codecs: its first keyframe and audio frame.
+CODECS_READ = 256 * 1024
+
 Reporter = Callable[[dict[str, object], bool], Awaitable[None]]
 
 
@@ -93,9 +104,10 @@ class TimelineStore(Protocol):
 
 @dataclass(frozen=True)
 class Produced:
-    """A finished segment waiting to be published."""
+    """A finished segment, in every rendition, waiting to be published."""
 
-    path: Path
+    paths: tuple[Path, ...]
+    """The segment's file in each rendition, best first."""
     duration: float
     planned: Planned
     offset: float
@@ -113,6 +125,11 @@ class Produced:
     def position(self) -> float:
         """Seconds into the file at the end of this segment."""
         return self.planned.entry.start + self.offset + self.duration
+
+
+def _codecs_of(segment: Path) -> list[str]:
+    with segment.open("rb") as file:
+        return codecs_in(file.read(CODECS_READ))
 
 
 class ItemFailed(Exception):
@@ -149,6 +166,13 @@ class Engine:
         self.ffmpeg = find_tool("ffmpeg")
         output = self.spec.output
         self.segment_seconds = output.segment_seconds
+        self.rungs = ffmpeg.ladder(output)
+        # Per rendition: what its segments in the window weigh (bytes, seconds), and the
+        # codecs its latest run wrote, for the multivariant playlist.
+        self._weights: list[dict[str, tuple[int, float]]] = [{} for _ in self.rungs]
+        self._codecs: list[tuple[str, ...]] = [() for _ in self.rungs]
+        self._copied_picture: tuple[int, int, float] | None = None
+        """Width, height and frame rate of the source copy mode passes through last."""
         target = target_duration_for(output.segment_seconds, output.mode)
         self._resumed = saved is not None and bool(saved.progress or saved.window)
         saved = saved or SavedState()
@@ -197,16 +221,28 @@ class Engine:
         await self._start_timeline()
         await asyncio.gather(self._produce(), self._publish())
 
+    def rendition_dir(self, rendition: int) -> Path:
+        """Where a rendition's segments are: the segments folder itself for a channel's
+        only rendition, else a folder named after it (served as /live/NAME/)."""
+        name = self.rungs[rendition].name
+        return self.segments_dir if name is None else self.segments_dir / name
+
     def _prepare_dirs(self) -> None:
         """Sweep what a crash left: work files, and segments no playlist lists any more."""
-        self.segments_dir.mkdir(parents=True, exist_ok=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.work_dir.iterdir():
             leftover.unlink(missing_ok=True)
         listed = {s.uri for s in self.playlist.segments + self.playlist.removed}
-        for path in self.segments_dir.iterdir():
-            if path.name not in listed:
-                path.unlink(missing_ok=True)
+        for rendition in range(len(self.rungs)):
+            folder = self.rendition_dir(rendition)
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in folder.iterdir():
+                if path.is_file() and path.name not in listed:
+                    path.unlink(missing_ok=True)
+            for segment in self.playlist.segments:
+                with contextlib.suppress(OSError):
+                    size = (folder / segment.uri).stat().st_size
+                    self._weights[rendition][segment.uri] = (size, segment.duration)
 
     @property
     def target_duration(self) -> int:
@@ -439,6 +475,7 @@ class Engine:
                 entry_offset=offset,
             )
             if entry.path is not None and info is not None:
+                self._note_copied(info, copy=entry.path not in self._transcode)
                 command = ffmpeg.item_command(
                     self.ffmpeg,
                     output,
@@ -453,7 +490,9 @@ class Engine:
                 text_file = self.work_dir / f"{run}-card.txt"
                 text_file.write_text(entry.title)
                 command = ffmpeg.card_command(self.ffmpeg, output, text_file, remaining, segments)
-            produced, reached, error = await self._run_ffmpeg(command, planned, offset, first)
+            produced, reached, error = await self._run_ffmpeg(
+                command, segments, planned, offset, first
+            )
             if produced:
                 first = False
             if error == KEYFRAMES_TOO_FAR and entry.path is not None:
@@ -476,9 +515,15 @@ class Engine:
             log.warning(f"ffmpeg failed on {entry.path} at {offset:.1f}s ({error}); resuming")
 
     async def _run_ffmpeg(
-        self, command: list[str], planned: Planned, offset: float, first: bool
+        self,
+        command: list[str],
+        segments: ffmpeg.SegmentOutput,
+        planned: Planned,
+        offset: float,
+        first: bool,
     ) -> tuple[int, float, str | None]:
-        """Returns (segments produced, offset reached, error or None)."""
+        """Returns (segments produced, offset reached, error or None). With renditions, a
+        segment is produced once every rendition has finished it."""
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,
@@ -493,6 +538,8 @@ class Engine:
         previous_end = base + offset
         started = time.monotonic()
         expected = planned.segments(self.segment_seconds)
+        count = len(self.rungs)
+        waiting: list[deque[tuple[str, float]]] = [deque() for _ in range(count)]
         try:
             while True:
                 limit = 60.0 if produced == 0 else max(20.0, 5.0 * self.segment_seconds)
@@ -505,9 +552,15 @@ class Engine:
                 if not line:
                     break
                 parsed = ffmpeg.parse_segment_line(line.decode(errors="replace"))
-                if parsed is None:
+                rendition = None if parsed is None else segments.rendition_of(parsed[0], count)
+                if parsed is None or rendition is None:
                     continue
-                name, end = parsed
+                waiting[rendition].append(parsed)
+                if not all(waiting):
+                    continue
+                finished = [queue.popleft() for queue in waiting]
+                end = finished[0][1]
+                self._check_alignment(finished)
                 duration = max(end - previous_end, 0.0)
                 previous_end = end
                 if round(duration) > self.target_duration:
@@ -515,7 +568,8 @@ class Engine:
                     # break the playlist's TARGETDURATION. Drop it and transcode the rest.
                     kill_group(process)
                     await process.wait()
-                    (self.work_dir / name).unlink(missing_ok=True)
+                    for file_name, _ in finished:
+                        (self.work_dir / file_name).unlink(missing_ok=True)
                     return produced, offset, KEYFRAMES_TOO_FAR
                 produced += 1
                 # Media seconds per wall second while ffmpeg ran (pauses excluded).
@@ -525,7 +579,7 @@ class Engine:
                 index = round(segment_offset / self.segment_seconds)
                 await self._queue_segment(
                     Produced(
-                        path=self.work_dir / name,
+                        paths=tuple(self.work_dir / file_name for file_name, _ in finished),
                         duration=duration,
                         planned=planned,
                         offset=segment_offset,
@@ -539,10 +593,31 @@ class Engine:
         except BaseException:
             kill_group(process)
             raise
+        finally:
+            # Segments some renditions finished and others did not: never published.
+            for queue in waiting:
+                for file_name, _ in queue:
+                    (self.work_dir / file_name).unlink(missing_ok=True)
         stderr = (await stderr_task).decode(errors="replace").strip()
         if code != 0:
             return produced, offset, stderr.splitlines()[-1] if stderr else f"exit code {code}"
         return produced, offset, None
+
+    def _note_copied(self, info: MediaInfo, *, copy: bool) -> None:
+        video = info.summary.video
+        copied = copy and self.spec.output.mode == "copy" and ffmpeg.can_copy(info)
+        if copied and video and video.width and video.height and video.frame_rate:
+            self._copied_picture = (video.width, video.height, video.frame_rate)
+        else:
+            self._copied_picture = None
+
+    def _check_alignment(self, finished: list[tuple[str, float]]) -> None:
+        """Renditions cut on the same frames end their segments at the same time; one that
+        does not would make players that switch to it jump."""
+        ends = [end for _, end in finished]
+        if max(ends) - min(ends) > 0.5 / float(ffmpeg.frame_rate(self.spec.output)):
+            self.metrics.misaligned.inc()
+            log.warning(f"Renditions cut a segment at different times: {ends}")
 
     async def _queue_segment(self, produced: Produced, process: asyncio.subprocess.Process) -> None:
         await self._queue.put(produced)
@@ -621,7 +696,12 @@ class Engine:
         program_date_time = produced.program_date_time
         if end is not None and program_date_time < end:
             program_date_time = end  # an entry that ran long (copy mode) delays the next
-        produced.path.replace(self.segments_dir / uri)
+        for rendition, path in enumerate(produced.paths):
+            target = self.rendition_dir(rendition) / uri
+            path.replace(target)
+            if produced.first or not self._codecs[rendition]:
+                self._codecs[rendition] = tuple(await asyncio.to_thread(_codecs_of, target))
+            self._weights[rendition][uri] = (target.stat().st_size, produced.duration)
         starts_entry = produced.first or self._new_run
         self.playlist.append(
             Segment(
@@ -636,7 +716,12 @@ class Engine:
         )
         self._new_run = False
         for gone in self.playlist.collect(keep=GRACE_SEGMENTS):
-            (self.segments_dir / gone.uri).unlink(missing_ok=True)
+            for rendition in range(len(self.rungs)):
+                (self.rendition_dir(rendition) / gone.uri).unlink(missing_ok=True)
+        listed = {segment.uri for segment in self.playlist.segments}
+        for weights in self._weights:
+            for stale in [known for known in weights if known not in listed]:
+                del weights[stale]
         self.last_published = time.monotonic()
         self.last_published_at = now
         self.metrics.segments.inc()
@@ -719,6 +804,31 @@ class Engine:
         return self._library.durations().get(path)
 
     # --- views ----------------------------------------------------------------------
+
+    def multivariant(self) -> str | None:
+        """The multivariant playlist of a channel with renditions (None without), each
+        rendition's bandwidth measured from its segments in the window."""
+        if self.rungs[0].name is None:
+            return None
+        rate = float(ffmpeg.frame_rate(self.spec.output))
+        variants = []
+        for rendition, rung in enumerate(self.rungs):
+            peak, average = bandwidth(self._weights[rendition].values())
+            width, height, fps = rung.width, rung.height, rate
+            if rendition == 0 and self._copied_picture is not None:
+                width, height, fps = self._copied_picture
+            variants.append(
+                Variant(
+                    uri=f"{rung.name}/index.m3u8",
+                    bandwidth=peak,
+                    average_bandwidth=average,
+                    width=width,
+                    height=height,
+                    frame_rate=fps,
+                    codecs=self._codecs[rendition],
+                )
+            )
+        return render_multivariant(variants)
 
     def upcoming(self, *, hours: float) -> list[timeline.Programme]:
         """The guide from now (the programme on air first) for `hours`."""

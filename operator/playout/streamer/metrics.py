@@ -48,3 +48,8 @@ class EngineMetrics:
             "Files copy mode transcoded instead, their keyframes too far apart for the segments",
             registry=self.registry,
         )
+        self.misaligned = Counter(
+            "playout_rendition_misaligned_segments_total",
+            "Segments whose renditions ended at different times (players switching would jump)",
+            registry=self.registry,
+        )

@@ -43,14 +43,30 @@ def _cors(request: web.Request, response: web.StreamResponse) -> web.StreamRespo
     return response
 
 
+def _rendition(request: web.Request) -> int:
+    """The rendition a path names (/live/NAME/...); 0, the only one, where it names none."""
+    engine = request.app[ENGINE]
+    name = request.match_info.get("rendition")
+    for index, rung in enumerate(engine.rungs):
+        if rung.name == name:
+            return index
+    raise web.HTTPNotFound()
+
+
 async def playlist(request: web.Request) -> web.StreamResponse:
+    """/live/index.m3u8: the multivariant playlist of a channel with renditions, else the
+    media playlist; /live/NAME/index.m3u8: a rendition's media playlist. The renditions'
+    media playlists are one and the same: their segments share names, each in its folder."""
     engine = request.app[ENGINE]
     if not engine.playlist.segments:
         raise web.HTTPServiceUnavailable(
             text="the stream is starting", headers={"Retry-After": "1"}
         )
+    multivariant = engine.multivariant() if "rendition" not in request.match_info else None
+    if multivariant is None:
+        _rendition(request)
     response = web.Response(
-        text=engine.playlist.render(),
+        text=multivariant or engine.playlist.render(),
         content_type=PLAYLIST_TYPE,
         headers={"Cache-Control": "no-cache, no-store"},
     )
@@ -61,7 +77,7 @@ async def segment(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if not SEGMENT_NAME.match(name):
         raise web.HTTPNotFound()
-    path = request.app[ENGINE].segments_dir / name
+    path = request.app[ENGINE].rendition_dir(_rendition(request)) / name
     if not path.is_file():
         raise web.HTTPNotFound()
     response = web.FileResponse(
@@ -233,6 +249,8 @@ def make_app(engine: Engine) -> web.Application:
     app[ENGINE] = engine
     app.router.add_get("/live/index.m3u8", playlist)
     app.router.add_get("/live/{name}", segment)
+    app.router.add_get("/live/{rendition}/index.m3u8", playlist)
+    app.router.add_get("/live/{rendition}/{name}", segment)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/status", status)
