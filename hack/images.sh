@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build playout's images under the names the chart and the operator use by default:
-# playout/{streamer,prober,operator}:<version>.
+# playout/{streamer,prober,operator}:<version>, each a target of the one Dockerfile.
 #   With a Docker engine: `docker build` (kind users then `kind load` them).
 #   Without one: buildah, FROM a debootstrapped Debian (hack/node/base.sh, cached), and an
 #   import into the local real node's containerd (hack/node.py), skipped when unchanged.
@@ -10,7 +10,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
 VERSION=$(python3 -c 'import tomllib;print(tomllib.load(open("pyproject.toml","rb"))["project"]["version"])')
 CTR=(ctr -a "${CONTAINERD_ADDRESS:-/run/playout-containerd/containerd.sock}" -n k8s.io)
-declare -A FILE=([streamer]=images/streamer/Dockerfile [prober]=images/prober/Dockerfile [operator]=operator/Dockerfile)
 if [[ -z ${BUILDER:-} ]]; then
   if docker info >/dev/null 2>&1; then BUILDER=docker; else BUILDER=buildah; fi
 fi
@@ -18,7 +17,7 @@ fi
 
 if [[ $BUILDER == docker ]]; then
   for n in "${@:-streamer prober operator}"; do for n in $n; do
-    docker build -q -f "${FILE[$n]}" -t "playout/$n:$VERSION" . >/dev/null
+    docker build -q --target "$n" -t "playout/$n:$VERSION" . >/dev/null
     echo "$n: playout/$n:$VERSION"
   done; done
   exit 0
@@ -37,7 +36,7 @@ for n in "${@:-streamer prober operator}"; do for n in $n; do
   else
     ref=docker.io/playout/$n:$VERSION
     BASE=${BASE:-$(hack/node/base.sh)}
-    buildah build -q --layers --pull=false --build-arg BASE="$BASE" "${EXTRA[@]}" -f "${FILE[$n]}" -t "$ref" . >/dev/null
+    buildah build -q --layers --pull=false --build-arg BASE="$BASE" "${EXTRA[@]}" --target "$n" -t "$ref" . >/dev/null
   fi
   t1=$(date +%s%3N)
   id=$(buildah images --noheading --no-trunc --format '{{.ID}}' "$ref")

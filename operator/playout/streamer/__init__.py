@@ -1,1 +1,1 @@
-"""The channel playout engine (runs in images/streamer)."""
+"""The channel playout engine (runs in the streamer image)."""
