@@ -168,7 +168,15 @@ def demo_channel() -> str:
     }
     spec["breaks"] = [{"program": "movies", "everyMinutes": 2, "seconds": 20}]
     # A 2-core machine runs the streamer, the prober and the operator side by side: the demo's
-    # small channel needs half a core, not the example's one.
+    # ladder is smaller than the example's (480p, 360p, 240p), and its channel asks for half
+    # a core, not the example's one.
+    spec["output"]["video"] = {"width": 854, "height": 480, "frameRate": 25, "bitrateKbps": 1400,
+                               "preset": "superfast"}  # fmt: skip
+    spec["output"]["renditions"] = [
+        {"height": 480, "bitrateKbps": 1400},
+        {"height": 360, "bitrateKbps": 800},
+        {"height": 240, "bitrateKbps": 400},
+    ]
     spec["resources"] = {
         "requests": {"cpu": "500m", "memory": "256Mi"},
         "limits": {"memory": "1Gi"},
@@ -194,6 +202,20 @@ def show_guide(count: int = 8) -> None:
         start = datetime.strptime(programme.get("start", ""), "%Y%m%d%H%M%S %z")
         stop = datetime.strptime(programme.get("stop", ""), "%Y%m%d%H%M%S %z")
         print(f"  {start:%H:%M:%S}-{stop:%H:%M:%S} UTC  {programme.findtext('title')}")
+
+
+def show_ladder() -> None:
+    """The multivariant playlist: each rendition with its measured bandwidth and codecs."""
+    try:
+        with urllib.request.urlopen(f"{PLAYER}live/index.m3u8", timeout=10) as response:  # noqa: S310 (our own http URL)
+            text = response.read().decode()
+    except OSError as error:
+        print(f"(The playlist is not reachable yet: {error})")
+        return
+    print("The renditions (/live/index.m3u8):")
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            print(f"  {line.removeprefix('#EXT-X-STREAM-INF:')}")
 
 
 def start_engine(media: Path) -> None:
@@ -326,11 +348,13 @@ def up() -> None:
         "without a verdict)."
     )
     show_guide()
+    show_ladder()
     print(
-        f"Watch the channel: {PLAYER}  (playlist {PLAYER}live/index.m3u8)\n"
+        f"Watch the channel: {PLAYER}  (playlist {PLAYER}live/index.m3u8, one per rendition\n"
+        f"at {PLAYER}live/480p/index.m3u8 and so on)\n"
         f"Guide: {PLAYER}xmltv.xml  Channel list: {PLAYER}channel.m3u  As-run log: {PLAYER}asrun\n"
         "The film at the second slot has an ad break every 2 minutes: EXT-X-DATERANGE\n"
-        f"SCTE35-OUT and EXT-X-CUE-OUT in {PLAYER}live/index.m3u8 while it airs.\n{where}\n"
+        f"SCTE35-OUT and EXT-X-CUE-OUT in {PLAYER}live/480p/index.m3u8 while it airs.\n{where}\n"
         f"Try: KUBECONFIG={KUBECONFIG} kubectl -n {NAMESPACE} get channels -w\n"
         "Remove it all with: make demo-down"
     )

@@ -53,6 +53,11 @@ def small_channel(**spec: Any) -> dict[str, Any]:
         "preset": "ultrafast",
         "bitrateKbps": 400,
     }
+    # The example's ladder, small: two renditions, so every test here runs one.
+    document["spec"]["output"]["renditions"] = [
+        {"height": 240, "bitrateKbps": 400},
+        {"height": 144, "bitrateKbps": 150},
+    ]
     return document
 
 

@@ -86,6 +86,12 @@ CASES = [
         "rendition names must be unique",
     ),
     (
+        "alternate audio without languages",
+        edited(CHANNEL, "spec.output.audio.alternates", True),
+        "spec.output.audio.alternates",
+        "list the languages to offer",
+    ),
+    (
         "odd width",
         edited(CHANNEL, "spec.output.video.width", 1279),
         "spec.output.video.width",

@@ -84,6 +84,18 @@ def test_defaults_fill_in_what_users_leave_out() -> None:
             "output.renditions: the names ['720p'] repeat (set `name`",
         ),
         (
+            {"output": {"audio": {"languages": ["de", "ger"]}}},
+            "audio.languages: ['ger'] repeat a language listed before",
+        ),
+        (
+            {"output": {"audio": {"languages": ["xx"]}}},
+            "spec.output.audio.languages[0]: 'xx' is not an ISO 639 language code",
+        ),
+        (
+            {"output": {"audio": {"alternates": True}}},
+            "audio.alternates: list the languages to offer",
+        ),
+        (
             {"output": {"renditions": [{"height": 481, "bitrateKbps": 900}]}},
             "spec.output.renditions[0].height: Input should be a multiple of 2",
         ),

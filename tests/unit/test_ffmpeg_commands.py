@@ -219,7 +219,7 @@ def test_every_rendition_comes_from_one_decode() -> None:
         "split=3[v0][v1][v2]"
     )
     assert graph[1:3] == ["[v1]scale=854:480,setsar=1[v1s]", "[v2]scale=640:360,setsar=1[v2s]"]
-    assert graph[3].startswith("[0:a:0]aresample") and graph[3].endswith("asplit=3[a0][a1][a2]")
+    assert graph[3].startswith("[0:1]aresample") and graph[3].endswith("asplit=3[a0][a1][a2]")
     # One encoder pair and one segment muxer per rung, each with its own files and rate,
     # and the same forced keyframes.
     outputs = [i for i, arg in enumerate(command) if arg.endswith(".ts")]

@@ -23,6 +23,7 @@ from playout.api.common import (
 )
 from playout.api.meta import ObjectMeta, Resource
 from playout.api.probejob import Thresholds
+from playout.media import languages
 
 # Children are named after the Channel with suffixes of up to 6 characters ("-sweep"), and
 # the CronJob name limit is 52; a Service name must also be a DNS label.
@@ -215,8 +216,35 @@ class VideoOutput(SpecModel):
     """x264 speed preset: slower presets need more CPU for the same quality."""
 
 
+def _check_language(code: str) -> str:
+    if not languages.is_known(code):
+        raise ValueError(
+            f"{code!r} is not an ISO 639 language code (use a 639-1 or 639-2 code: de, deu, ger)"
+        )
+    return code
+
+
+LanguageCode = Annotated[
+    str, Field(min_length=2, max_length=3, pattern=r"^[a-z]{2,3}$"), AfterValidator(_check_language)
+]
+
+
 class AudioOutput(SpecModel):
     """The audio every item is normalised to in transcode mode."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.alternates) || !self.alternates || "
+                    "(has(self.languages) && size(self.languages) > 0)",
+                    "audio.alternates: list the languages to offer in `audio.languages` "
+                    "(e.g. [de, en])",
+                    ".alternates",
+                ),
+            ]
+        }
+    )
 
     codec: Literal["aac"] = "aac"
     """Audio codec of the stream."""
@@ -228,6 +256,31 @@ class AudioOutput(SpecModel):
     """1 (mono) or 2 (stereo)."""
     loudness: Loudness = Loudness()
     """Loudness normalisation."""
+    languages: Annotated[list[LanguageCode], Field(max_length=8)] = []
+    """Preferred audio languages, in order, as ISO 639-1 or 639-2 codes (`de`, `deu` and
+    `ger` are the same language): each item plays its first track in the first of them it
+    has, else its default track. Empty: every item's default (or first) audio track."""
+    alternates: bool = False
+    """Also offer every language of `languages` as an alternate audio rendition
+    (EXT-X-MEDIA TYPE=AUDIO with its LANGUAGE and NAME), each playing that language's track
+    where an item has one and the item's main track where it has not."""
+
+    @model_validator(mode="after")
+    def _alternates_need_languages(self) -> AudioOutput:
+        same = [code for i, code in enumerate(self.languages) if any(
+            languages.canonical(code) == languages.canonical(earlier)
+            for earlier in self.languages[:i]
+        )]  # fmt: skip
+        if same:
+            raise ValueError(
+                f"audio.languages: {same} repeat a language listed before "
+                "(ISO 639-1 and 639-2 codes of one language are the same: de, deu, ger)"
+            )
+        if self.alternates and not self.languages:
+            raise ValueError(
+                "audio.alternates: list the languages to offer in `audio.languages` (e.g. [de, en])"
+            )
+        return self
 
 
 RENDITIONS_MAX = 8

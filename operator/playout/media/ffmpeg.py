@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from playout.api.channel import Output
+from playout.media import languages
 from playout.media.metadata import MediaInfo
 from playout.media.source import input_args
 
@@ -125,10 +126,12 @@ class Rung:
 def ladder(output: Output) -> list[Rung]:
     """The renditions to make, best first: `output.renditions`, each as wide as `video`'s
     shape makes its height (to an even number of pixels), or the one rendition `video`
-    describes."""
+    describes (named after its height when alternate audio needs a multivariant playlist
+    to list it in)."""
     video = output.video
     if not output.renditions:
-        return [Rung(None, video.width, video.height, video.bitrate_kbps)]
+        name = f"{video.height}p" if _alternates(output) else None
+        return [Rung(name, video.width, video.height, video.bitrate_kbps)]
     return [
         Rung(
             rendition.key,
@@ -144,13 +147,19 @@ def _phase(segments: SegmentOutput) -> Fraction:
     return Fraction(round(segments.entry_offset * 1_000_000), 1_000_000)
 
 
-def _segment_muxer(out: SegmentOutput, pattern: Path) -> list[str]:
+def _segment_muxer(out: SegmentOutput, pattern: Path, *, audio_only: bool = False) -> list[str]:
     # The segment muxer prints "file,start,end" to stdout as each segment completes: the
     # engine learns of segments from that, never by polling the disk (with renditions, each
     # output's muxer writes its own whole lines to the same pipe). `-muxdelay 0`: the mpegts
     # muxer would otherwise add 0.7 s to every timestamp, off the planned start.
+    # It cuts at the first keyframe at or past each multiple of the segment time, counted
+    # on the timestamps it is given: video cuts on the forced keyframes whatever their
+    # offset, but in audio every packet is a keyframe, so an audio-only output is given the
+    # run's own timestamps and shifts them itself (`-initial_offset`), after the cut; its
+    # list then says run times, which the engine does not read.
+    offset = ["-initial_offset" if audio_only else "-output_ts_offset", f"{out.ts_offset:.6f}"]
     return [
-        "-muxdelay", "0", "-output_ts_offset", f"{out.ts_offset:.6f}",
+        "-muxdelay", "0", *offset,
         "-f", "segment", "-segment_time", str(out.segment_seconds),
         "-segment_format", "mpegts", "-segment_list", "pipe:1", "-segment_list_type", "csv",
         "-reset_timestamps", "0", str(pattern),
@@ -190,28 +199,30 @@ def _encoded(
     segments: SegmentOutput,
     *,
     video_in: str,
-    audio_in: str,
+    sounds: list[str],
     video: str,
     audio: str,
     per_output: list[str] | None = None,
 ) -> list[str]:
-    """Every rendition from one decode: the `video` and `audio` chains once, then (with
-    several renditions) the picture split and scaled down for each rung, the sound split,
-    and one encoder pair and segment muxer per rung."""
+    """Every output from one decode: the `video` chain once, then (with several renditions)
+    the picture split and scaled down for each rung; the `audio` chain on the main sound
+    (`sounds[0]`), split for each rung, and on each alternate's (`sounds[1:]`); one encoder
+    pair and segment muxer per rung, then one AAC encoder and muxer per alternate."""
     rungs = ladder(output)
     extra = per_output or []
-    if len(rungs) == 1:
+    if len(rungs) == 1 and len(sounds) == 1:
         return [
-            "-map", video_in, "-map", audio_in, "-vf", video, "-af", audio,
+            "-map", video_in, "-map", sounds[0], "-vf", video, "-af", audio,
             *_video_encoder(output, rungs[0]), *_audio_encoder(output), *extra,
             *_segment_muxer(segments, segments.pattern),
         ]  # fmt: skip
-    count = len(rungs)
-    pictures = "".join(f"[v{i}]" for i in range(count))
-    sounds = "".join(f"[a{i}]" for i in range(count))
-    graph = [f"[{video_in}]{video},split={count}{pictures}"]
+    count = len(rungs) + len(sounds) - 1
+    pictures = "".join(f"[v{i}]" for i in range(len(rungs)))
+    mains = "".join(f"[a{i}]" for i in range(len(rungs)))
+    graph = [f"[{video_in}]{video},split={len(rungs)}{pictures}"]
     graph += [f"[v{i}]scale={r.width}:{r.height},setsar=1[v{i}s]" for i, r in enumerate(rungs) if i]
-    graph.append(f"[{audio_in}]{audio},asplit={count}{sounds}")
+    graph.append(f"[{sounds[0]}]{audio},asplit={len(rungs)}{mains}")
+    graph += [f"[{sound}]{audio}[x{j}]" for j, sound in enumerate(sounds[1:])]
     command = ["-filter_complex", ";".join(graph)]
     for i, rung in enumerate(rungs):
         command += [
@@ -219,7 +230,53 @@ def _encoded(
             *_video_encoder(output, rung), *_audio_encoder(output), *extra,
             *_segment_muxer(segments, segments.pattern_for(i, count)),
         ]  # fmt: skip
+    for j in range(len(sounds) - 1):
+        command += [
+            "-map", f"[x{j}]", *_audio_encoder(output), *extra,
+            *_segment_muxer(segments, segments.pattern_for(len(rungs) + j, count), audio_only=True),
+        ]  # fmt: skip
     return command
+
+
+def sounds_of(output: Output, info: MediaInfo) -> list[str]:
+    """Input stream specifiers of the sound each output plays: the main track first (the
+    item's first track in the first of `audio.languages` it has, else its default track,
+    else its first), then one per alternate language (its track in that language, or the
+    main one where it has none). Input 1, silence, for an item without audio."""
+    tracks = [stream for stream in info.summary.streams if stream.type == "audio"]
+    if not tracks:
+        return ["1:a:0"] * (1 + len(_alternates(output)))
+
+    def in_language(code: str) -> int | None:
+        wanted = languages.canonical(code)
+        return next((t.index for t in tracks if languages.canonical(t.language) == wanted), None)
+
+    preferred = (in_language(code) for code in output.audio.languages)
+    default = next((t.index for t in tracks if "default" in t.dispositions), tracks[0].index)
+    main = next((index for index in preferred if index is not None), default)
+    alternates = [in_language(code) for code in _alternates(output)]
+    return [f"0:{main}", *(f"0:{main if index is None else index}" for index in alternates)]
+
+
+def _alternates(output: Output) -> list[str]:
+    return list(output.audio.languages) if output.audio.alternates else []
+
+
+@dataclass(frozen=True)
+class AlternateAudio:
+    """An alternate audio rendition, made after the video rungs by the same ffmpeg."""
+
+    language: str
+    """As `audio.languages` writes it."""
+
+    @property
+    def name(self) -> str:
+        """Its path under /live; rendition names cannot hold "_", so none can clash."""
+        return f"audio_{self.language}"
+
+
+def alternate_audio(output: Output) -> list[AlternateAudio]:
+    return [AlternateAudio(language) for language in _alternates(output)]
 
 
 def _video_length(output: Output, frames: int | None) -> str:
@@ -299,7 +356,7 @@ def _length(output: Output, duration: float | None) -> int | None:
     return frames
 
 
-def _copy_cut(output: Output, frames: int | None) -> list[str]:
+def _copy_cut(output: Output, frames: int | None, *, video: bool = True) -> list[str]:
     """Copy mode cuts whole packets: `-t` stops reading, and the noise filter drops what
     `-t` keeps because it cuts in decode order: video frames that would still be on screen
     after the end (beyond the millisecond to which Matroska rounds times) and audio frames
@@ -311,9 +368,9 @@ def _copy_cut(output: Output, frames: int | None) -> list[str]:
     # ffmpeg 5.1 hands output filters packets timed from the entry's start in the mpegts
     # muxer's 1/90000 while their `tb` still says the source's: count in 90 kHz ticks.
     end = round(seconds * MPEG_TS_CLOCK)
+    pictures = ["-bsf:v", f"noise=drop=gt(pts+duration\\,{end + MPEG_TS_CLOCK // 1000})"]
     return [
-        "-t", f"{float(seconds):.6f}",
-        "-bsf:v", f"noise=drop=gt(pts+duration\\,{end + MPEG_TS_CLOCK // 1000})",
+        "-t", f"{float(seconds):.6f}", *(pictures if video else []),
         "-bsf:a", f"noise=drop=gt(pts+duration\\,{end})",
     ]  # fmt: skip
 
@@ -339,8 +396,9 @@ def item_command(
     seek = ["-ss", f"{start:.6f}"] if start > 0 else []
     source_input = [*seek, *input_args(source)]
     has_audio = info.audio_index is not None
+    sounds = sounds_of(output, info)
     if copy and output.mode == "copy" and can_copy(info):
-        return [*head, *source_input, *_copied(output, frames, segments, has_audio=has_audio)]
+        return [*head, *source_input, *_copied(output, frames, segments, sounds, has_audio)]
     inputs = [*source_input, *([] if has_audio else _silence(output))]
     # Without audio of its own and a length, the item is as long as its video: stop the
     # silence there.
@@ -348,7 +406,7 @@ def item_command(
     return [
         *head, *inputs,
         *_encoded(
-            output, segments, video_in="0:v:0", audio_in="0:a:0" if has_audio else "1:a:0",
+            output, segments, video_in="0:v:0", sounds=sounds,
             video=_video_filter(output, frames),
             audio=_audio_filter(output, frames, _phase(segments)), per_output=shortest,
         ),
@@ -356,31 +414,39 @@ def item_command(
 
 
 def _copied(
-    output: Output, frames: int | None, segments: SegmentOutput, *, has_audio: bool
+    output: Output,
+    frames: int | None,
+    segments: SegmentOutput,
+    sounds: list[str],
+    has_audio: bool,
 ) -> list[str]:
     """The source as it is for the first rendition; the others encoded from its decode,
     keyframes where the source has them, so that all are cut on the same frames. The
-    sound is copied into each."""
+    sound is copied into each, and each alternate's track into its own output."""
     # -copypriorss 0: after a seek, start at the first keyframe at or after `start`
     # rather than at the one before it, whose pictures belong before the entry.
-    audio = ["-map", "0:a:0"] if has_audio else []
+    audio = ["-map", sounds[0]] if has_audio else []
     cut = _copy_cut(output, frames)
     rungs = ladder(output)
-    count = len(rungs)
+    count = len(rungs) + (len(sounds) - 1 if has_audio else 0)
     command = [
         "-map", "0:v:0", *audio, "-c", "copy", "-copypriorss", "0", *cut,
         *_segment_muxer(segments, segments.pattern_for(0, count)),
     ]  # fmt: skip
-    if count == 1:
-        return command
-    pictures = "".join(f"[v{i}]" for i in range(1, count))
-    graph = [f"[0:v:0]split={count - 1}{pictures}"]
-    graph += [f"[v{i}]{_fit(rung)}[v{i}s]" for i, rung in enumerate(rungs) if i]
-    command = ["-filter_complex", ";".join(graph), *command]
+    if len(rungs) > 1:
+        pictures = "".join(f"[v{i}]" for i in range(1, len(rungs)))
+        graph = [f"[0:v:0]split={len(rungs) - 1}{pictures}"]
+        graph += [f"[v{i}]{_fit(rung)}[v{i}s]" for i, rung in enumerate(rungs) if i]
+        command = ["-filter_complex", ";".join(graph), *command]
     for i, rung in enumerate(rungs[1:], start=1):
         command += [
             "-map", f"[v{i}s]", *audio, *_video_encoder(output, rung, keyframes_from_source=True),
             "-c:a", "copy", *cut, *_segment_muxer(segments, segments.pattern_for(i, count)),
+        ]  # fmt: skip
+    for j, sound in enumerate(sounds[1:] if has_audio else []):
+        command += [
+            "-map", sound, "-c:a", "copy", *_copy_cut(output, frames, video=False),
+            *_segment_muxer(segments, segments.pattern_for(len(rungs) + j, count), audio_only=True),
         ]  # fmt: skip
     return command
 
@@ -405,7 +471,7 @@ def card_command(
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
         "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate}", *_silence(output),
         *_encoded(
-            output, segments, video_in="0:v:0", audio_in="1:a:0",
+            output, segments, video_in="0:v:0", sounds=["1:a:0"] * (1 + len(_alternates(output))),
             video=f"{text},trim=end_frame={frames},format=yuv420p",
             audio=_audio_filter(output, frames, _phase(segments), loudness=False),
         ),

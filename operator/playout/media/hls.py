@@ -253,10 +253,40 @@ def bandwidth(segments: Iterable[tuple[int, float]]) -> tuple[int, int]:
     return math.ceil(max(rates)), math.ceil(total_bits / total_seconds)
 
 
-def render_multivariant(variants: Iterable[Variant]) -> str:
+@dataclass(frozen=True)
+class AudioRendition:
+    """An alternate audio rendition (EXT-X-MEDIA TYPE=AUDIO, RFC 8216 section 4.3.4.1)."""
+
+    uri: str
+    language: str
+    """RFC 5646, e.g. "de"."""
+    name: str
+    """What a player's menu shows, e.g. "German"."""
+    default: bool = False
+
+
+AUDIO_GROUP = "audio"
+
+
+def _quoted(text: str) -> str:
+    """A quoted-string attribute value: no double quote, CR or LF may appear in it."""
+    return '"' + text.replace('"', "'").replace("\r", " ").replace("\n", " ") + '"'
+
+
+def render_multivariant(variants: Iterable[Variant], audio: Iterable[AudioRendition] = ()) -> str:
     """The playlist a player opens first: every rendition with what it needs to choose.
-    Every segment starts with a keyframe (forced on boundaries, or cut on the source's)."""
+    Every segment starts with a keyframe (forced on boundaries, or cut on the source's).
+    Alternate audio renditions form one group that every variant names; the variants
+    keep their own sound, the one a player without alternate audio plays."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    tracks = list(audio)
+    for track in tracks:
+        default = "YES" if track.default else "NO"
+        lines.append(
+            f"#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID={_quoted(AUDIO_GROUP)},"
+            f"LANGUAGE={_quoted(track.language)},NAME={_quoted(track.name)},"
+            f"DEFAULT={default},AUTOSELECT=YES,URI={_quoted(track.uri)}"
+        )
     for variant in variants:
         attributes = [
             f"BANDWIDTH={variant.bandwidth}",
@@ -266,6 +296,8 @@ def render_multivariant(variants: Iterable[Variant]) -> str:
         ]
         if variant.codecs:
             attributes.append(f'CODECS="{",".join(variant.codecs)}"')
+        if tracks:
+            attributes.append(f"AUDIO={_quoted(AUDIO_GROUP)}")
         lines.append(f"#EXT-X-STREAM-INF:{','.join(attributes)}")
         lines.append(variant.uri)
     return "\n".join(lines) + "\n"

@@ -33,9 +33,10 @@ from playout.api.channel import Channel, NowPlaying, SkippedItem
 from playout.api.probejob import CheckStatus, ProbeProfile, Verdict
 from playout.atomic import write_atomically
 from playout.clock import rfc3339, utc_now
-from playout.media import ffmpeg
+from playout.media import ffmpeg, languages
 from playout.media.hls import (
     AdBreak,
+    AudioRendition,
     Segment,
     Variant,
     bandwidth,
@@ -167,10 +168,14 @@ class Engine:
         output = self.spec.output
         self.segment_seconds = output.segment_seconds
         self.rungs = ffmpeg.ladder(output)
+        self.alternates = ffmpeg.alternate_audio(output)
+        # What each ffmpeg writes, in its order: the video rungs, then the alternate audio.
+        self.renditions = [rung.name for rung in self.rungs]
+        self.renditions += [alternate.name for alternate in self.alternates]
         # Per rendition: what its segments in the window weigh (bytes, seconds), and the
         # codecs its latest run wrote, for the multivariant playlist.
-        self._weights: list[dict[str, tuple[int, float]]] = [{} for _ in self.rungs]
-        self._codecs: list[tuple[str, ...]] = [() for _ in self.rungs]
+        self._weights: list[dict[str, tuple[int, float]]] = [{} for _ in self.renditions]
+        self._codecs: list[tuple[str, ...]] = [() for _ in self.renditions]
         self._copied_picture: tuple[int, int, float] | None = None
         """Width, height and frame rate of the source copy mode passes through last."""
         target = target_duration_for(output.segment_seconds, output.mode)
@@ -224,7 +229,7 @@ class Engine:
     def rendition_dir(self, rendition: int) -> Path:
         """Where a rendition's segments are: the segments folder itself for a channel's
         only rendition, else a folder named after it (served as /live/NAME/)."""
-        name = self.rungs[rendition].name
+        name = self.renditions[rendition]
         return self.segments_dir if name is None else self.segments_dir / name
 
     def _prepare_dirs(self) -> None:
@@ -233,7 +238,7 @@ class Engine:
         for leftover in self.work_dir.iterdir():
             leftover.unlink(missing_ok=True)
         listed = {s.uri for s in self.playlist.segments + self.playlist.removed}
-        for rendition in range(len(self.rungs)):
+        for rendition in range(len(self.renditions)):
             folder = self.rendition_dir(rendition)
             folder.mkdir(parents=True, exist_ok=True)
             for path in folder.iterdir():
@@ -538,7 +543,7 @@ class Engine:
         previous_end = base + offset
         started = time.monotonic()
         expected = planned.segments(self.segment_seconds)
-        count = len(self.rungs)
+        count = len(self.renditions)
         waiting: list[deque[tuple[str, float]]] = [deque() for _ in range(count)]
         try:
             while True:
@@ -614,7 +619,7 @@ class Engine:
     def _check_alignment(self, finished: list[tuple[str, float]]) -> None:
         """Renditions cut on the same frames end their segments at the same time; one that
         does not would make players that switch to it jump."""
-        ends = [end for _, end in finished]
+        ends = [end for _, end in finished[: len(self.rungs)]]  # audio cuts on its frames
         if max(ends) - min(ends) > 0.5 / float(ffmpeg.frame_rate(self.spec.output)):
             self.metrics.misaligned.inc()
             log.warning(f"Renditions cut a segment at different times: {ends}")
@@ -716,7 +721,7 @@ class Engine:
         )
         self._new_run = False
         for gone in self.playlist.collect(keep=GRACE_SEGMENTS):
-            for rendition in range(len(self.rungs)):
+            for rendition in range(len(self.renditions)):
                 (self.rendition_dir(rendition) / gone.uri).unlink(missing_ok=True)
         listed = {segment.uri for segment in self.playlist.segments}
         for weights in self._weights:
@@ -811,9 +816,26 @@ class Engine:
         if self.rungs[0].name is None:
             return None
         rate = float(ffmpeg.frame_rate(self.spec.output))
+        # A variant's bandwidth counts the heaviest audio rendition a player may add to it.
+        extra = [
+            bandwidth(self._weights[len(self.rungs) + j].values())
+            for j in range(len(self.alternates))
+        ]
+        extra_peak = max((peak for peak, _ in extra), default=0)
+        extra_average = max((average for _, average in extra), default=0)
+        audio = [
+            AudioRendition(
+                uri=f"{alternate.name}/index.m3u8",
+                language=languages.tag(alternate.language),
+                name=languages.name(alternate.language),
+                default=index == 0,
+            )
+            for index, alternate in enumerate(self.alternates)
+        ]
         variants = []
         for rendition, rung in enumerate(self.rungs):
             peak, average = bandwidth(self._weights[rendition].values())
+            peak, average = peak + extra_peak, average + extra_average
             width, height, fps = rung.width, rung.height, rate
             if rendition == 0 and self._copied_picture is not None:
                 width, height, fps = self._copied_picture
@@ -828,7 +850,7 @@ class Engine:
                     codecs=self._codecs[rendition],
                 )
             )
-        return render_multivariant(variants)
+        return render_multivariant(variants, audio)
 
     def upcoming(self, *, hours: float) -> list[timeline.Programme]:
         """The guide from now (the programme on air first) for `hours`."""

@@ -47,10 +47,9 @@ def _rendition(request: web.Request) -> int:
     """The rendition a path names (/live/NAME/...); 0, the only one, where it names none."""
     engine = request.app[ENGINE]
     name = request.match_info.get("rendition")
-    for index, rung in enumerate(engine.rungs):
-        if rung.name == name:
-            return index
-    raise web.HTTPNotFound()
+    if name not in engine.renditions:
+        raise web.HTTPNotFound()
+    return engine.renditions.index(name)
 
 
 async def playlist(request: web.Request) -> web.StreamResponse:
