@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from playout.api.channel import Output, VideoOutput
+from playout.api.channel import Logo, Output, VideoOutput
 from playout.media.ffmpeg import (
+    TONE_MAP,
     Rung,
     SegmentOutput,
     card_command,
@@ -20,7 +21,7 @@ from playout.media.ffmpeg import (
     parse_segment_line,
     planned_length,
 )
-from playout.media.metadata import parse_metadata
+from playout.media.metadata import MediaInfo, parse_metadata
 
 
 def media(*codecs: tuple[str, str]) -> str:
@@ -255,3 +256,41 @@ def test_cards_make_every_rendition_too() -> None:
     assert command[command.index("-i") + 1].startswith("color=c=0x14213d:s=1280x720:")
     assert "split=3[v0][v1][v2]" in option(command, "-filter_complex")
     assert command.count("pipe:1") == 3
+
+
+def video_source(**video: object) -> MediaInfo:
+    stream = {"index": 0, "codec_type": "video", "codec_name": "h264", **video}
+    return parse_metadata(json.dumps({"streams": [stream], "format": {"duration": "60.0"}}))
+
+
+def test_sources_are_cleaned_before_they_are_scaled() -> None:
+    def graph(info: MediaInfo) -> str:
+        return option(item_command("ffmpeg", Output(), Path("/m/a.mkv"), info, 0.0, OUT), "-vf")
+
+    assert graph(video_source()).startswith("scale=1280:720:")
+    interlaced = graph(video_source(field_order="tt"))
+    assert interlaced.startswith("bwdif=mode=send_frame:parity=auto:deint=all,scale=1280:720:")
+    assert graph(video_source(color_transfer="smpte2084")).startswith(f"{TONE_MAP},scale=")
+    assert graph(video_source(color_transfer="arib-std-b67")).startswith(f"{TONE_MAP},scale=")
+    # Non-square pixels made square first, so the fit sees the display shape.
+    assert graph(video_source(sample_aspect_ratio="64:45")).startswith(
+        "scale=trunc(iw*sar/2)*2:ih,setsar=1,scale=1280:720:"
+    )
+
+
+def test_the_logo_is_drawn_once_over_the_top_rung_in_its_corner() -> None:
+    output = LADDER.model_copy(
+        update={"logo": Logo(path="logo.png", corner="bottom-left", opacity=0.5)}
+    )
+    command = item_command(
+        "ffmpeg", output, Path("/m/a.mkv"), H264, 0.0, OUT, logo=Path("/media/logo.png")
+    )
+    # The logo's input: one image, looped, never read as a pattern of files.
+    at = command.index("file:/media/logo.png")
+    assert command[at - 7 : at] == [
+        "-f", "image2", "-pattern_type", "none", "-loop", "1", "-i",
+    ]  # fmt: skip
+    graph = option(command, "-filter_complex")
+    assert "[1:v]format=rgba,colorchannelmixer=aa=0.5,scale=-2:72[logo]" in graph
+    assert "[base][logo]overlay=x=29:y=H-h-29:shortest=1" in graph  # 4% of 720 from the edges
+    assert graph.index("overlay") < graph.index("split=3")  # one logo, scaled with each rung

@@ -283,6 +283,24 @@ class AudioOutput(SpecModel):
         return self
 
 
+class Logo(SpecModel):
+    """A channel logo (a "bug") drawn over the picture."""
+
+    path: MediaPath
+    """The image (PNG with transparency, or JPEG), relative to the media root."""
+    corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-right"
+    """Where it sits."""
+    height_percent: float = Field(default=10, ge=1, le=50)
+    """Its height, as a share of the picture's (its width follows its shape)."""
+    margin_percent: float = Field(default=4, ge=0, le=25)
+    """Its distance from the picture's edges, as a share of the picture's height."""
+    opacity: float = Field(default=0.8, ge=0.05, le=1)
+    """0 is invisible, 1 opaque."""
+    over_interstitials: bool = True
+    """Also over bumpers, filler and the generated cards; false: over the programs'
+    items only."""
+
+
 RENDITIONS_MAX = 8
 _RENDITION_NAME = "(has(r.name) ? r.name : string(r.height) + 'p')"
 
@@ -337,6 +355,8 @@ class Output(SpecModel):
     allowed_origins: Annotated[list[str], Field(max_length=32)] = []
     """Web origins (e.g. https://tv.example.com) whose pages may play the stream (CORS).
     Empty: only the channel's own player page can; "*" allows any."""
+    logo: Logo | None = None
+    """A logo drawn over the picture (transcode mode, and items copy mode encodes)."""
     renditions: Annotated[list[Rendition], Field(max_length=RENDITIONS_MAX)] = []
     """An adaptive bit rate ladder, best first (e.g. 720p at 3000, 480p at 1400, 360p at
     800): /live/index.m3u8 becomes a multivariant playlist with one media playlist per

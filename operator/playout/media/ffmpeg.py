@@ -19,10 +19,10 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
-from playout.api.channel import Output
+from playout.api.channel import Logo, Output
 from playout.media import languages
 from playout.media.metadata import MediaInfo
-from playout.media.source import input_args
+from playout.media.source import image_args, input_args
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 CARD_BACKGROUND = "0x14213d"
@@ -202,15 +202,19 @@ def _encoded(
     sounds: list[str],
     video: str,
     audio: str,
+    logo: int | None = None,
     per_output: list[str] | None = None,
 ) -> list[str]:
-    """Every output from one decode: the `video` chain once, then (with several renditions)
-    the picture split and scaled down for each rung; the `audio` chain on the main sound
-    (`sounds[0]`), split for each rung, and on each alternate's (`sounds[1:]`); one encoder
-    pair and segment muxer per rung, then one AAC encoder and muxer per alternate."""
+    """Every output from one decode: the `video` chain once, the logo (input `logo`) over
+    it, then (with several renditions) the picture split and scaled down for each rung;
+    the `audio` chain on the main sound (`sounds[0]`), split for each rung, and on each
+    alternate's (`sounds[1:]`); one encoder pair and segment muxer per rung, then one AAC
+    encoder and muxer per alternate."""
     rungs = ladder(output)
     extra = per_output or []
-    if len(rungs) == 1 and len(sounds) == 1:
+    if logo is not None and output.logo is not None:
+        video = f"{video}[base];{_logo_graph(output.logo, rungs[0], logo)}"
+    elif len(rungs) == 1 and len(sounds) == 1:
         return [
             "-map", video_in, "-map", sounds[0], "-vf", video, "-af", audio,
             *_video_encoder(output, rungs[0]), *_audio_encoder(output), *extra,
@@ -290,6 +294,20 @@ def _video_length(output: Output, frames: int | None) -> str:
     return ",".join(steps)
 
 
+def _logo_graph(logo: Logo, top: Rung, index: int) -> str:
+    """The logo from input `index`, at its share of the picture's height, faded to its
+    opacity, over the picture labelled `base` in its corner. `shortest`: the image loops
+    forever; the picture decides the length."""
+    height = max(2, round(top.height * logo.height_percent / 100 / 2) * 2)
+    margin = round(top.height * logo.margin_percent / 100)
+    x = f"W-w-{margin}" if logo.corner.endswith("right") else str(margin)
+    y = f"H-h-{margin}" if logo.corner.startswith("bottom") else str(margin)
+    return (
+        f"[{index}:v]format=rgba,colorchannelmixer=aa={logo.opacity:g},scale=-2:{height}[logo];"
+        f"[base][logo]overlay=x={x}:y={y}:shortest=1:format=auto,format=yuv420p"
+    )
+
+
 def _fit(rung: Rung) -> str:
     """Scaled into the rung's frame, keeping the picture's shape (letter- or pillarboxed)."""
     return (
@@ -298,8 +316,34 @@ def _fit(rung: Rung) -> str:
     )
 
 
-def _video_filter(output: Output, frames: int | None) -> str:
-    return f"{_fit(ladder(output)[0])},{_video_length(output, frames)},format=yuv420p"
+# HDR to SDR: to linear light (PQ and HLG alike, from the frames' own tags), to BT.709
+# primaries, Hable's curve, then BT.709's transfer and matrix in limited range.
+TONE_MAP = (
+    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+    "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv"
+)
+
+
+def _clean(info: MediaInfo | None) -> list[str]:
+    """What a source needs before it is scaled: interlaced video deinterlaced (bwdif, a
+    picture per frame), HDR tone-mapped to SDR BT.709, non-square pixels made square so
+    that the picture keeps its display shape."""
+    video = info.summary.video if info is not None else None
+    if video is None:
+        return []
+    steps = []
+    if video.field_order in ("tt", "bb", "tb", "bt"):
+        steps.append("bwdif=mode=send_frame:parity=auto:deint=all")
+    if video.color_transfer in ("smpte2084", "arib-std-b67"):
+        steps.append(TONE_MAP)
+    if video.sample_aspect_ratio not in (None, "1:1", "0:1", "N/A"):
+        steps.append("scale=trunc(iw*sar/2)*2:ih,setsar=1")
+    return steps
+
+
+def _video_filter(output: Output, frames: int | None, info: MediaInfo | None = None) -> str:
+    steps = [*_clean(info), _fit(ladder(output)[0]), _video_length(output, frames)]
+    return ",".join([*steps, "format=yuv420p"])
 
 
 def _audio_length(output: Output, frames: int | None, phase: Fraction) -> str:
@@ -385,6 +429,7 @@ def item_command(
     *,
     duration: float | None = None,
     copy: bool = True,
+    logo: Path | None = None,
 ) -> list[str]:
     """Play one file from `start` seconds into segments: `planned_length(duration)` seconds
     of it, or to its end when `duration` is None. Files that already match the stream are
@@ -400,6 +445,9 @@ def item_command(
     if copy and output.mode == "copy" and can_copy(info):
         return [*head, *source_input, *_copied(output, frames, segments, sounds, has_audio)]
     inputs = [*source_input, *([] if has_audio else _silence(output))]
+    logo_input = None
+    if logo is not None:
+        logo_input, inputs = inputs.count("-i"), [*inputs, *image_args(logo)]
     # Without audio of its own and a length, the item is as long as its video: stop the
     # silence there.
     shortest = ["-shortest"] if frames is None and not has_audio else []
@@ -407,7 +455,7 @@ def item_command(
         *head, *inputs,
         *_encoded(
             output, segments, video_in="0:v:0", sounds=sounds,
-            video=_video_filter(output, frames),
+            video=_video_filter(output, frames, info), logo=logo_input,
             audio=_audio_filter(output, frames, _phase(segments)), per_output=shortest,
         ),
     ]  # fmt: skip
@@ -452,7 +500,13 @@ def _copied(
 
 
 def card_command(
-    ffmpeg: str, output: Output, text_file: Path, seconds: float, segments: SegmentOutput
+    ffmpeg: str,
+    output: Output,
+    text_file: Path,
+    seconds: float,
+    segments: SegmentOutput,
+    *,
+    logo: Path | None = None,
 ) -> list[str]:
     """A generated card ("Up next: ...", or the slate) with silent audio, lasting exactly
     `planned_length(seconds)`. The text comes from a file, so no title, whatever its quotes
@@ -470,9 +524,11 @@ def card_command(
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
         "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate}", *_silence(output),
+        *(image_args(logo) if logo is not None else []),
         *_encoded(
             output, segments, video_in="0:v:0", sounds=["1:a:0"] * (1 + len(_alternates(output))),
             video=f"{text},trim=end_frame={frames},format=yuv420p",
+            logo=None if logo is None else 2,
             audio=_audio_filter(output, frames, _phase(segments), loudness=False),
         ),
     ]  # fmt: skip

@@ -30,6 +30,14 @@ def input_args(source: str | Path) -> list[str]:
     ]  # fmt: skip
 
 
+def image_args(path: Path) -> list[str]:
+    """A still image as an endless video input (a logo): one file, never a sequence."""
+    return [
+        "-protocol_whitelist", "file", "-f", "image2", "-pattern_type", "none", "-loop", "1",
+        "-i", input_for(str(path)),
+    ]  # fmt: skip
+
+
 def is_playlist(source: str | Path) -> bool:
     """HLS, judged by the name: `.m3u8`, also before a query string."""
     text = str(source)

@@ -176,6 +176,7 @@ class Engine:
         # codecs its latest run wrote, for the multivariant playlist.
         self._weights: list[dict[str, tuple[int, float]]] = [{} for _ in self.renditions]
         self._codecs: list[tuple[str, ...]] = [() for _ in self.renditions]
+        self._logo_missing = False
         self._copied_picture: tuple[int, int, float] | None = None
         """Width, height and frame rate of the source copy mode passes through last."""
         target = target_duration_for(output.segment_seconds, output.mode)
@@ -479,6 +480,7 @@ class Engine:
                 timeline.ts_offset(planned.at, self.clock_epoch) + offset,
                 entry_offset=offset,
             )
+            logo = await self._logo_for(planned)
             if entry.path is not None and info is not None:
                 self._note_copied(info, copy=entry.path not in self._transcode)
                 command = ffmpeg.item_command(
@@ -490,11 +492,14 @@ class Engine:
                     segments,
                     duration=remaining,
                     copy=entry.path not in self._transcode,
+                    logo=logo,
                 )
             else:
                 text_file = self.work_dir / f"{run}-card.txt"
                 text_file.write_text(entry.title)
-                command = ffmpeg.card_command(self.ffmpeg, output, text_file, remaining, segments)
+                command = ffmpeg.card_command(
+                    self.ffmpeg, output, text_file, remaining, segments, logo=logo
+                )
             produced, reached, error = await self._run_ffmpeg(
                 command, segments, planned, offset, first
             )
@@ -607,6 +612,21 @@ class Engine:
         if code != 0:
             return produced, offset, stderr.splitlines()[-1] if stderr else f"exit code {code}"
         return produced, offset, None
+
+    async def _logo_for(self, planned: Planned) -> Path | None:
+        """`output.logo` for this entry, if it goes over it and the image is there: a
+        missing logo must not take the channel off air, so it is left off (and said)."""
+        logo = self.spec.output.logo
+        if logo is None or (planned.entry.kind != "item" and not logo.over_interstitials):
+            return None
+        path = self.media_root / logo.path
+        if await asyncio.to_thread(path.is_file):
+            self._logo_missing = False
+            return path
+        if not self._logo_missing:
+            log.warning(f"The logo {logo.path} is not in the media volume: airing without it")
+            self._logo_missing = True
+        return None
 
     def _note_copied(self, info: MediaInfo, *, copy: bool) -> None:
         video = info.summary.video
