@@ -224,6 +224,17 @@ def _check_language(code: str) -> str:
     return code
 
 
+def _no_repeats(field: str, codes: list[str]) -> None:
+    same = [code for i, code in enumerate(codes) if any(
+        languages.canonical(code) == languages.canonical(earlier) for earlier in codes[:i]
+    )]  # fmt: skip
+    if same:
+        raise ValueError(
+            f"{field}: {same} repeat a language listed before "
+            "(ISO 639-1 and 639-2 codes of one language are the same: de, deu, ger)"
+        )
+
+
 LanguageCode = Annotated[
     str, Field(min_length=2, max_length=3, pattern=r"^[a-z]{2,3}$"), AfterValidator(_check_language)
 ]
@@ -267,19 +278,26 @@ class AudioOutput(SpecModel):
 
     @model_validator(mode="after")
     def _alternates_need_languages(self) -> AudioOutput:
-        same = [code for i, code in enumerate(self.languages) if any(
-            languages.canonical(code) == languages.canonical(earlier)
-            for earlier in self.languages[:i]
-        )]  # fmt: skip
-        if same:
-            raise ValueError(
-                f"audio.languages: {same} repeat a language listed before "
-                "(ISO 639-1 and 639-2 codes of one language are the same: de, deu, ger)"
-            )
+        _no_repeats("audio.languages", self.languages)
         if self.alternates and not self.languages:
             raise ValueError(
                 "audio.alternates: list the languages to offer in `audio.languages` (e.g. [de, en])"
             )
+        return self
+
+
+class Subtitles(SpecModel):
+    """Subtitles offered as WebVTT renditions players can turn on."""
+
+    languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=8)]
+    """The languages to offer, in order (ISO 639-1 or 639-2 codes). Each item's cues come
+    from its text subtitle track in that language (SubRip, ASS, mov_text, WebVTT) or from a
+    sidecar file beside it (`Episode.de.srt`, `Episode.ger.vtt`; `Episode.srt` counts as
+    the first language)."""
+
+    @model_validator(mode="after")
+    def _distinct_languages(self) -> Subtitles:
+        _no_repeats("subtitles.languages", self.languages)
         return self
 
 
@@ -357,6 +375,8 @@ class Output(SpecModel):
     Empty: only the channel's own player page can; "*" allows any."""
     logo: Logo | None = None
     """A logo drawn over the picture (transcode mode, and items copy mode encodes)."""
+    subtitles: Subtitles | None = None
+    """Subtitle renditions (EXT-X-MEDIA TYPE=SUBTITLES)."""
     renditions: Annotated[list[Rendition], Field(max_length=RENDITIONS_MAX)] = []
     """An adaptive bit rate ladder, best first (e.g. 720p at 3000, 480p at 1400, 360p at
     800): /live/index.m3u8 becomes a multivariant playlist with one media playlist per

@@ -22,7 +22,7 @@ from pathlib import Path
 from playout.api.channel import Logo, Output
 from playout.media import languages
 from playout.media.metadata import MediaInfo
-from playout.media.source import image_args, input_args
+from playout.media.source import image_args, input_args, sidecar_args
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 CARD_BACKGROUND = "0x14213d"
@@ -130,7 +130,8 @@ def ladder(output: Output) -> list[Rung]:
     to list it in)."""
     video = output.video
     if not output.renditions:
-        name = f"{video.height}p" if _alternates(output) else None
+        named = _alternates(output) or output.subtitles is not None
+        name = f"{video.height}p" if named else None
         return [Rung(name, video.width, video.height, video.bitrate_kbps)]
     return [
         Rung(
@@ -281,6 +282,20 @@ class AlternateAudio:
 
 def alternate_audio(output: Output) -> list[AlternateAudio]:
     return [AlternateAudio(language) for language in _alternates(output)]
+
+
+# Text subtitles ffmpeg converts to WebVTT; bitmap ones (PGS, DVB) it cannot.
+TEXT_SUBTITLES = frozenset({"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"})
+
+
+def subtitle_command(ffmpeg: str, source: Path, stream: int | None = None) -> list[str]:
+    """One text subtitle track (stream `stream` of `source`, or a sidecar .srt or .vtt
+    file) as a WebVTT document on stdout."""
+    opened = sidecar_args(source) if stream is None else input_args(source)
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", *opened,
+        "-map", f"0:{stream}" if stream is not None else "0:s:0", "-f", "webvtt", "pipe:1",
+    ]  # fmt: skip
 
 
 def _video_length(output: Output, frames: int | None) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -195,7 +195,9 @@ class LivePlaylist:
         expired, self.removed = self.removed[:cut], self.removed[cut:]
         return expired
 
-    def render(self) -> str:
+    def render(self, *, uri: Callable[[str], str] | None = None) -> str:
+        """The playlist; `uri` names each segment's file in another rendition (a
+        subtitle rendition's WebVTT files)."""
         lines = [
             "#EXTM3U",
             # EXT-X-DATERANGE needs no higher version (RFC 8216 section 7); CUE tags are
@@ -219,7 +221,7 @@ class LivePlaylist:
             lines += _break_markers(segment)
             title = segment.title.replace(",", " ").replace("\n", " ")
             lines.append(f"#EXTINF:{segment.duration:.3f},{title}")
-            lines.append(segment.uri)
+            lines.append(uri(segment.uri) if uri is not None else segment.uri)
         return "\n".join(lines) + "\n"
 
 
@@ -265,7 +267,17 @@ class AudioRendition:
     default: bool = False
 
 
+@dataclass(frozen=True)
+class SubtitleRendition:
+    """A WebVTT subtitle rendition (EXT-X-MEDIA TYPE=SUBTITLES)."""
+
+    uri: str
+    language: str
+    name: str
+
+
 AUDIO_GROUP = "audio"
+SUBTITLE_GROUP = "subs"
 
 
 def _quoted(text: str) -> str:
@@ -273,7 +285,11 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', "'").replace("\r", " ").replace("\n", " ") + '"'
 
 
-def render_multivariant(variants: Iterable[Variant], audio: Iterable[AudioRendition] = ()) -> str:
+def render_multivariant(
+    variants: Iterable[Variant],
+    audio: Iterable[AudioRendition] = (),
+    subtitles: Iterable[SubtitleRendition] = (),
+) -> str:
     """The playlist a player opens first: every rendition with what it needs to choose.
     Every segment starts with a keyframe (forced on boundaries, or cut on the source's).
     Alternate audio renditions form one group that every variant names; the variants
@@ -287,6 +303,14 @@ def render_multivariant(variants: Iterable[Variant], audio: Iterable[AudioRendit
             f"LANGUAGE={_quoted(track.language)},NAME={_quoted(track.name)},"
             f"DEFAULT={default},AUTOSELECT=YES,URI={_quoted(track.uri)}"
         )
+    captions = list(subtitles)
+    for caption in captions:
+        # Off until a viewer turns them on; AUTOSELECT lets a player match its language.
+        lines.append(
+            f"#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID={_quoted(SUBTITLE_GROUP)},"
+            f"LANGUAGE={_quoted(caption.language)},NAME={_quoted(caption.name)},"
+            f"DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI={_quoted(caption.uri)}"
+        )
     for variant in variants:
         attributes = [
             f"BANDWIDTH={variant.bandwidth}",
@@ -298,6 +322,8 @@ def render_multivariant(variants: Iterable[Variant], audio: Iterable[AudioRendit
             attributes.append(f'CODECS="{",".join(variant.codecs)}"')
         if tracks:
             attributes.append(f"AUDIO={_quoted(AUDIO_GROUP)}")
+        if captions:
+            attributes.append(f"SUBTITLES={_quoted(SUBTITLE_GROUP)}")
         lines.append(f"#EXT-X-STREAM-INF:{','.join(attributes)}")
         lines.append(variant.uri)
     return "\n".join(lines) + "\n"

@@ -30,6 +30,17 @@ def input_args(source: str | Path) -> list[str]:
     ]  # fmt: skip
 
 
+SIDECAR_DEMUXERS = ("srt", "webvtt", "ass")
+
+
+def sidecar_args(path: Path) -> list[str]:
+    """A sidecar subtitle file as an input: read only as subtitles."""
+    return [
+        "-protocol_whitelist", "file", "-format_whitelist", ",".join(SIDECAR_DEMUXERS),
+        "-i", input_for(str(path)),
+    ]  # fmt: skip
+
+
 def image_args(path: Path) -> list[str]:
     """A still image as an endless video input (a logo): one file, never a sequence."""
     return [

@@ -33,11 +33,12 @@ from playout.api.channel import Channel, NowPlaying, SkippedItem
 from playout.api.probejob import CheckStatus, ProbeProfile, Verdict
 from playout.atomic import write_atomically
 from playout.clock import rfc3339, utc_now
-from playout.media import ffmpeg, languages
+from playout.media import ffmpeg, languages, webvtt
 from playout.media.hls import (
     AdBreak,
     AudioRendition,
     Segment,
+    SubtitleRendition,
     Variant,
     bandwidth,
     render_multivariant,
@@ -62,6 +63,7 @@ from playout.streamer.state import (
     save_timeline,
     snapshot,
 )
+from playout.streamer.subtitles import SubtitleCues, subtitle_name, subtitle_uri
 from playout.streamer.timeline import Cursor, Library, Planned
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ RETRY_MAX = 3600.0
 # duration: the rest of it is transcoded instead.
 KEYFRAMES_TOO_FAR = "keyframes further apart than the target duration"
 
+# Items whose subtitle cues are kept in memory (the producer runs a few segments ahead).
+CUES_KEPT = 4
 # How much of a segment is read for its codecs: its first keyframe and audio frame.
 CODECS_READ = 256 * 1024
 
@@ -174,6 +178,10 @@ class Engine:
         self.renditions += [alternate.name for alternate in self.alternates]
         # Per rendition: what its segments in the window weigh (bytes, seconds), and the
         # codecs its latest run wrote, for the multivariant playlist.
+        # Subtitles are written by the engine itself, one WebVTT file per segment.
+        self.subtitle_languages = list(output.subtitles.languages) if output.subtitles else []
+        self.subtitle_cues = SubtitleCues(self.ffmpeg)
+        self._cues: dict[str, list[list[webvtt.Cue]]] = {}
         self._weights: list[dict[str, tuple[int, float]]] = [{} for _ in self.renditions]
         self._codecs: list[tuple[str, ...]] = [() for _ in self.renditions]
         self._logo_missing = False
@@ -227,6 +235,9 @@ class Engine:
         await self._start_timeline()
         await asyncio.gather(self._produce(), self._publish())
 
+    def subtitle_dir(self, language: str) -> Path:
+        return self.segments_dir / subtitle_name(language)
+
     def rendition_dir(self, rendition: int) -> Path:
         """Where a rendition's segments are: the segments folder itself for a channel's
         only rendition, else a folder named after it (served as /live/NAME/)."""
@@ -239,12 +250,14 @@ class Engine:
         for leftover in self.work_dir.iterdir():
             leftover.unlink(missing_ok=True)
         listed = {s.uri for s in self.playlist.segments + self.playlist.removed}
-        for rendition in range(len(self.renditions)):
-            folder = self.rendition_dir(rendition)
+        listed |= {subtitle_uri(uri) for uri in listed}
+        folders = [self.rendition_dir(r) for r in range(len(self.renditions))]
+        for folder in folders + [self.subtitle_dir(code) for code in self.subtitle_languages]:
             folder.mkdir(parents=True, exist_ok=True)
             for path in folder.iterdir():
                 if path.is_file() and path.name not in listed:
                     path.unlink(missing_ok=True)
+        for rendition, folder in enumerate(folders):
             for segment in self.playlist.segments:
                 with contextlib.suppress(OSError):
                     size = (folder / segment.uri).stat().st_size
@@ -483,6 +496,8 @@ class Engine:
             logo = await self._logo_for(planned)
             if entry.path is not None and info is not None:
                 self._note_copied(info, copy=entry.path not in self._transcode)
+                if self.subtitle_languages:
+                    await self._load_cues(entry.path, info)
                 command = ffmpeg.item_command(
                     self.ffmpeg,
                     output,
@@ -727,6 +742,7 @@ class Engine:
             if produced.first or not self._codecs[rendition]:
                 self._codecs[rendition] = tuple(await asyncio.to_thread(_codecs_of, target))
             self._weights[rendition][uri] = (target.stat().st_size, produced.duration)
+        self._write_subtitles(produced, uri)
         starts_entry = produced.first or self._new_run
         self.playlist.append(
             Segment(
@@ -743,6 +759,8 @@ class Engine:
         for gone in self.playlist.collect(keep=GRACE_SEGMENTS):
             for rendition in range(len(self.renditions)):
                 (self.rendition_dir(rendition) / gone.uri).unlink(missing_ok=True)
+            for code in self.subtitle_languages:
+                (self.subtitle_dir(code) / subtitle_uri(gone.uri)).unlink(missing_ok=True)
         listed = {segment.uri for segment in self.playlist.segments}
         for weights in self._weights:
             for stale in [known for known in weights if known not in listed]:
@@ -771,6 +789,38 @@ class Engine:
         write_atomically(self.state_dir / "index.m3u8", self.playlist.render())
         if self.reporter is not None:
             await self.reporter(self.status(), starts_entry and entry.kind == "item")
+
+    async def _load_cues(self, path: str, info: MediaInfo) -> None:
+        """The item's cues, kept for the few items around the one on air (the producer
+        works ahead of the publisher)."""
+        cues = self._cues.pop(path, None)
+        if cues is None:
+            cues = await self.subtitle_cues.cues_for(
+                self.media_root / path, info, self.subtitle_languages
+            )
+        self._cues[path] = cues
+        while len(self._cues) > CUES_KEPT:
+            del self._cues[next(iter(self._cues))]
+
+    def _write_subtitles(self, produced: Produced, uri: str) -> None:
+        """One WebVTT segment per subtitle language for this segment, cues or not. The
+        cues are the source's own times, mapped from the entry's in-point to the MPEG-TS
+        time the entry starts at, which no restart changes."""
+        if not self.subtitle_languages:
+            return
+        planned, entry = produced.planned, produced.planned.entry
+        cues = self._cues.get(entry.path or "", [])
+        start = entry.start + produced.offset
+        for index, code in enumerate(self.subtitle_languages):
+            text = webvtt.segment(
+                cues[index] if index < len(cues) else [],
+                start=start,
+                end=start + produced.duration,
+                in_point=entry.start,
+                out_point=entry.start + planned.length,
+                mpegts_at_in_point=timeline.ts_offset(planned.at, self.clock_epoch),
+            )
+            write_atomically(self.subtitle_dir(code) / subtitle_uri(uri), text)
 
     def _went_on_air(self, produced: Produced, aired_at: datetime, now: datetime) -> None:
         """An entry (or the rest of one, after a restart) is on air: how far from its
@@ -843,6 +893,14 @@ class Engine:
         ]
         extra_peak = max((peak for peak, _ in extra), default=0)
         extra_average = max((average for _, average in extra), default=0)
+        subtitles = [
+            SubtitleRendition(
+                uri=f"{subtitle_name(code)}/index.m3u8",
+                language=languages.tag(code),
+                name=languages.name(code),
+            )
+            for code in self.subtitle_languages
+        ]
         audio = [
             AudioRendition(
                 uri=f"{alternate.name}/index.m3u8",
@@ -870,7 +928,7 @@ class Engine:
                     codecs=self._codecs[rendition],
                 )
             )
-        return render_multivariant(variants, audio)
+        return render_multivariant(variants, audio, subtitles)
 
     def upcoming(self, *, hours: float) -> list[timeline.Programme]:
         """The guide from now (the programme on air first) for `hours`."""

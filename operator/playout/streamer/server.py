@@ -16,10 +16,12 @@ from prometheus_client import generate_latest
 from playout.clock import rfc3339, utc_now
 from playout.streamer import guide
 from playout.streamer.engine import Engine
+from playout.streamer.subtitles import subtitle_name, subtitle_uri
 from playout.streamer.timeline import Programme
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_NAME = re.compile(r"^seg-\d+-\d+\.ts$")
+SUBTITLE_NAME = re.compile(r"^seg-\d+-\d+\.vtt$")
 STATIC = Path(__file__).parent / "static"
 # The player's guide: hours ahead it may ask for.
 GUIDE_HOURS_MAX = 48
@@ -52,6 +54,13 @@ def _rendition(request: web.Request) -> int:
     return engine.renditions.index(name)
 
 
+def _subtitles(request: web.Request) -> str | None:
+    """The subtitle language a path names (/live/subs_de/...), if it names one."""
+    name = request.match_info.get("rendition")
+    languages = request.app[ENGINE].subtitle_languages
+    return next((code for code in languages if subtitle_name(code) == name), None)
+
+
 async def playlist(request: web.Request) -> web.StreamResponse:
     """/live/index.m3u8: the multivariant playlist of a channel with renditions, else the
     media playlist; /live/NAME/index.m3u8: a rendition's media playlist. The renditions'
@@ -62,10 +71,12 @@ async def playlist(request: web.Request) -> web.StreamResponse:
             text="the stream is starting", headers={"Retry-After": "1"}
         )
     multivariant = engine.multivariant() if "rendition" not in request.match_info else None
-    if multivariant is None:
+    subtitles = _subtitles(request)
+    if multivariant is None and subtitles is None:
         _rendition(request)
+    text = multivariant or engine.playlist.render(uri=subtitle_uri if subtitles else None)
     response = web.Response(
-        text=multivariant or engine.playlist.render(),
+        text=text,
         content_type=PLAYLIST_TYPE,
         headers={"Cache-Control": "no-cache, no-store"},
     )
@@ -74,13 +85,20 @@ async def playlist(request: web.Request) -> web.StreamResponse:
 
 async def segment(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    if not SEGMENT_NAME.match(name):
-        raise web.HTTPNotFound()
-    path = request.app[ENGINE].rendition_dir(_rendition(request)) / name
+    engine = request.app[ENGINE]
+    subtitles = _subtitles(request)
+    if subtitles is not None:
+        if not SUBTITLE_NAME.match(name):
+            raise web.HTTPNotFound()
+        path, kind = engine.subtitle_dir(subtitles) / name, "text/vtt; charset=utf-8"
+    else:
+        if not SEGMENT_NAME.match(name):
+            raise web.HTTPNotFound()
+        path, kind = engine.rendition_dir(_rendition(request)) / name, "video/mp2t"
     if not path.is_file():
         raise web.HTTPNotFound()
     response = web.FileResponse(
-        path, headers={"Content-Type": "video/mp2t", "Cache-Control": "max-age=3600, immutable"}
+        path, headers={"Content-Type": kind, "Cache-Control": "max-age=3600, immutable"}
     )
     return _cors(request, response)
 
