@@ -320,7 +320,6 @@ class Logo(SpecModel):
 
 
 RENDITIONS_MAX = 8
-_RENDITION_NAME = "(has(r.name) ? r.name : string(r.height) + 'p')"
 
 
 class Rendition(SpecModel):
@@ -349,10 +348,21 @@ class Output(SpecModel):
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
+                # In three parts, none building a string: CEL's cost estimate takes a built
+                # string (string(height) + 'p') to be as long as a whole request.
                 cel(
-                    f"!has(self.renditions) || self.renditions.all(r, self.renditions.exists_one("
-                    f"q, {_RENDITION_NAME.replace('r.', 'q.')} == {_RENDITION_NAME}))",
+                    "!has(self.renditions) || self.renditions.all(r, self.renditions.exists_one("
+                    "q, has(q.name) == has(r.name) && "
+                    "(has(r.name) ? q.name == r.name : q.height == r.height)))",
                     "rendition names must be unique (set `name` where two share a height)",
+                    ".renditions",
+                ),
+                cel(
+                    "!has(self.renditions) || self.renditions.all(r, !has(r.name) || "
+                    "!r.name.matches('^[0-9]+p$') || self.renditions.all(q, has(q.name) || "
+                    "int(r.name.replace('p', '')) != q.height))",
+                    "rendition names must be unique: a name like 480p is also the default name "
+                    "of a rendition 480 high without one",
                     ".renditions",
                 ),
             ]
