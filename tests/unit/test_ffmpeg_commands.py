@@ -12,6 +12,7 @@ import pytest
 from playout.api.channel import Logo, Output, VideoOutput
 from playout.media.ffmpeg import (
     TONE_MAP,
+    BurnIn,
     Rung,
     SegmentOutput,
     card_command,
@@ -294,3 +295,21 @@ def test_the_logo_is_drawn_once_over_the_top_rung_in_its_corner() -> None:
     assert "[1:v]format=rgba,colorchannelmixer=aa=0.5,scale=-2:72[logo]" in graph
     assert "[base][logo]overlay=x=29:y=H-h-29:shortest=1" in graph  # 4% of 720 from the edges
     assert graph.index("overlay") < graph.index("split=3")  # one logo, scaled with each rung
+
+
+def test_burned_subtitles_are_drawn_at_the_files_times_then_timed_as_before() -> None:
+    burn = BurnIn(Path("/media/it's [1].srt"), None)
+    command = item_command(
+        "ffmpeg", Output(mode="copy"), Path("/m/a.mkv"), H264, 12.5, OUT, burn=burn
+    )
+    assert "copy" not in command  # burned in means encoded, in copy mode too
+    graph = option(command, "-vf")
+    assert (
+        r"setpts=PTS+12.500000/TB,subtitles=filename=/media/it\\\'s \[1\].srt,setpts=PTS-12.500000/TB"
+        in graph
+    )
+    assert graph.index("subtitles") > graph.index("pad=")  # at the top rung's size
+    track = item_command(
+        "ffmpeg", Output(), Path("/m/a.mkv"), H264, 0, OUT, burn=BurnIn(Path("/m/a.mkv"), 1)
+    )
+    assert "subtitles=filename=/m/a.mkv:si=1," in option(track, "-vf")

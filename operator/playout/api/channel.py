@@ -294,6 +294,10 @@ class Subtitles(SpecModel):
     from its text subtitle track in that language (SubRip, ASS, mov_text, WebVTT) or from a
     sidecar file beside it (`Episode.de.srt`, `Episode.ger.vtt`; `Episode.srt` counts as
     the first language)."""
+    burn_in: bool = False
+    """Draw the first language's subtitles into the picture instead of offering them as
+    renditions, for players that show none. Items that have to be burned are encoded, in
+    copy mode too. Bitmap subtitles (PGS, DVB) are not burned in yet."""
 
     @model_validator(mode="after")
     def _distinct_languages(self) -> Subtitles:

@@ -130,7 +130,7 @@ def ladder(output: Output) -> list[Rung]:
     to list it in)."""
     video = output.video
     if not output.renditions:
-        named = _alternates(output) or output.subtitles is not None
+        named = _alternates(output) or bool(output.subtitles and not output.subtitles.burn_in)
         name = f"{video.height}p" if named else None
         return [Rung(name, video.width, video.height, video.bitrate_kbps)]
     return [
@@ -356,8 +356,38 @@ def _clean(info: MediaInfo | None) -> list[str]:
     return steps
 
 
-def _video_filter(output: Output, frames: int | None, info: MediaInfo | None = None) -> str:
-    steps = [*_clean(info), _fit(ladder(output)[0]), _video_length(output, frames)]
+@dataclass(frozen=True)
+class BurnIn:
+    """Text subtitles drawn into the picture (libass): a track of the item, or a sidecar."""
+
+    path: Path
+    track: int | None
+    """Which subtitle track of `path` (counted among its subtitle tracks); None: a sidecar."""
+
+
+def _burned(burn: BurnIn, start: float) -> str:
+    """libass reads the file itself and renders by the frames' times, which count from the
+    seek point: they are moved to the file's times for it and back."""
+    track = f":si={burn.track}" if burn.track is not None else ""
+    return (
+        f"setpts=PTS+{start:.6f}/TB,subtitles=filename={escape(str(burn.path))}{track},"
+        f"setpts=PTS-{start:.6f}/TB"
+    )
+
+
+def _video_filter(
+    output: Output,
+    frames: int | None,
+    info: MediaInfo | None = None,
+    *,
+    burn: BurnIn | None = None,
+    start: float = 0.0,
+) -> str:
+    steps = [*_clean(info), _fit(ladder(output)[0])]
+    if burn is not None:
+        # Drawn at the top rung's size, so text is sharp there and scaled with the rest.
+        steps.append(_burned(burn, start + (info.start_seconds if info else 0.0)))
+    steps.append(_video_length(output, frames))
     return ",".join([*steps, "format=yuv420p"])
 
 
@@ -445,6 +475,7 @@ def item_command(
     duration: float | None = None,
     copy: bool = True,
     logo: Path | None = None,
+    burn: BurnIn | None = None,
 ) -> list[str]:
     """Play one file from `start` seconds into segments: `planned_length(duration)` seconds
     of it, or to its end when `duration` is None. Files that already match the stream are
@@ -457,7 +488,7 @@ def item_command(
     source_input = [*seek, *input_args(source)]
     has_audio = info.audio_index is not None
     sounds = sounds_of(output, info)
-    if copy and output.mode == "copy" and can_copy(info):
+    if copy and output.mode == "copy" and can_copy(info) and burn is None:
         return [*head, *source_input, *_copied(output, frames, segments, sounds, has_audio)]
     inputs = [*source_input, *([] if has_audio else _silence(output))]
     logo_input = None
@@ -470,7 +501,7 @@ def item_command(
         *head, *inputs,
         *_encoded(
             output, segments, video_in="0:v:0", sounds=sounds,
-            video=_video_filter(output, frames, info), logo=logo_input,
+            video=_video_filter(output, frames, info, burn=burn, start=start), logo=logo_input,
             audio=_audio_filter(output, frames, _phase(segments)), per_output=shortest,
         ),
     ]  # fmt: skip

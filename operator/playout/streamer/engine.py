@@ -63,7 +63,12 @@ from playout.streamer.state import (
     save_timeline,
     snapshot,
 )
-from playout.streamer.subtitles import SubtitleCues, subtitle_name, subtitle_uri
+from playout.streamer.subtitles import (
+    SubtitleCues,
+    burn_in_source,
+    subtitle_name,
+    subtitle_uri,
+)
 from playout.streamer.timeline import Cursor, Library, Planned
 
 log = logging.getLogger(__name__)
@@ -179,7 +184,11 @@ class Engine:
         # Per rendition: what its segments in the window weigh (bytes, seconds), and the
         # codecs its latest run wrote, for the multivariant playlist.
         # Subtitles are written by the engine itself, one WebVTT file per segment.
-        self.subtitle_languages = list(output.subtitles.languages) if output.subtitles else []
+        subtitles = output.subtitles
+        self.subtitle_languages = list(subtitles.languages) if subtitles else []
+        self.burn_in = subtitles is not None and subtitles.burn_in
+        if self.burn_in:
+            self.subtitle_languages = []  # drawn into the picture, not offered
         self.subtitle_cues = SubtitleCues(self.ffmpeg)
         self._cues: dict[str, list[list[webvtt.Cue]]] = {}
         self._weights: list[dict[str, tuple[int, float]]] = [{} for _ in self.renditions]
@@ -498,6 +507,7 @@ class Engine:
                 self._note_copied(info, copy=entry.path not in self._transcode)
                 if self.subtitle_languages:
                     await self._load_cues(entry.path, info)
+                burn = await self._burn_in(entry.path, info)
                 command = ffmpeg.item_command(
                     self.ffmpeg,
                     output,
@@ -508,6 +518,7 @@ class Engine:
                     duration=remaining,
                     copy=entry.path not in self._transcode,
                     logo=logo,
+                    burn=burn,
                 )
             else:
                 text_file = self.work_dir / f"{run}-card.txt"
@@ -789,6 +800,13 @@ class Engine:
         write_atomically(self.state_dir / "index.m3u8", self.playlist.render())
         if self.reporter is not None:
             await self.reporter(self.status(), starts_entry and entry.kind == "item")
+
+    async def _burn_in(self, path: str, info: MediaInfo) -> ffmpeg.BurnIn | None:
+        """`subtitles.burnIn`: the item's subtitles in the first language, to draw."""
+        subtitles = self.spec.output.subtitles
+        if subtitles is None or not subtitles.burn_in:
+            return None
+        return await burn_in_source(self.media_root / path, info, subtitles.languages[0])
 
     async def _load_cues(self, path: str, info: MediaInfo) -> None:
         """The item's cues, kept for the few items around the one on air (the producer

@@ -73,6 +73,19 @@ def sources_for(
     return found
 
 
+async def burn_in_source(path: Path, info: MediaInfo, language: str) -> ffmpeg.BurnIn | None:
+    """What to draw into an item's picture: its text track in `language` (counted among
+    its subtitle tracks, as libass counts), or a sidecar; None where it has neither."""
+    siblings = await asyncio.to_thread(_names_beside, path)
+    (source,) = sources_for(path, info, [language], siblings)
+    if source is None:
+        return None
+    if source.stream is None:
+        return ffmpeg.BurnIn(source.path, None)
+    tracks = [s.index for s in info.summary.streams if s.type == "subtitle"]
+    return ffmpeg.BurnIn(path, tracks.index(source.stream))
+
+
 class SubtitleCues:
     """Cues per (source, version), read with ffmpeg as WebVTT."""
 

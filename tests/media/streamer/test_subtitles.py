@@ -139,3 +139,47 @@ def test_cues_land_on_their_picture_across_items_and_restarts(
     again.wait_for_playlist(3, path="/live/240p/index.m3u8")
     seen = check_cues(again, 16)
     assert seen["subs_en"], "no cue after the restart"
+
+
+def bright_pixels(url: str, index: int) -> int:
+    """Near-white pixels in the lower half of picture `index` of a segment."""
+    picture = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", url, "-vf", f"select=eq(n\\,{index})", "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    return sum(1 for value in picture[len(picture) // 2 :] if value > 200)
+
+
+def test_burned_in_subtitles_are_in_the_picture_while_their_cue_lasts(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
+    root = tmp_path / "media"
+    (root / "shows/Burn").mkdir(parents=True)
+    (tmp_path / "cue.srt").write_text(srt([(0.5, 3.5, "BURNED IN")]))
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=5",
+         "-i", str(tmp_path / "cue.srt"), "-map", "0", "-map", "1", "-c:v", "libx264",
+         "-preset", "ultrafast", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
+         str(root / "shows/Burn/Burn S01E01.mkv")],
+        check=True, timeout=60,
+    )  # fmt: skip
+    document = channel_document("burn", [{"path": "shows/Burn"}])
+    document["spec"]["output"]["subtitles"] = {"languages": ["en"], "burnIn": True}
+    streamer = streamer_for(document, root)
+    streamer.wait_for_playlist(4)
+    master = m3u8.loads(streamer.get("/live/index.m3u8").decode())
+    assert not master.is_variant  # drawn in, not offered
+    # The item's first segment (0-2 s: the cue from 0.5 s) and its last (4-5 s: gone).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        playlist = m3u8.loads(streamer.get("/live/index.m3u8").decode())
+        starts = [i for i, s in enumerate(playlist.segments) if s.discontinuity and i > 0]
+        if starts and starts[-1] + 2 < len(playlist.segments):
+            first = playlist.segments[starts[-1]]
+            last = playlist.segments[starts[-1] + 2]
+            assert bright_pixels(f"{streamer.url}/live/{first.uri}", 25) > 50  # at 1.0 s
+            assert bright_pixels(f"{streamer.url}/live/{last.uri}", 10) == 0  # at 4.4 s
+            return
+        time.sleep(1)
+    raise AssertionError("no whole item in the window")
