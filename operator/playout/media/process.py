@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +96,29 @@ def kill_group(process: asyncio.subprocess.Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: killed when the engine that started it dies, even by
+    SIGKILL. Otherwise a paused (SIGSTOP) ffmpeg outlives it, stopped, forever."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+async def start_tool(args: Sequence[str]) -> asyncio.subprocess.Process:
+    """Start ffmpeg/ffprobe (args[0]) in its own process group (so a kill takes its
+    children too), tied to this process's life, with its output on pipes."""
+    return await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+
+
 async def run_tool(
     args: Sequence[str],
     time_limit: float,
@@ -102,13 +127,7 @@ async def run_tool(
     stderr_limit: int = 1024 * 1024,
 ) -> ToolResult:
     """Run ffmpeg/ffprobe (args[0]) to completion, or kill it after `time_limit` seconds."""
-    process = await asyncio.create_subprocess_exec(
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,  # its own process group, so a kill takes its children too
-    )
+    process = await start_tool(args)
     readers = asyncio.gather(
         _read_bounded(process.stdout, output_limit), _read_bounded(process.stderr, stderr_limit)
     )

@@ -46,7 +46,7 @@ from playout.media.hls import (
 )
 from playout.media.metadata import MediaInfo
 from playout.media.mpegts import codecs as codecs_in
-from playout.media.process import find_tool, kill_group
+from playout.media.process import find_tool, kill_group, start_tool
 from playout.prober.engine import ProbeRequest, probe
 from playout.streamer import schedule, timeline
 from playout.streamer.asrun import AsRunLog
@@ -560,13 +560,7 @@ class Engine:
     ) -> tuple[int, float, str | None]:
         """Returns (segments produced, offset reached, error or None). With renditions, a
         segment is produced once every rendition has finished it."""
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        process = await start_tool(command)
         assert process.stdout is not None and process.stderr is not None
         stderr_task = asyncio.create_task(process.stderr.read(256 * 1024))
         produced = 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playout.media import ffmpeg, languages, webvtt
 from playout.media.metadata import MediaInfo
-from playout.media.process import kill_group
+from playout.media.process import run_tool
 
 log = logging.getLogger(__name__)
 
@@ -116,25 +116,12 @@ class SubtitleCues:
 
     async def _extract(self, source: SubtitleSource) -> list[webvtt.Cue]:
         command = ffmpeg.subtitle_command(self.ffmpeg, source.path, source.stream)
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            text, errors = await asyncio.wait_for(process.communicate(), READ_SECONDS)
-        except TimeoutError:
-            kill_group(process)
-            await process.wait()
-            log.warning(f"Reading the subtitles of {source.path} took too long: left out")
+        result = await run_tool(command, READ_SECONDS)
+        if result.timed_out or result.returncode != 0 or result.truncated:
+            why = "took too long" if result.timed_out else (result.stderr.strip() or "failed")
+            log.warning(f"Could not read the subtitles of {source.path}: {why.splitlines()[-1]}")
             return []
-        if process.returncode != 0:
-            message = errors.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-            log.warning(f"Could not read the subtitles of {source.path}: {message[0]}")
-            return []
-        return webvtt.parse(text.decode(errors="replace"))
+        return webvtt.parse(result.stdout.decode(errors="replace"))
 
 
 def _names_beside(path: Path) -> list[str]:
