@@ -3,35 +3,13 @@ break and a slot boundary: no stall, and the picture keeps pace with the wall cl
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from playout.streamer.server import hls_js_path
 from tests.streaming import StartStreamer, channel_document, make_clip
-
-# Flags for a sandboxed machine with no network: no first-run, no background traffic.
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Chromium is needed: make browser-deps"
-    assert hls_js_path().is_file(), "hls.js is needed: make player-assets"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def test_hls_js_plays_a_minute_across_transitions(

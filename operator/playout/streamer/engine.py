@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Protocol
 
@@ -378,8 +379,9 @@ class Engine:
         return index, offset
 
     def _next_index(self, finished: Planned) -> int:
-        starts = [planned.at for planned in self.timeline]
-        return bisect_left(starts, finished.end - timedelta(milliseconds=1))
+        return bisect_left(
+            self.timeline, finished.end - timedelta(milliseconds=1), key=attrgetter("at")
+        )
 
     # --- producing ------------------------------------------------------------------
 
@@ -952,7 +954,7 @@ class Engine:
             self.timeline[first].entry.kind == "item" and self.timeline[first].part == 0
         ):
             first -= 1
-        last = bisect_left([e.at for e in self.timeline], until, lo=first)
+        last = bisect_left(self.timeline, until, lo=first, key=attrgetter("at"))
         return [p for p in timeline.programmes(self.timeline[first:last]) if p.stop > now]
 
     def status(self) -> dict[str, object]:
@@ -963,8 +965,7 @@ class Engine:
         }
         if self.last_published_at is not None:
             stream["lastSegmentAt"] = rfc3339(self.last_published_at, timespec="milliseconds")
-        programmes = self.upcoming(hours=24)
-        upcoming = [p for p in programmes if p.start > utc_now()][:5]
+        upcoming = self.up_next(5)
         schedule_status: dict[str, object] = {
             "next": [
                 {
@@ -997,6 +998,13 @@ class Engine:
         }
 
     def up_next(self, count: int) -> list[timeline.Programme]:
-        """The next programmes after the one on air."""
+        """The next `count` programmes after the one on air, looking no further ahead than
+        it takes: an hour of a channel of short clips holds hundreds of programmes, and
+        grouping a whole day of them on every status request slowed publishing."""
         now = utc_now()
-        return [p for p in self.upcoming(hours=48) if p.start > now][:count]
+        hours = 1.0
+        while True:
+            found = [p for p in self.upcoming(hours=hours) if p.start > now]
+            if len(found) >= count or hours >= 48:
+                return found[:count]
+            hours *= 4

@@ -25,6 +25,7 @@ SUBTITLE_NAME = re.compile(r"^seg-\d+-\d+\.vtt$")
 STATIC = Path(__file__).parent / "static"
 # The player's guide: hours ahead it may ask for.
 GUIDE_HOURS_MAX = 48
+GUIDE_LIMIT_MAX = 2000
 ASRUN_LIMIT_MAX = 10_000
 ICON_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
@@ -187,8 +188,9 @@ async def guide_json(request: web.Request) -> web.Response:
     """The next hours for the player page."""
     engine = request.app[ENGINE]
     hours = _bounded(request, "hours", 6, GUIDE_HOURS_MAX)
+    limit = _bounded(request, "limit", GUIDE_LIMIT_MAX, GUIDE_LIMIT_MAX)
     now = utc_now()
-    programmes = engine.upcoming(hours=hours)
+    programmes = engine.upcoming(hours=hours)[:limit]
     on_break = next(
         ((start, stop) for p in programmes[:1] for start, stop in p.breaks if start <= now < stop),
         None,

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from playout.api.channel import WEEKDAYS, ChannelSpec, Midroll, Program, Slot
@@ -524,8 +525,8 @@ def start_cursor(spec: ChannelSpec, epoch: datetime, lineup: LineupState | None 
 
 def on_air(entries: Sequence[Planned], moment: datetime) -> int | None:
     """Index of the entry on air at `moment`, or None when the timeline does not cover it."""
-    starts = [planned.at for planned in entries]
-    index = bisect_right(starts, moment) - 1
+    # By key, not a list of starts: a timeline of short clips has tens of thousands.
+    index = bisect_right(entries, moment, key=attrgetter("at")) - 1
     if index < 0 or entries[index].end <= moment:
         return None
     return index
