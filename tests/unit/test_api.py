@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from playout.api import Channel, ProbeJob
+from playout.api.channel import Output
 from playout.api.common import explain, quantity_value
 from tests.conftest import EXAMPLES, as_stored, load_example
 
@@ -185,3 +188,13 @@ def test_status_ignores_fields_from_newer_writers() -> None:
     document = channel()
     document["status"] = {"phase": "Live", "somethingNew": 1, "conditions": []}
     assert Channel.model_validate(document).status.phase == "Live"
+
+
+def test_the_readmes_output_example_is_valid() -> None:
+    """The README's `spec.output` works as written."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [b.split("```")[0] for b in text.split("```yaml\n")[1:]]
+    outputs = [yaml.safe_load(b)["output"] for b in blocks if b.startswith("output:")]
+    assert outputs, "the README shows an output block"
+    for output in outputs:
+        Output.model_validate(output)
