@@ -313,3 +313,11 @@ def test_burned_subtitles_are_drawn_at_the_files_times_then_timed_as_before() ->
         "ffmpeg", Output(), Path("/m/a.mkv"), H264, 0, OUT, burn=BurnIn(Path("/m/a.mkv"), 1)
     )
     assert "subtitles=filename=/m/a.mkv:si=1," in option(track, "-vf")
+
+
+def test_bitmap_subtitles_are_laid_on_the_source_before_anything_is_scaled() -> None:
+    burn = BurnIn(Path("/m/a.mkv"), 0, bitmap_stream=3)
+    command = item_command("ffmpeg", Output(), Path("/m/a.mkv"), H264, 60.0, OUT, burn=burn)
+    graph = option(command, "-filter_complex")  # two inputs to one filter: a full graph
+    assert graph.startswith("[0:v:0]null[picture];[picture][0:3]overlay=eof_action=pass,scale=")
+    assert "subtitles=" not in graph

@@ -297,7 +297,7 @@ class Subtitles(SpecModel):
     burn_in: bool = False
     """Draw the first language's subtitles into the picture instead of offering them as
     renditions, for players that show none. Items that have to be burned are encoded, in
-    copy mode too. Bitmap subtitles (PGS, DVB) are not burned in yet."""
+    copy mode too. Bitmap subtitles (PGS, DVB, DVD) can only be burned in."""
 
     @model_validator(mode="after")
     def _distinct_languages(self) -> Subtitles:

@@ -215,7 +215,7 @@ def _encoded(
     extra = per_output or []
     if logo is not None and output.logo is not None:
         video = f"{video}[base];{_logo_graph(output.logo, rungs[0], logo)}"
-    elif len(rungs) == 1 and len(sounds) == 1:
+    elif len(rungs) == 1 and len(sounds) == 1 and ";" not in video:
         return [
             "-map", video_in, "-map", sounds[0], "-vf", video, "-af", audio,
             *_video_encoder(output, rungs[0]), *_audio_encoder(output), *extra,
@@ -284,8 +284,10 @@ def alternate_audio(output: Output) -> list[AlternateAudio]:
     return [AlternateAudio(language) for language in _alternates(output)]
 
 
-# Text subtitles ffmpeg converts to WebVTT; bitmap ones (PGS, DVB) it cannot.
+# Text subtitles ffmpeg converts to WebVTT; bitmap ones (PGS, DVB) it cannot, but it can
+# overlay them.
 TEXT_SUBTITLES = frozenset({"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"})
+BITMAP_SUBTITLES = frozenset({"hdmv_pgs_subtitle", "dvb_subtitle", "dvd_subtitle", "xsub"})
 
 
 def subtitle_command(ffmpeg: str, source: Path, stream: int | None = None) -> list[str]:
@@ -358,11 +360,14 @@ def _clean(info: MediaInfo | None) -> list[str]:
 
 @dataclass(frozen=True)
 class BurnIn:
-    """Text subtitles drawn into the picture (libass): a track of the item, or a sidecar."""
+    """Subtitles drawn into the picture: text (libass) from a track of the item or a
+    sidecar, or a bitmap track (PGS, DVB, DVD) overlaid as ffmpeg decodes it."""
 
     path: Path
     track: int | None
     """Which subtitle track of `path` (counted among its subtitle tracks); None: a sidecar."""
+    bitmap_stream: int | None = None
+    """For a bitmap track: its absolute index in the item (input 0)."""
 
 
 def _burned(burn: BurnIn, start: float) -> str:
@@ -384,7 +389,11 @@ def _video_filter(
     start: float = 0.0,
 ) -> str:
     steps = [*_clean(info), _fit(ladder(output)[0])]
-    if burn is not None:
+    if burn is not None and burn.bitmap_stream is not None:
+        # Pictures made for the source's frame: laid on it before anything is scaled. The
+        # track is input 0's, so it was seeked with the picture.
+        steps.insert(0, f"null[picture];[picture][0:{burn.bitmap_stream}]overlay=eof_action=pass")
+    elif burn is not None:
         # Drawn at the top rung's size, so text is sharp there and scaled with the rest.
         steps.append(_burned(burn, start + (info.start_seconds if info else 0.0)))
     steps.append(_video_length(output, frames))

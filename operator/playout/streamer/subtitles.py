@@ -37,16 +37,17 @@ class SubtitleSource:
 
 
 def sources_for(
-    path: Path, info: MediaInfo, wanted: list[str], siblings: list[str]
+    path: Path, info: MediaInfo, wanted: list[str], siblings: list[str], *, bitmap: bool = False
 ) -> list[SubtitleSource | None]:
-    """For each wanted language, in order: the item's first text track in it, else a
-    sidecar (`<stem>.<code>.srt` or `.vtt`, any ISO 639 code of the language; a bare
-    `<stem>.srt` counts as the first language), else None. `siblings`: the names of the
-    files beside the item."""
+    """For each wanted language, in order: the item's first text track in it (or bitmap
+    track, with `bitmap`: to burn in), else a sidecar (`<stem>.<code>.srt` or `.vtt`, any
+    ISO 639 code of the language; a bare `<stem>.srt` counts as the first language), else
+    None. `siblings`: the names of the files beside the item."""
+    usable = ffmpeg.TEXT_SUBTITLES | (ffmpeg.BITMAP_SUBTITLES if bitmap else frozenset())
     tracks = [
         stream
         for stream in info.summary.streams
-        if stream.type == "subtitle" and stream.codec in ffmpeg.TEXT_SUBTITLES
+        if stream.type == "subtitle" and stream.codec in usable
     ]
     sidecars: dict[str | None, Path] = {}
     for name in sorted(siblings):
@@ -77,13 +78,15 @@ async def burn_in_source(path: Path, info: MediaInfo, language: str) -> ffmpeg.B
     """What to draw into an item's picture: its text track in `language` (counted among
     its subtitle tracks, as libass counts), or a sidecar; None where it has neither."""
     siblings = await asyncio.to_thread(_names_beside, path)
-    (source,) = sources_for(path, info, [language], siblings)
+    (source,) = sources_for(path, info, [language], siblings, bitmap=True)
     if source is None:
         return None
     if source.stream is None:
         return ffmpeg.BurnIn(source.path, None)
-    tracks = [s.index for s in info.summary.streams if s.type == "subtitle"]
-    return ffmpeg.BurnIn(path, tracks.index(source.stream))
+    tracks = [s for s in info.summary.streams if s.type == "subtitle"]
+    (track,) = [t for t in tracks if t.index == source.stream]
+    bitmap = source.stream if track.codec in ffmpeg.BITMAP_SUBTITLES else None
+    return ffmpeg.BurnIn(path, tracks.index(track), bitmap_stream=bitmap)
 
 
 class SubtitleCues:

@@ -183,3 +183,74 @@ def test_burned_in_subtitles_are_in_the_picture_while_their_cue_lasts(
             return
         time.sleep(1)
     raise AssertionError("no whole item in the window")
+
+
+def pgs(
+    width: int, height: int, box: tuple[int, int, int, int], shown: tuple[float, float]
+) -> bytes:
+    """A PGS (Blu-ray) subtitle stream, as a .sup file: one white box from `shown[0]` to
+    `shown[1]` seconds. ffmpeg cannot make bitmap subtitles from text, so the test writes
+    its own: a presentation, window, palette and object segment, then a clearing set."""
+
+    def segment(kind: int, at: float, data: bytes) -> bytes:
+        ticks = round(at * 90_000)
+        return (
+            b"PG"
+            + ticks.to_bytes(4, "big")
+            + bytes(4)
+            + bytes([kind])
+            + len(data).to_bytes(2, "big")
+            + data
+        )
+
+    x, y, w, h = box
+    size = width.to_bytes(2, "big") + height.to_bytes(2, "big") + b"\x10"
+    window = (
+        b"\x01\x00"
+        + x.to_bytes(2, "big")
+        + y.to_bytes(2, "big")
+        + w.to_bytes(2, "big")
+        + h.to_bytes(2, "big")
+    )
+    line = b"\x00" + bytes([0xC0 | w >> 8, w & 0xFF, 1]) + b"\x00\x00"  # w pixels of colour 1
+    picture = line * h
+    start, stop = shown
+    return b"".join([
+        segment(0x16, start, size + b"\x00\x01\x80\x00\x00\x01" + b"\x00\x00\x00\x00" + x.to_bytes(2, "big") + y.to_bytes(2, "big")),
+        segment(0x17, start, window),
+        segment(0x14, start, b"\x00\x00" + bytes([1, 235, 128, 128, 255])),
+        segment(0x15, start, b"\x00\x00\x00\xc0" + (len(picture) + 4).to_bytes(3, "big") + w.to_bytes(2, "big") + h.to_bytes(2, "big") + picture),
+        segment(0x80, start, b""),
+        segment(0x16, stop, size + b"\x00\x02\x00\x00\x00\x00"),
+        segment(0x17, stop, window),
+        segment(0x80, stop, b""),
+    ])  # fmt: skip
+
+
+def test_bitmap_subtitles_are_burned_in_too(tmp_path: Path, streamer_for: StartStreamer) -> None:
+    root = tmp_path / "media"
+    (root / "shows/Pgs").mkdir(parents=True)
+    (tmp_path / "box.sup").write_bytes(pgs(320, 240, (110, 170, 100, 30), (0.5, 3.5)))
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=5",
+         "-i", str(tmp_path / "box.sup"), "-map", "0", "-map", "1", "-c:v", "libx264",
+         "-preset", "ultrafast", "-c:s", "copy", "-metadata:s:s:0", "language=eng",
+         str(root / "shows/Pgs/Pgs S01E01.mkv")],
+        check=True, timeout=60,
+    )  # fmt: skip
+    document = channel_document("pgs", [{"path": "shows/Pgs"}])
+    document["spec"]["output"]["subtitles"] = {"languages": ["en"], "burnIn": True}
+    streamer = streamer_for(document, root)
+    streamer.wait_for_playlist(4)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        playlist = m3u8.loads(streamer.get("/live/index.m3u8").decode())
+        starts = [i for i, s in enumerate(playlist.segments) if s.discontinuity and i > 0]
+        if starts and starts[-1] + 2 < len(playlist.segments):
+            first = playlist.segments[starts[-1]]
+            last = playlist.segments[starts[-1] + 2]
+            assert bright_pixels(f"{streamer.url}/live/{first.uri}", 25) > 1000  # the box
+            assert bright_pixels(f"{streamer.url}/live/{last.uri}", 10) == 0
+            return
+        time.sleep(1)
+    raise AssertionError("no whole item in the window")
