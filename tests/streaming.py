@@ -35,6 +35,19 @@ from tests.samples import make_clip as make_clip
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def streams(url: str, entries: str) -> dict[str, dict[str, Any]]:
+    """ffprobe's `entries` (e.g. "width,height") of a file's or segment's streams, by type
+    (video, audio): the first of each."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", f"stream=codec_type,{entries}", "-of", "json", url],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    found: dict[str, dict[str, Any]] = {}
+    for stream in json.loads(result.stdout)["streams"]:
+        found.setdefault(stream["codec_type"], stream)
+    return found
+
+
 @dataclass
 class LiveFollow:
     """What a player saw reloading a live playlist about once a second."""

@@ -224,9 +224,14 @@ def _check_language(code: str) -> str:
     return code
 
 
+def _repeated(keys: list[str]) -> list[str]:
+    """The keys that appear more than once, sorted."""
+    return sorted({key for key in keys if keys.count(key) > 1})
+
+
 def _no_repeats(field: str, codes: list[str]) -> None:
     same = [code for i, code in enumerate(codes) if any(
-        languages.canonical(code) == languages.canonical(earlier) for earlier in codes[:i]
+        languages.same(code, earlier) for earlier in codes[:i]
     )]  # fmt: skip
     if same:
         raise ValueError(
@@ -275,6 +280,11 @@ class AudioOutput(SpecModel):
     """Also offer every language of `languages` as an alternate audio rendition
     (EXT-X-MEDIA TYPE=AUDIO with its LANGUAGE and NAME), each playing that language's track
     where an item has one and the item's main track where it has not."""
+
+    @property
+    def alternate_languages(self) -> list[str]:
+        """The languages offered as alternate audio renditions."""
+        return list(self.languages) if self.alternates else []
 
     @model_validator(mode="after")
     def _alternates_need_languages(self) -> AudioOutput:
@@ -398,10 +408,16 @@ class Output(SpecModel):
     settings apply to all. In copy mode the source passes through as the first rendition
     and the others are encoded from it. Empty: one rendition, from `video`."""
 
+    @property
+    def subtitle_renditions(self) -> list[str]:
+        """The languages offered as subtitle renditions (none when they are burned in)."""
+        if self.subtitles is None or self.subtitles.burn_in:
+            return []
+        return list(self.subtitles.languages)
+
     @model_validator(mode="after")
     def _unique_rendition_names(self) -> Output:
-        names = [rendition.key for rendition in self.renditions]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = _repeated([rendition.key for rendition in self.renditions])
         if duplicates:
             raise ValueError(
                 f"output.renditions: the names {duplicates} repeat "
@@ -486,8 +502,7 @@ class ChannelSpec(SpecModel):
 
     @model_validator(mode="after")
     def _unique_program_keys(self) -> ChannelSpec:
-        keys = [program.key for program in self.programs]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        duplicates = _repeated([program.key for program in self.programs])
         if duplicates:
             raise ValueError(
                 f"program names must be unique, {duplicates} repeat "

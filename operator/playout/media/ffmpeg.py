@@ -126,11 +126,11 @@ class Rung:
 def ladder(output: Output) -> list[Rung]:
     """The renditions to make, best first: `output.renditions`, each as wide as `video`'s
     shape makes its height (to an even number of pixels), or the one rendition `video`
-    describes (named after its height when alternate audio needs a multivariant playlist
-    to list it in)."""
+    describes (named after its height when alternate audio or subtitle renditions need a
+    multivariant playlist to list it in)."""
     video = output.video
     if not output.renditions:
-        named = _alternates(output) or bool(output.subtitles and not output.subtitles.burn_in)
+        named = output.audio.alternate_languages or output.subtitle_renditions
         name = f"{video.height}p" if named else None
         return [Rung(name, video.width, video.height, video.bitrate_kbps)]
     return [
@@ -250,21 +250,21 @@ def sounds_of(output: Output, info: MediaInfo) -> list[str]:
     main one where it has none). Input 1, silence, for an item without audio."""
     tracks = [stream for stream in info.summary.streams if stream.type == "audio"]
     if not tracks:
-        return ["1:a:0"] * (1 + len(_alternates(output)))
+        return _silent(output)
 
     def in_language(code: str) -> int | None:
-        wanted = languages.canonical(code)
-        return next((t.index for t in tracks if languages.canonical(t.language) == wanted), None)
+        return next((t.index for t in tracks if languages.same(t.language, code)), None)
 
     preferred = (in_language(code) for code in output.audio.languages)
     default = next((t.index for t in tracks if "default" in t.dispositions), tracks[0].index)
     main = next((index for index in preferred if index is not None), default)
-    alternates = [in_language(code) for code in _alternates(output)]
+    alternates = [in_language(code) for code in output.audio.alternate_languages]
     return [f"0:{main}", *(f"0:{main if index is None else index}" for index in alternates)]
 
 
-def _alternates(output: Output) -> list[str]:
-    return list(output.audio.languages) if output.audio.alternates else []
+def _silent(output: Output) -> list[str]:
+    """Input 1, silence, for every output's sound."""
+    return ["1:a:0"] * (1 + len(output.audio.alternate_languages))
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,7 @@ class AlternateAudio:
 
 
 def alternate_audio(output: Output) -> list[AlternateAudio]:
-    return [AlternateAudio(language) for language in _alternates(output)]
+    return [AlternateAudio(language) for language in output.audio.alternate_languages]
 
 
 # Text subtitles ffmpeg converts to WebVTT; bitmap ones (PGS, DVB) it cannot, but it can
@@ -581,7 +581,7 @@ def card_command(
         "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate}", *_silence(output),
         *(image_args(logo) if logo is not None else []),
         *_encoded(
-            output, segments, video_in="0:v:0", sounds=["1:a:0"] * (1 + len(_alternates(output))),
+            output, segments, video_in="0:v:0", sounds=_silent(output),
             video=f"{text},trim=end_frame={frames},format=yuv420p",
             logo=None if logo is None else 2,
             audio=_audio_filter(output, frames, _phase(segments), loudness=False),

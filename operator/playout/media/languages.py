@@ -226,6 +226,12 @@ def canonical(code: str | None) -> str | None:
     return code if len(code) == 3 and code.isascii() and code.isalpha() else None
 
 
+def same(code: str | None, other: str | None) -> bool:
+    """Whether two codes name one language (`de` and `ger` do); no code matches none."""
+    value = canonical(code)
+    return value is not None and value == canonical(other)
+
+
 def is_known(code: str) -> bool:
     """A code `canonical` understands as a language (not `und`, `mul`, `zxx`)."""
     value = canonical(code)

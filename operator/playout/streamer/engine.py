@@ -182,16 +182,12 @@ class Engine:
         # What each ffmpeg writes, in its order: the video rungs, then the alternate audio.
         self.renditions = [rung.name for rung in self.rungs]
         self.renditions += [alternate.name for alternate in self.alternates]
-        # Per rendition: what its segments in the window weigh (bytes, seconds), and the
-        # codecs its latest run wrote, for the multivariant playlist.
         # Subtitles are written by the engine itself, one WebVTT file per segment.
-        subtitles = output.subtitles
-        self.subtitle_languages = list(subtitles.languages) if subtitles else []
-        self.burn_in = subtitles is not None and subtitles.burn_in
-        if self.burn_in:
-            self.subtitle_languages = []  # drawn into the picture, not offered
+        self.subtitle_languages = output.subtitle_renditions
         self.subtitle_cues = SubtitleCues(self.ffmpeg)
         self._cues: dict[str, list[list[webvtt.Cue]]] = {}
+        # Per rendition: what its segments in the window weigh (bytes, seconds), and the
+        # codecs its latest run wrote, for the multivariant playlist.
         self._weights: list[dict[str, tuple[int, float]]] = [{} for _ in self.renditions]
         self._codecs: list[tuple[str, ...]] = [() for _ in self.renditions]
         self._logo_missing = False

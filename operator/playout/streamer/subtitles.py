@@ -62,9 +62,9 @@ def sources_for(
                 sidecars.setdefault(code, path.with_name(name))
     found: list[SubtitleSource | None] = []
     for position, code in enumerate(wanted):
-        language = languages.canonical(code)
-        track = next((t for t in tracks if languages.canonical(t.language) == language), None)
-        sidecar = sidecars.get(language) or (sidecars.get(None) if position == 0 else None)
+        track = next((t for t in tracks if languages.same(t.language, code)), None)
+        sidecar = sidecars.get(languages.canonical(code))
+        sidecar = sidecar or (sidecars.get(None) if position == 0 else None)
         if track is not None:
             found.append(SubtitleSource(path, track.index))
         elif sidecar is not None:

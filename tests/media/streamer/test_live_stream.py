@@ -5,11 +5,16 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.streaming import StartStreamer, channel_document, follow_live_playlist, make_clip
+from tests.streaming import (
+    StartStreamer,
+    channel_document,
+    follow_live_playlist,
+    make_clip,
+    streams,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +47,6 @@ def lineup(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def segment_stream_info(url: str) -> dict[str, Any]:
-    import json
-
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height,r_frame_rate,sample_rate,channels", "-of", "json", url],
-        capture_output=True, text=True, timeout=30, check=True,
-    )  # fmt: skip
-    return {s["codec_type"]: s for s in json.loads(result.stdout)["streams"]}
-
-
 def test_a_minute_of_live_playlist_follows_rfc_8216(
     lineup: Path, streamer_for: StartStreamer
 ) -> None:
@@ -74,7 +69,10 @@ def test_a_minute_of_live_playlist_follows_rfc_8216(
     # Every item, whatever its shape, comes out as one stream format (transcode mode).
     assert seen.last is not None
     for segment in seen.last.segments[-4:]:
-        info = segment_stream_info(f"{streamer.url}/live/{segment.uri}")
+        info = streams(
+            f"{streamer.url}/live/{segment.uri}",
+            "codec_name,width,height,r_frame_rate,sample_rate,channels",
+        )
         assert (info["video"]["codec_name"], info["video"]["width"], info["video"]["height"]) == (
             "h264",
             320,

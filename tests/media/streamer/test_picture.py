@@ -12,7 +12,7 @@ from typing import Any
 import m3u8
 import pytest
 
-from tests.streaming import StartStreamer, Streamer, channel_document, make_clip
+from tests.streaming import StartStreamer, Streamer, channel_document, make_clip, streams
 
 WIDTH, HEIGHT = 320, 240
 
@@ -71,13 +71,7 @@ def segments_of(streamer: Streamer, count: int = 3) -> list[Any]:
 
 
 def stream_info(url: str) -> dict[str, Any]:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=pix_fmt,color_transfer,color_primaries,field_order", "-of", "json", url],
-        capture_output=True, text=True, check=True, timeout=30,
-    )  # fmt: skip
-    info: dict[str, Any] = json.loads(result.stdout)["streams"][0]
-    return info
+    return streams(url, "pix_fmt,color_transfer,color_primaries,field_order")["video"]
 
 
 def test_the_logo_sits_in_its_corner_over_items_only(

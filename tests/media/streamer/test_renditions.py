@@ -3,8 +3,6 @@ whose figures are true, and renditions that agree segment for segment."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ from tests.streaming import (
     channel_document,
     follow_live_playlist,
     make_clip,
+    streams,
 )
 
 LADDER = [
@@ -53,12 +52,8 @@ def ladder_channel(name: str, program: str, **output: Any) -> dict[str, Any]:
     return document
 
 
-def probe(url: str) -> dict[str, Any]:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,width,height,profile,level,r_frame_rate", "-of", "json", url],
-        capture_output=True, text=True, timeout=30, check=True,
-    )  # fmt: skip
-    return {s["codec_type"]: s for s in json.loads(result.stdout)["streams"]}
+def probe(url: str) -> dict[str, dict[str, Any]]:
+    return streams(url, "width,height,profile,level,r_frame_rate")
 
 
 def fetch_all(get: Any, paths: list[str]) -> list[str]:

@@ -151,16 +151,18 @@ def bright_pixels(url: str, index: int) -> int:
     return sum(1 for value in picture[len(picture) // 2 :] if value > 200)
 
 
-def test_burned_in_subtitles_are_in_the_picture_while_their_cue_lasts(
-    tmp_path: Path, streamer_for: StartStreamer
-) -> None:
+def burned(
+    tmp_path: Path, streamer_for: StartStreamer, subtitles: Path, codec: str
+) -> tuple[int, int]:
+    """A black 5 s item with `subtitles` muxed in as its English track (`codec`), played
+    with `burnIn`: the bright pixels of its first segment at 1.0 s (inside a cue from 0.5 s
+    to 3.5 s) and of its last at 4.4 s (after it)."""
     root = tmp_path / "media"
     (root / "shows/Burn").mkdir(parents=True)
-    (tmp_path / "cue.srt").write_text(srt([(0.5, 3.5, "BURNED IN")]))
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=5",
-         "-i", str(tmp_path / "cue.srt"), "-map", "0", "-map", "1", "-c:v", "libx264",
-         "-preset", "ultrafast", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
+         "-i", str(subtitles), "-map", "0", "-map", "1", "-c:v", "libx264",
+         "-preset", "ultrafast", "-c:s", codec, "-metadata:s:s:0", "language=eng",
          str(root / "shows/Burn/Burn S01E01.mkv")],
         check=True, timeout=60,
     )  # fmt: skip
@@ -170,7 +172,6 @@ def test_burned_in_subtitles_are_in_the_picture_while_their_cue_lasts(
     streamer.wait_for_playlist(4)
     master = m3u8.loads(streamer.get("/live/index.m3u8").decode())
     assert not master.is_variant  # drawn in, not offered
-    # The item's first segment (0-2 s: the cue from 0.5 s) and its last (4-5 s: gone).
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         playlist = m3u8.loads(streamer.get("/live/index.m3u8").decode())
@@ -178,11 +179,20 @@ def test_burned_in_subtitles_are_in_the_picture_while_their_cue_lasts(
         if starts and starts[-1] + 2 < len(playlist.segments):
             first = playlist.segments[starts[-1]]
             last = playlist.segments[starts[-1] + 2]
-            assert bright_pixels(f"{streamer.url}/live/{first.uri}", 25) > 50  # at 1.0 s
-            assert bright_pixels(f"{streamer.url}/live/{last.uri}", 10) == 0  # at 4.4 s
-            return
+            return (
+                bright_pixels(f"{streamer.url}/live/{first.uri}", 25),
+                bright_pixels(f"{streamer.url}/live/{last.uri}", 10),
+            )
         time.sleep(1)
     raise AssertionError("no whole item in the window")
+
+
+def test_burned_in_subtitles_are_in_the_picture_while_their_cue_lasts(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
+    (tmp_path / "cue.srt").write_text(srt([(0.5, 3.5, "BURNED IN")]))
+    inside, after = burned(tmp_path, streamer_for, tmp_path / "cue.srt", "srt")
+    assert inside > 50 and after == 0
 
 
 def pgs(
@@ -228,29 +238,6 @@ def pgs(
 
 
 def test_bitmap_subtitles_are_burned_in_too(tmp_path: Path, streamer_for: StartStreamer) -> None:
-    root = tmp_path / "media"
-    (root / "shows/Pgs").mkdir(parents=True)
     (tmp_path / "box.sup").write_bytes(pgs(320, 240, (110, 170, 100, 30), (0.5, 3.5)))
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=5",
-         "-i", str(tmp_path / "box.sup"), "-map", "0", "-map", "1", "-c:v", "libx264",
-         "-preset", "ultrafast", "-c:s", "copy", "-metadata:s:s:0", "language=eng",
-         str(root / "shows/Pgs/Pgs S01E01.mkv")],
-        check=True, timeout=60,
-    )  # fmt: skip
-    document = channel_document("pgs", [{"path": "shows/Pgs"}])
-    document["spec"]["output"]["subtitles"] = {"languages": ["en"], "burnIn": True}
-    streamer = streamer_for(document, root)
-    streamer.wait_for_playlist(4)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        playlist = m3u8.loads(streamer.get("/live/index.m3u8").decode())
-        starts = [i for i, s in enumerate(playlist.segments) if s.discontinuity and i > 0]
-        if starts and starts[-1] + 2 < len(playlist.segments):
-            first = playlist.segments[starts[-1]]
-            last = playlist.segments[starts[-1] + 2]
-            assert bright_pixels(f"{streamer.url}/live/{first.uri}", 25) > 1000  # the box
-            assert bright_pixels(f"{streamer.url}/live/{last.uri}", 10) == 0
-            return
-        time.sleep(1)
-    raise AssertionError("no whole item in the window")
+    inside, after = burned(tmp_path, streamer_for, tmp_path / "box.sup", "copy")
+    assert inside > 1000 and after == 0  # the box
