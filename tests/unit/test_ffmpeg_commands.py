@@ -321,3 +321,16 @@ def test_bitmap_subtitles_are_laid_on_the_source_before_anything_is_scaled() -> 
     graph = option(command, "-filter_complex")  # two inputs to one filter: a full graph
     assert graph.startswith("[0:v:0]null[picture];[picture][0:3]overlay=eof_action=pass,scale=")
     assert "subtitles=" not in graph
+
+
+def test_copy_mode_encodes_a_silent_file_when_alternate_audio_needs_its_silence() -> None:
+    """Copied, a file without sound would give the alternate audio renditions no segment,
+    and the engine waits for every rendition's."""
+    output = Output.model_validate(
+        {"mode": "copy", "audio": {"languages": ["de", "en"], "alternates": True}}
+    )
+    silent = parse_metadata(media(("video", "h264")))
+    command = item_command("ffmpeg", output, Path("/m/a.mkv"), silent, 0.0, OUT, duration=4.0)
+    assert "-copypriorss" not in command and "anullsrc" in " ".join(command)
+    assert command.count("pipe:1") == 3  # the video, and both languages' silence
+    assert "-copypriorss" in item_command("ffmpeg", output, Path("/m/a.mkv"), H264, 0.0, OUT)

@@ -497,7 +497,9 @@ def item_command(
     source_input = [*seek, *input_args(source)]
     has_audio = info.audio_index is not None
     sounds = sounds_of(output, info)
-    if copy and output.mode == "copy" and can_copy(info) and burn is None:
+    # A file without sound is encoded where alternate audio renditions need silence from it.
+    silent_alternates = not has_audio and bool(output.audio.alternate_languages)
+    if copy and output.mode == "copy" and can_copy(info) and burn is None and not silent_alternates:
         return [*head, *source_input, *_copied(output, frames, segments, sounds, has_audio)]
     inputs = [*source_input, *([] if has_audio else _silence(output))]
     logo_input = None
@@ -531,7 +533,7 @@ def _copied(
     audio = ["-map", sounds[0]] if has_audio else []
     cut = _copy_cut(output, frames)
     rungs = ladder(output)
-    count = len(rungs) + (len(sounds) - 1 if has_audio else 0)
+    count = len(rungs) + len(sounds) - 1
     command = [
         "-map", "0:v:0", *audio, "-c", "copy", "-copypriorss", "0", *cut,
         *_segment_muxer(segments, segments.pattern_for(0, count)),
@@ -546,7 +548,7 @@ def _copied(
             "-map", f"[v{i}s]", *audio, *_video_encoder(output, rung, keyframes_from_source=True),
             "-c:a", "copy", *cut, *_segment_muxer(segments, segments.pattern_for(i, count)),
         ]  # fmt: skip
-    for j, sound in enumerate(sounds[1:] if has_audio else []):
+    for j, sound in enumerate(sounds[1:]):
         command += [
             "-map", sound, "-c:a", "copy", *_copy_cut(output, frames, video=False),
             *_segment_muxer(segments, segments.pattern_for(len(rungs) + j, count), audio_only=True),
