@@ -85,8 +85,11 @@ def check_cues(streamer: Streamer, seconds: float) -> dict[str, set[str]]:
         starts: dict[str, float] = {}
         entry_start: float | None = None
         for previous, segment in zip([None, *video.segments], video.segments, strict=False):
-            if previous is not None and (segment.discontinuity or previous.title != segment.title):
+            if previous is not None and previous.title != segment.title:
                 entry_start = first_pts(f"{streamer.url}/live/240p/{segment.uri}")
+            elif previous is not None and segment.discontinuity:
+                # A restart that resumed inside the item: it began before this segment.
+                entry_start = None
             if entry_start is not None:
                 starts[segment.uri.removesuffix(".ts")] = entry_start
         for folder, language, fallback in (("subs_de", "ger", None), ("subs_en", "eng", "eng")):
