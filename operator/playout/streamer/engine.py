@@ -18,14 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import time
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import Protocol
@@ -92,6 +94,9 @@ CHECK_SECONDS = 60.0
 # Before giving up on a file, how long to wait before trying it again (doubling).
 RETRY_AFTER = 60.0
 RETRY_MAX = 3600.0
+# While the slate stands in for media that is gone (a file, a folder, the whole volume),
+# the engine looks for it again this often, and puts it back on air at the next look.
+RECHECK_SECONDS = 10.0
 # What `_run_ffmpeg` says when a copied file's keyframes are too far apart for the target
 # duration: the rest of it is transcoded instead.
 KEYFRAMES_TOO_FAR = "keyframes further apart than the target duration"
@@ -392,30 +397,79 @@ class Engine:
                 await self._extend(force=True)
         index, offset = self._join()
         while True:
-            planned = self.timeline[index]
-            await self._air(planned, offset)
+            planned = await self._air(self.timeline[index], offset)
             await self._extend()
             index, offset = self._next_index(planned), 0.0
             if index >= len(self.timeline):
                 await self._extend(force=True)
                 index = min(self._next_index(planned), len(self.timeline) - 1)
 
-    async def _air(self, planned: Planned, offset: float) -> None:
+    async def _air(self, planned: Planned, offset: float) -> Planned:
         """Put one entry on air from `offset` seconds into it; what cannot play is
-        replaced by filler for the same time."""
+        replaced by filler for the same time. Returns the entry as it aired: the slate of
+        an empty lineup ends early, and the timeline is planned again from there, as soon
+        as something in the lineup can play."""
         try:
-            await self._play(planned, offset)
+            if planned.reason == timeline.NOTHING_PLAYABLE:
+                cut = await self._play(planned, offset, back=self._lineup_back)
+                if cut is not None:
+                    return await self._replan_after(planned, cut)
+            else:
+                await self._play(planned, offset)
         except ItemFailed as failure:
             self._note_failure(planned, failure)
             if planned.entry.kind in ("up-next", "slate"):
                 # A card that cannot render (no font, say) must not spin the loop.
                 await asyncio.sleep(CARD_RETRY_SECONDS)
-                return
-            library = await self._scan()
-            for stand_in in timeline.substitute(
-                self.spec, library, planned, offset=failure.offset, reason=failure.reason
-            ):
+                return planned
+            await self._stand_in(planned, failure)
+        return planned
+
+    async def _stand_in(self, planned: Planned, failure: ItemFailed) -> None:
+        """Filler or the slate for the rest of a failed entry's time. A file that went
+        missing is looked for while the slate airs, and joined where the clock is when it
+        is back (the volume came back, say), rather than after the whole of its time."""
+        library = await self._scan(force=failure.reason == "missing")
+        path = planned.entry.path
+        for stand_in in timeline.substitute(
+            self.spec, library, planned, offset=failure.offset, reason=failure.reason
+        ):
+            if failure.reason != "missing" or path is None or stand_in.entry.kind != "slate":
                 await self._air(stand_in, 0.0)
+                continue
+            try:
+                cut = await self._play(stand_in, 0.0, back=partial(self._file_back, path))
+            except ItemFailed as slate_failure:
+                self._note_failure(stand_in, slate_failure)
+                await asyncio.sleep(CARD_RETRY_SECONDS)
+                continue
+            if cut is not None:
+                log.info(f"{path} is back: joining it where the clock is")
+                joined = (stand_in.at - planned.at).total_seconds() + cut
+                await self._air(planned, joined)
+                return
+
+    async def _file_back(self, path: str) -> bool:
+        return await asyncio.to_thread((self.media_root / path).is_file)
+
+    async def _lineup_back(self) -> bool:
+        library = await self._scan(force=True)
+        return any(library.programs.values())
+
+    async def _replan_after(self, planned: Planned, cut: float) -> Planned:
+        """The slate of an empty lineup ends `cut` seconds in: everything planned from
+        there (more of the slate) goes, and the lineup is planned again from that moment."""
+        assert self.cursor is not None
+        aired = replace(planned, length=cut)
+        log.info("Media to play is back: planning the lineup again")
+        self.timeline = [e for e in self.timeline if e.at < planned.at] + [aired]
+        self.cursor = replace(
+            self.cursor,
+            at=aired.end,
+            sequence=planned.sequence + aired.segments(self.segment_seconds),
+        )
+        await self._extend(force=True)
+        return aired
 
     def _left_out(self, path: str, problem: Unplayable) -> None:
         """A file the library cannot play: left out of the schedule until it changes."""
@@ -434,6 +488,10 @@ class Engine:
         self.skipped.appendleft(
             SkippedItem(item=entry.path, reason=failure.reason, message=str(failure), at=utc_now())
         )
+        if failure.reason == "missing":
+            # Nothing to retry: the library lists a file again once it is back.
+            log.warning(f"Skipping {entry.path}: {failure}")
+            return
         count, retry = self._failures.get(entry.path, (0, 0.0))
         if retry > time.monotonic():
             return  # already waiting for its retry
@@ -478,21 +536,34 @@ class Engine:
         if problem is not None:
             raise ItemFailed("rejected", f"failed its checks ({problem})")
 
-    async def _play(self, planned: Planned, offset: float) -> None:
+    async def _play(
+        self,
+        planned: Planned,
+        offset: float,
+        *,
+        back: Callable[[], Awaitable[bool]] | None = None,
+    ) -> float | None:
         """Run ffmpeg on one entry from `offset` to its planned end and queue its segments;
-        after a crash of ffmpeg, carry on from the last segment it finished."""
+        after a crash of ffmpeg, carry on from the last segment it finished. With `back`,
+        it plays in pieces of about RECHECK_SECONDS, asks `back` after each, and stops
+        where it says yes: returns the offset it stopped at (None: played to the end)."""
         output = self.spec.output
         entry = planned.entry
         try:
             info = await self._media(planned) if entry.path is not None else None
         except ItemFailed as failure:
             raise ItemFailed(failure.reason, str(failure), offset=offset) from failure
+        piece = self.segment_seconds * max(1, math.ceil(RECHECK_SECONDS / self.segment_seconds))
         attempts = 0
         first = True
         while True:
             remaining = planned.length - offset
             if remaining < 1e-3:
-                return
+                return None
+            if back is not None and offset > 0 and await back():
+                return offset
+            if back is not None:
+                remaining = min(remaining, piece)
             run = f"r{self.epoch}-{time.monotonic_ns()}"
             segments = ffmpeg.SegmentOutput(
                 self.work_dir / f"{run}-%06d.ts",
@@ -538,12 +609,17 @@ class Engine:
             if error is None:
                 if produced == 0 and offset == 0:
                     raise ItemFailed("undecodable", "ffmpeg produced no segment", offset=offset)
+                if back is not None and planned.length - reached > 1e-3:
+                    offset = reached
+                    continue
                 if planned.final:
                     self.metrics.items.labels(entry.kind).inc()
-                return
+                return None
             self.metrics.ffmpeg_restarts.inc()
             attempts = 0 if produced else attempts + 1
             offset = reached
+            if entry.path is not None and not await self._file_back(entry.path):
+                raise ItemFailed("missing", f"{entry.path} is gone", offset=offset)
             if attempts >= 3 or entry.path is None:
                 raise ItemFailed("undecodable", error, offset=offset)
             log.warning(f"ffmpeg failed on {entry.path} at {offset:.1f}s ({error}); resuming")

@@ -47,8 +47,11 @@ from playout.streamer.schedule import (
 # discontinuity), so that an item of up to 14 hours never wraps inside.
 TS_PERIOD = 43_200.0
 # When nothing in the lineup is playable, the slate is planned only this far ahead, so that
-# media that appears goes on air within minutes rather than after the guide's horizon.
+# the guide does not promise it for days.
 EMPTY_LINEUP_SECONDS = 300.0
+# The reason the slate of an empty lineup gives: the engine ends it as soon as something in
+# the lineup can play again, and plans from there.
+NOTHING_PLAYABLE = "nothing-playable"
 # A fill longer than this is a programme of its own in the guide, not folded into the one
 # before it.
 FOLD_SECONDS = 300.0
@@ -120,7 +123,8 @@ class Planned:
     final: bool = True
     """False for a part of an item that a break follows: the item goes on after it."""
     reason: str = ""
-    """Why a substitute airs (the item it stands in for could not play)."""
+    """Why a substitute airs (the item it stands in for could not play), or
+    NOTHING_PLAYABLE for the slate of an empty lineup."""
 
     @property
     def end(self) -> datetime:
@@ -385,7 +389,8 @@ class _Planner:
         lineup = cursor.lineup
         entry = current_entry(self.spec, lineup, self.listings)
         if entry is None:
-            return self.fill(cursor, EMPTY_LINEUP_SECONDS, slate_only=True)
+            slate, cursor = self.fill(cursor, EMPTY_LINEUP_SECONDS, slate_only=True)
+            return [replace(piece, reason=NOTHING_PLAYABLE) for piece in slate], cursor
         planned, cursor = self.item(cursor, entry, None)
         lineup = advance(self.spec, lineup, entry, self.listings)
         upcoming = current_entry(self.spec, lineup, self.listings)

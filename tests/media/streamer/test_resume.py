@@ -110,3 +110,55 @@ def test_items_that_fail_their_checks_are_skipped(
     assert skipped["item"] == "shows/B truncated.mkv"
     assert skipped["reason"] == "rejected"
     assert "duration" in skipped["message"]
+
+
+def test_an_empty_lineup_goes_on_air_as_soon_as_media_arrives(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
+    """The slate of an empty lineup ends at the next look for media once some has come:
+    the lineup is planned again from there, not after the slate's planned minutes."""
+    (tmp_path / "media/shows").mkdir(parents=True)
+    streamer = streamer_for(channel_document("arrive", [{"path": "shows"}]), tmp_path / "media")
+    streamer.wait_for_playlist(3)
+    assert streamer.status()["nowPlaying"]["title"] == "We'll be right back"
+    # Written aside and moved in whole, as a copy onto the volume would end.
+    make_clip(tmp_path / "A S01E01.mkv", 20).rename(tmp_path / "media/shows/A S01E01.mkv")
+    arrived = time.monotonic()
+    streamer.wait_for_status(
+        lambda s: (s["nowPlaying"] or {}).get("item") == "shows/A S01E01.mkv", timeout=60
+    )
+    print(f"\non air {time.monotonic() - arrived:.1f}s after the media arrived")
+    guide = streamer.status()["schedule"]["next"]
+    assert any(p["title"] == "A S01E01" for p in guide)
+
+
+def test_media_that_comes_back_is_joined_where_the_clock_is(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
+    """The volume goes away for a while: the item due meanwhile is missing and the slate
+    stands in; when the volume is back, the item is joined at the point the clock has
+    reached in it, within seconds, not after the rest of its time."""
+    media = tmp_path / "media"
+    make_clip(media / "shows/A S01E01.mkv", 12)
+    make_clip(media / "shows/A S01E02.mkv", 60)
+    streamer = streamer_for(channel_document("outage", [{"path": "shows"}]), media)
+    streamer.wait_for_playlist(2)
+    scheduled = next(p for p in streamer.status()["schedule"]["next"] if p["title"] == "A S01E02")
+    (media / "shows").rename(tmp_path / "away")  # before E02 is opened
+    streamer.wait_for_status(
+        lambda s: any(
+            k["item"] == "shows/A S01E02.mkv" and k["reason"] == "missing" for k in s["skipped"]
+        ),
+        timeout=60,
+    )
+    time.sleep(12)
+    (tmp_path / "away").rename(media / "shows")
+    back = time.monotonic()
+    status = streamer.wait_for_status(
+        lambda s: (s["nowPlaying"] or {}).get("item") == "shows/A S01E02.mkv", timeout=60
+    )
+    print(f"\njoined {time.monotonic() - back:.1f}s after the volume came back")
+    now_playing = status["nowPlaying"]
+    # Where the clock is in it (the outage's time has gone by), on its planned start.
+    assert now_playing["positionSeconds"] >= 12
+    assert now_playing["startedAt"][:19] == scheduled["start"][:19]
