@@ -580,6 +580,10 @@ class StreamStatus(StatusModel):
     """EXT-X-DISCONTINUITY-SEQUENCE of the live playlist; it never decreases."""
     last_segment_at: datetime | None = None
     """When the engine last wrote a segment; the operator derives StreamHealthy from it."""
+    disk_full_since: datetime | None = None
+    """Since when the engine's volume has had no room for the next segment: the stream
+    waits, and goes on by itself once there is room (make `spec.storage` larger, or free
+    the volume)."""
 
 
 class SkippedItem(StatusModel):

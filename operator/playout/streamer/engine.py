@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import math
 import os
+import shutil
 import signal
 import time
 from bisect import bisect_left
@@ -97,6 +99,10 @@ RETRY_MAX = 3600.0
 # While the slate stands in for media that is gone (a file, a folder, the whole volume),
 # the engine looks for it again this often, and puts it back on air at the next look.
 RECHECK_SECONDS = 10.0
+# How ffmpeg says that the volume is full (strerror(ENOSPC)).
+NO_SPACE = os.strerror(errno.ENOSPC)
+# With the volume full, how often the engine looks for room again.
+ROOM_POLL_SECONDS = 5.0
 # What `_run_ffmpeg` says when a copied file's keyframes are too far apart for the target
 # duration: the rest of it is transcoded instead.
 KEYFRAMES_TOO_FAR = "keyframes further apart than the target duration"
@@ -156,6 +162,11 @@ class ItemFailed(Exception):
         super().__init__(detail if detail.startswith(f"{reason}: ") else f"{reason}: {detail}")
         self.reason = reason
         self.offset = offset
+
+
+class DiskFull(Exception):
+    """The state volume has no room for the next segment or state file: nobody's item is
+    at fault, and the stream waits for room."""
 
 
 class Engine:
@@ -224,6 +235,7 @@ class Engine:
         self.now_playing: NowPlaying | None = None
         self.last_published: float | None = None
         self.last_published_at: datetime | None = None
+        self.disk_full_since: datetime | None = None
         self.drift: float | None = None
         self._queue: asyncio.Queue[Produced] = asyncio.Queue()
         self._room = asyncio.Event()
@@ -397,7 +409,13 @@ class Engine:
                 await self._extend(force=True)
         index, offset = self._join()
         while True:
-            planned = await self._air(self.timeline[index], offset)
+            try:
+                planned = await self._air(self.timeline[index], offset)
+            except DiskFull as full:
+                await self._wait_for_room(str(full))
+                index, offset = self._join()
+                self._new_run = True
+                continue
             await self._extend()
             index, offset = self._next_index(planned), 0.0
             if index >= len(self.timeline):
@@ -615,6 +633,8 @@ class Engine:
                 if planned.final:
                     self.metrics.items.labels(entry.kind).inc()
                 return None
+            if NO_SPACE in error:
+                raise DiskFull(error)
             self.metrics.ffmpeg_restarts.inc()
             attempts = 0 if produced else attempts + 1
             offset = reached
@@ -704,7 +724,9 @@ class Engine:
                     (self.work_dir / file_name).unlink(missing_ok=True)
         stderr = (await stderr_task).decode(errors="replace").strip()
         if code != 0:
-            return produced, offset, stderr.splitlines()[-1] if stderr else f"exit code {code}"
+            lines = stderr.splitlines() or [f"exit code {code}"]
+            # A full volume is rarely ffmpeg's last word ("Conversion failed!" follows).
+            return produced, offset, next((x for x in lines if NO_SPACE in x), lines[-1])
         return produced, offset, None
 
     async def _logo_for(self, planned: Planned) -> Path | None:
@@ -821,7 +843,12 @@ class Engine:
             if produced.first or not self._codecs[rendition]:
                 self._codecs[rendition] = tuple(await asyncio.to_thread(_codecs_of, target))
             self._weights[rendition][uri] = (target.stat().st_size, produced.duration)
-        self._write_subtitles(produced, uri)
+        try:
+            self._write_subtitles(produced, uri)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            self._note_disk_full(str(error))
         starts_entry = produced.first or self._new_run
         self.playlist.append(
             Segment(
@@ -861,13 +888,56 @@ class Engine:
             if produced.last and planned.final and self._library is not None:
                 listings = self._library.listings()
                 self.aired = schedule.advance(self.spec, self.aired, entry, listings)
-        save(
-            self.state_dir,
-            snapshot(self.epoch, self.aired, self.playlist, now, clock_epoch=self.clock_epoch),
-        )
-        write_atomically(self.state_dir / "index.m3u8", self.playlist.render())
+        try:
+            save(
+                self.state_dir,
+                snapshot(self.epoch, self.aired, self.playlist, now, clock_epoch=self.clock_epoch),
+            )
+            write_atomically(self.state_dir / "index.m3u8", self.playlist.render())
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            self._note_disk_full(str(error))  # served from memory; saved with the next one
+        else:
+            self._note_room()
         if self.reporter is not None:
             await self.reporter(self.status(), starts_entry and entry.kind == "item")
+
+    def _note_disk_full(self, error: str) -> None:
+        if self.disk_full_since is None:
+            self.disk_full_since = utc_now()
+            self.metrics.disk_full.set(1)
+            log.error(
+                f"The state volume is full ({error}): the stream waits for room; make "
+                f"spec.storage larger or free {self.state_dir}"
+            )
+
+    def _note_room(self) -> None:
+        if self.disk_full_since is not None:
+            log.info("The state volume has room again: the stream goes on")
+            self.disk_full_since = None
+            self.metrics.disk_full.set(0)
+
+    def _room_needed(self) -> int:
+        """Bytes for a few segments of every rendition: less than that, and ffmpeg would
+        fail again at once."""
+        output = self.spec.output
+        kbps = sum(rung.bitrate_kbps for rung in self.rungs) + output.audio.bitrate_kbps
+        return max(1 << 20, kbps * 125 * self.segment_seconds * (WORK_AHEAD + 1))
+
+    async def _wait_for_room(self, error: str) -> None:
+        """Until the volume has room: said in the status at once (the live edge has
+        stopped), then looked at every ROOM_POLL_SECONDS."""
+        self._note_disk_full(error)
+        if self.reporter is not None:
+            await self.reporter(self.status(), True)
+        needed = self._room_needed()
+        while True:
+            usage = await asyncio.to_thread(shutil.disk_usage, self.work_dir)
+            if usage.free >= needed:
+                break
+            await asyncio.sleep(ROOM_POLL_SECONDS)
+        self._note_room()
 
     async def _burn_in(self, path: str, info: MediaInfo) -> ffmpeg.BurnIn | None:
         """`subtitles.burnIn`: the item's subtitles in the first language, to draw."""
@@ -1037,6 +1107,8 @@ class Engine:
         }
         if self.last_published_at is not None:
             stream["lastSegmentAt"] = rfc3339(self.last_published_at, timespec="milliseconds")
+        if self.disk_full_since is not None:
+            stream["diskFullSince"] = rfc3339(self.disk_full_since, timespec="milliseconds")
         upcoming = self.up_next(5)
         schedule_status: dict[str, object] = {
             "next": [

@@ -38,6 +38,11 @@ class EngineMetrics:
             "EXT-X-MEDIA-SEQUENCE of the live playlist",
             registry=self.registry,
         )
+        self.disk_full = Gauge(
+            "playout_disk_full",
+            "1 while the state volume has no room for the next segment or state file",
+            registry=self.registry,
+        )
         self.schedule_drift = Gauge(
             "playout_schedule_drift_seconds",
             "How late (positive) or early the latest entry went on air against the timeline",

@@ -3,13 +3,17 @@ grow."""
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from playout.media.hls import parse_playlist, reload_violations
+from playout.media.hls import parse_playlist, playlist_violations, reload_violations
 from tests.streaming import StartStreamer, channel_document, make_clip
 
 
@@ -162,3 +166,51 @@ def test_media_that_comes_back_is_joined_where_the_clock_is(
     # Where the clock is in it (the outage's time has gone by), on its planned start.
     assert now_playing["positionSeconds"] >= 12
     assert now_playing["startedAt"][:19] == scheduled["start"][:19]
+
+
+@pytest.fixture
+def small_volume(tmp_path: Path) -> Iterator[Path]:
+    """A 24 MiB tmpfs for the engine's state: a volume that can fill up."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(volume)], check=True)
+    yield volume
+    subprocess.run(["umount", "--lazy", str(volume)], check=False)
+
+
+def test_a_full_volume_holds_the_stream_until_there_is_room(
+    tmp_path: Path, small_volume: Path, streamer_for: StartStreamer
+) -> None:
+    """The state volume fills up (something else wrote to it): the engine says so in its
+    status and a metric, keeps running, and goes on by itself once there is room."""
+    media = tmp_path / "media"
+    make_clip(media / "shows/A S01E01.mkv", 30)
+    make_clip(media / "shows/A S01E02.mkv", 30)
+    streamer = streamer_for(channel_document("full", [{"path": "shows"}]), media, small_volume)
+    streamer.wait_for_playlist(3)
+    ballast = small_volume / "ballast"
+    descriptor = os.open(ballast, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(descriptor, bytes(1 << 16)):
+            pass
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(descriptor)
+    full = streamer.wait_for_status(lambda s: s["stream"].get("diskFullSince"), timeout=60)
+    assert "playout_disk_full 1.0" in streamer.get("/metrics").decode()
+    time.sleep(6)  # a look for room or two, still full
+    assert streamer.process is not None and streamer.process.poll() is None
+    ballast.unlink()
+    sequence = full["stream"]["mediaSequence"]
+    streamer.wait_for_status(
+        lambda s: not s["stream"].get("diskFullSince") and s["stream"]["mediaSequence"] > sequence,
+        timeout=60,
+    )
+    assert "playout_disk_full 0.0" in streamer.get("/metrics").decode()
+    playlist = streamer.wait_for_playlist(3)
+    assert playlist_violations(playlist) == []
+    log = streamer.log_text()
+    assert "The state volume is full" in log and "Traceback" not in log
