@@ -135,7 +135,7 @@ class Relay:
         self._answering.add(task)
         try:
             await self._answer(reader, writer)
-        except (OSError, EOFError, ValueError, asyncio.IncompleteReadError):
+        except (OSError, EOFError, ValueError, asyncio.LimitOverrunError):
             pass  # the client went away or spoke no HTTP: nothing to answer
         finally:
             self._answering.discard(task)
