@@ -150,7 +150,7 @@ async def _run_relayed(
     if refusal:
         return [checks.error("readable", refusal)], [], None
     local = replace(request, source=relay.local(request.source))
-    results, notes, media = await _run(local, settings, deadline, relay.environment())
+    results, notes, media = await _run(local, settings, deadline, env=relay.environment())
     if relay.refusals:
         return [checks.error("readable", relay.refusals[0])], notes, None
     if relay.failures:
@@ -168,6 +168,7 @@ async def _run(
     request: ProbeRequest,
     settings: Settings,
     deadline: Deadline,
+    *,
     env: Mapping[str, str] | None = None,
 ) -> tuple[list[Check], list[str], MediaInfo | None]:
     source = request.source
