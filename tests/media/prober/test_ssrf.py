@@ -176,8 +176,12 @@ def test_a_loopback_url_is_refused_before_any_connection(listener: Listener) -> 
     assert listener.connections == 0
 
 
-def test_a_name_is_judged_by_every_address_it_resolves_to(listener: Listener) -> None:
-    message = readable_error(run(f"http://localhost:{listener.port}/clip.mkv", "quick"))
+@pytest.mark.parametrize(
+    "host", ["localhost", "2130706433", "0x7f.0.0.1", "127.1", "[::ffff:7f00:1]"]
+)
+def test_a_host_is_judged_by_the_addresses_it_resolves_to(listener: Listener, host: str) -> None:
+    """Names and odd spellings of 127.0.0.1 alike: what is judged is what would be dialled."""
+    message = readable_error(run(f"http://{host}:{listener.port}/clip.mkv", "quick"))
     assert "is a loopback address" in message
     assert listener.connections == 0
 
