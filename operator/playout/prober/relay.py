@@ -294,6 +294,8 @@ class Relay:
                 message = f"{guard.FIELD}: refused the playlist {target.url}: it names {uri}: "
                 await self._refused(writer, message + str(refused))
                 return
+            except UpstreamError:
+                pass  # a name that does not resolve fails its own fetch, not the playlist
             checked.add((named.host, named.port))
         await _reply(writer, 200, text, {"Content-Type": "application/vnd.apple.mpegurl"})
 
