@@ -44,10 +44,11 @@ ENV PATH=/opt/playout/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
     PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PLAYOUT_LOG_FORMAT=json
 ENTRYPOINT ["playout"]
 
-# The engines' shared layer: Debian's ffmpeg, the same build the tests run against.
+# The engines' shared layer: Debian's ffmpeg, the same build the tests run against, and the
+# CA certificates the prober verifies https sources against.
 FROM runtime AS media
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /usr/share/doc/* /usr/share/man/*
 
 FROM media AS prober

@@ -232,6 +232,13 @@ def sweep(directory: Path, older_than: float) -> None:
     help="Also write the report, trimmed to 4096 bytes, to this file (how a probe Job "
     "reports). Then the exit code is 0 whenever a report was written.",
 )
+@click.option(
+    "--allow-private-addresses",
+    is_flag=True,
+    help="Let a URL (and its redirects and playlist entries) lead to private, loopback and "
+    "link-local addresses. Without it only public addresses are probed; cloud metadata "
+    "addresses never are.",
+)
 def probe(
     source: str,
     profile: str,
@@ -240,6 +247,7 @@ def probe(
     thresholds: tuple[str, ...],
     reference: str | None,
     termination_log: Path | None,
+    allow_private_addresses: bool,
 ) -> None:
     """Check SOURCE (a file, an http(s) URL or an HLS playlist): what it is, and whether
     it is fit to air, with a pass/warn/fail status per check.
@@ -258,7 +266,14 @@ def probe(
         overrides = dict(parse_override(text) for text in thresholds)
     except ThresholdError as error:
         raise click.BadParameter(str(error), param_hint="--threshold") from error
-    request = ProbeRequest(source, ProbeProfile(profile), overrides, timeout, reference)
+    request = ProbeRequest(
+        source,
+        ProbeProfile(profile),
+        overrides,
+        timeout,
+        reference,
+        allow_private_addresses=allow_private_addresses,
+    )
     report = asyncio.run(run_probe(request))
     click.echo(to_json(report) if as_json else human(report, source, profile))
     if termination_log is not None:

@@ -127,7 +127,7 @@ def test_commands_open_odd_names_as_files_with_whitelists() -> None:
     assert "concat" not in formats and "image2" not in formats and "mov" in formats
     remote = packets_command("ffprobe", "https://cdn.example/live.m3u8", 30)
     assert remote[-1] == "https://cdn.example/live.m3u8"
-    assert remote[remote.index("-protocol_whitelist") + 1] == "http,https,tls,tcp,crypto,hls"
+    assert remote[remote.index("-protocol_whitelist") + 1] == "http,tcp,crypto"
     assert remote[remote.index("-read_intervals") + 1] == "%+30"
 
 

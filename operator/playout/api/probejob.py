@@ -135,6 +135,12 @@ class ProbeJobSpec(SpecModel):
     """Wall-clock limit of one probe run; the run fails when it is exceeded."""
     resources: ResourceRequirements | None = None
     """Resources of the prober container; defaults depend on `profile`."""
+    allow_private_addresses: bool = False
+    """Let a `source.url` (and every redirect and playlist entry it leads to) reach
+    private, loopback and link-local addresses, such as a media server inside the cluster
+    or the company network. Off by default: a probe connects to public addresses only, so
+    a ProbeJob cannot read the cluster's own services. Cloud metadata addresses are
+    refused even with it; a `channelRef` source needs no opt-in."""
 
 
 class ProbeJobPhase(StrEnum):

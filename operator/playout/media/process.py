@@ -12,16 +12,18 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 # Local files only; `pipe` for stdin/stdout. Never concat, subfile or data: they let a
 # crafted input read other files.
 FILE_PROTOCOLS = ("file", "pipe")
-# Remote sources: HTTP(S) and HLS over it. `file` is left out so that a remote playlist
-# cannot point ffmpeg at local files.
-URL_PROTOCOLS = ("http", "https", "tls", "tcp", "crypto", "hls")
+# Remote sources: plain HTTP, for the prober reaches every URL through its loopback relay
+# (`playout.prober.relay`), which does the TLS. `file` is left out so that a remote
+# playlist cannot point ffmpeg at local files, TLS so that nothing bypasses the relay,
+# and the `hls` protocol, an old alias that opens playlists outside the demuxer whitelist.
+URL_PROTOCOLS = ("http", "tcp", "crypto")
 
 DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024
 
@@ -106,11 +108,15 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-async def start_tool(args: Sequence[str]) -> asyncio.subprocess.Process:
+async def start_tool(
+    args: Sequence[str], *, env: Mapping[str, str] | None = None
+) -> asyncio.subprocess.Process:
     """Start ffmpeg/ffprobe (args[0]) in its own process group (so a kill takes its
-    children too), tied to this process's life, with its output on pipes."""
+    children too), tied to this process's life, with its output on pipes; `env` replaces
+    the environment when given."""
     return await asyncio.create_subprocess_exec(
         *args,
+        env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -125,9 +131,10 @@ async def run_tool(
     *,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     stderr_limit: int = 1024 * 1024,
+    env: Mapping[str, str] | None = None,
 ) -> ToolResult:
     """Run ffmpeg/ffprobe (args[0]) to completion, or kill it after `time_limit` seconds."""
-    process = await start_tool(args)
+    process = await start_tool(args, env=env)
     readers = asyncio.gather(
         _read_bounded(process.stdout, output_limit), _read_bounded(process.stderr, stderr_limit)
     )

@@ -6,16 +6,18 @@ decision is made by the pure modules; this only runs processes (through
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from playout.api.probejob import Check, ProbeProfile, ProbeReport
+from playout.api.probejob import Check, CheckStatus, ProbeProfile, ProbeReport
 from playout.media.metadata import (
     MediaInfo,
     PacketStats,
@@ -35,7 +37,7 @@ from playout.media.process import (
     run_tool,
 )
 from playout.media.source import is_playlist
-from playout.prober import checks, hls
+from playout.prober import checks, guard, hls
 from playout.prober.catalogue import Settings, decodes, settings_for
 from playout.prober.content import Frame, parse_frames, parse_log, parse_progress
 from playout.prober.graph import (
@@ -44,6 +46,7 @@ from playout.prober.graph import (
     content_command,
     vmaf_available,
 )
+from playout.prober.relay import PLAYLIST_LIMIT, Relay
 
 log = logging.getLogger("playout.prober")
 
@@ -51,7 +54,6 @@ log = logging.getLogger("playout.prober")
 # only a flood of decoder errors comes near this.
 LOG_LIMIT = 16 * 1024 * 1024
 PACKETS_LIMIT = 64 * 1024 * 1024
-PLAYLIST_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class ProbeRequest:
     thresholds: dict[str, float]
     timeout: float
     reference: str | None = None
+    allow_private_addresses: bool = False
+    """Let a URL lead to private, loopback and link-local addresses (see `guard`)."""
 
 
 @dataclass
@@ -81,6 +85,18 @@ class Deadline:
 
     def left(self) -> float:
         return max(self._end - time.monotonic(), 0.01)
+
+
+@dataclass(frozen=True)
+class Tools:
+    """ffprobe and ffmpeg, and the environment they run in (a relayed source's proxy)."""
+
+    ffprobe: str
+    ffmpeg: str
+    env: Mapping[str, str] | None = None
+
+    async def run(self, args: Sequence[str], deadline: Deadline, **limits: int) -> ToolResult:
+        return await run_tool(args, deadline.left(), env=self.env, **limits)
 
 
 def _timeout_check(deadline: Deadline, what: str) -> Check:
@@ -109,7 +125,14 @@ async def probe(request: ProbeRequest) -> ProbeReport:
     started = time.monotonic()
     settings = settings_for(request.profile, request.thresholds)
     deadline = Deadline(request.timeout)
-    results, notes, media = await _run(request, settings, deadline)
+    if is_remote(request.source):
+        refuse = functools.partial(
+            guard.address_refusal, allow_private=request.allow_private_addresses
+        )
+        async with Relay(refuse=refuse) as relay:
+            results, notes, media = await _run_relayed(request, relay, settings, deadline)
+    else:
+        results, notes, media = await _run(request, settings, deadline)
     return ProbeReport(
         verdict=checks.verdict_of(results),
         summary=media.summary if media else None,
@@ -119,18 +142,44 @@ async def probe(request: ProbeRequest) -> ProbeReport:
     )
 
 
+async def _run_relayed(
+    request: ProbeRequest, relay: Relay, settings: Settings, deadline: Deadline
+) -> tuple[list[Check], list[str], MediaInfo | None]:
+    """A URL, reached through the relay only; anything it refused fails the whole probe."""
+    refusal = await relay.refusal(request.source)
+    if refusal:
+        return [checks.error("readable", refusal)], [], None
+    local = replace(request, source=relay.local(request.source))
+    results, notes, media = await _run(local, settings, deadline, env=relay.environment())
+    if relay.refusals:
+        return [checks.error("readable", relay.refusals[0])], notes, None
+    if relay.failures:
+        # ffmpeg only saw a 502: say what the relay met instead.
+        results = [
+            checks.error(check.name, f"the source could not be read: {relay.failures[0]}")
+            if check.status == CheckStatus.ERROR and check.name in ("readable", "hlsSegments")
+            else check
+            for check in results
+        ]
+    return results, notes, media
+
+
 async def _run(
-    request: ProbeRequest, settings: Settings, deadline: Deadline
+    request: ProbeRequest,
+    settings: Settings,
+    deadline: Deadline,
+    *,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[list[Check], list[str], MediaInfo | None]:
     source = request.source
     missing = _missing_file(source)
     if missing:
         return [checks.error("readable", missing)], [], None
     try:
-        ffprobe, ffmpeg = find_tool("ffprobe"), find_tool("ffmpeg")
+        tools = Tools(find_tool("ffprobe"), find_tool("ffmpeg"), env)
     except MediaToolError as problem:
         return [checks.error("readable", str(problem))], [], None
-    result = await run_tool(metadata_command(ffprobe, source), deadline.left())
+    result = await tools.run(metadata_command(tools.ffprobe, source), deadline)
     if result.timed_out:
         return [_timeout_check(deadline, "Reading the metadata")], [], None
     try:
@@ -156,11 +205,11 @@ async def _run(
         notes.append(
             f"a live stream: only its first {settings.number('liveSeconds'):g} s were read"
         )
-    jobs = [_packets(ffprobe, source, media, settings, deadline)]
+    jobs = [_packets(tools, source, media, settings, deadline)]
     if decodes(request.profile):
-        jobs.append(_content(ffmpeg, ffprobe, request, media, settings, deadline))
+        jobs.append(_content(tools, request, media, settings, deadline))
     if is_playlist(source):
-        jobs.append(_hls(ffprobe, source, settings, deadline))
+        jobs.append(_hls(tools, source, settings, deadline))
     for part in await asyncio.gather(*jobs):
         results += part.checks
         notes += part.notes
@@ -197,11 +246,11 @@ def _missing_file(source: str) -> str | None:
 
 
 async def _packets(
-    ffprobe: str, source: str, media: MediaInfo, settings: Settings, deadline: Deadline
+    tools: Tools, source: str, media: MediaInfo, settings: Settings, deadline: Deadline
 ) -> Part:
     limit = settings.number("liveSeconds") if media.live else None
-    result = await run_tool(
-        packets_command(ffprobe, source, limit), deadline.left(), output_limit=PACKETS_LIMIT
+    result = await tools.run(
+        packets_command(tools.ffprobe, source, limit), deadline, output_limit=PACKETS_LIMIT
     )
     if result.timed_out:
         return Part([_timeout_check(deadline, "Reading the packets")])
@@ -225,9 +274,9 @@ async def _packets(
 
 
 async def _reference(
-    ffprobe: str, path: str, deadline: Deadline
+    tools: Tools, path: str, deadline: Deadline
 ) -> tuple[Reference | None, str | None]:
-    result = await run_tool(metadata_command(ffprobe, path), deadline.left())
+    result = await tools.run(metadata_command(tools.ffprobe, path), deadline)
     try:
         if not result.ok:
             raise UnreadableMedia(_failure(result, "ffprobe", path))
@@ -240,8 +289,7 @@ async def _reference(
 
 
 async def _content(
-    ffmpeg: str,
-    ffprobe: str,
+    tools: Tools,
     request: ProbeRequest,
     media: MediaInfo,
     settings: Settings,
@@ -252,18 +300,20 @@ async def _content(
     vmaf = False
     found: list[Check | None] = []
     if request.reference is not None and media.video_index is not None:
-        reference, problem = await _reference(ffprobe, request.reference, deadline)
+        reference, problem = await _reference(tools, request.reference, deadline)
         if problem:
             found += [checks.error(name, problem) for name in ("psnr", "ssim")]
-        listing = await run_tool([ffmpeg, "-hide_banner", "-filters"], deadline.left())
+        listing = await tools.run([tools.ffmpeg, "-hide_banner", "-filters"], deadline)
         vmaf = vmaf_available(listing.stdout.decode(errors="replace"))
         if not vmaf:
             notes.append("VMAF not measured: this ffmpeg build has no libvmaf")
     with tempfile.TemporaryDirectory(prefix="playout-probe-") as scratch:
         files = ContentFiles.under(Path(scratch))
-        command = content_command(ffmpeg, request.source, media, settings, files, reference, vmaf)
+        command = content_command(
+            tools.ffmpeg, request.source, media, settings, files, reference, vmaf
+        )
         log.debug("Decode pass: %s", command)
-        result = await run_tool(command, deadline.left(), stderr_limit=LOG_LIMIT)
+        result = await tools.run(command, deadline, stderr_limit=LOG_LIMIT)
         if result.timed_out:
             return Part([_timeout_check(deadline, "The decode pass")], notes)
         progress = parse_progress(result.stdout.decode(errors="replace"))
@@ -368,7 +418,7 @@ async def _fetch(uri: str, deadline: Deadline) -> str:
     )
 
 
-async def _hls(ffprobe: str, source: str, settings: Settings, deadline: Deadline) -> Part:
+async def _hls(tools: Tools, source: str, settings: Settings, deadline: Deadline) -> Part:
     try:
         text = await _fetch(source, deadline)
         if hls.is_master(text):
@@ -379,12 +429,12 @@ async def _hls(ffprobe: str, source: str, settings: Settings, deadline: Deadline
                 else []
             )
             renditions = [
-                await _rendition(ffprobe, variant.uri, variant, deadline)
+                await _rendition(tools, variant.uri, variant, deadline)
                 for variant in variants[: hls.MAX_VARIANTS]
             ]
         else:
             notes = []
-            renditions = [await _rendition(ffprobe, source, None, deadline, text)]
+            renditions = [await _rendition(tools, source, None, deadline, text)]
     except TimeoutError:
         return Part([_timeout_check(deadline, "Reading the HLS playlists")])
     except (OSError, ValueError) as problem:
@@ -393,7 +443,7 @@ async def _hls(ffprobe: str, source: str, settings: Settings, deadline: Deadline
 
 
 async def _rendition(
-    ffprobe: str,
+    tools: Tools,
     uri: str,
     variant: hls.Variant | None,
     deadline: Deadline,
@@ -411,8 +461,8 @@ async def _rendition(
         segment_uri = playlist.segments[index].uri
         if hls.foreign_uri(uri, segment_uri):
             continue
-        result = await run_tool(
-            hls.segment_command(ffprobe, hls.resolve(uri, segment_uri)), deadline.left()
+        result = await tools.run(
+            hls.segment_command(tools.ffprobe, hls.resolve(uri, segment_uri)), deadline
         )
         if result.timed_out:
             raise TimeoutError

@@ -3,6 +3,7 @@ that never ends; odd file names are safe."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -144,3 +145,31 @@ def test_a_reference_comparison(clean: Path, tmp_path: Path) -> None:
     assert any("VMAF not measured" in note for note in report.notes)
     same = run(clean, reference=str(clean))
     assert check(same, "psnr").status == CheckStatus.PASS
+
+
+def test_the_tools_run_without_a_shell(
+    clean: Path, tmp_path: Path, http_root: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ffmpeg and ffprobe is the prober's own child, given a local URL of the relay."""
+    root, base = http_root
+    shutil.copy(clean, root / "no-shell.mkv")
+    seen = tmp_path / "seen.jsonl"
+    for tool in ("ffprobe", "ffmpeg"):
+        wrapper = tmp_path / tool
+        wrapper.write_text(
+            f"#!{sys.executable}\n"
+            "import json, os, sys\n"
+            f"with open({str(seen)!r}, 'a') as log:\n"
+            "    parent = os.path.realpath(f'/proc/{os.getppid()}/exe')\n"
+            "    log.write(json.dumps([parent, sys.argv[1:]]) + '\\n')\n"
+            f"os.execv({shutil.which(tool)!r}, [{tool!r}, *sys.argv[1:]])\n"
+        )
+        wrapper.chmod(0o755)
+        monkeypatch.setenv(f"PLAYOUT_{tool.upper()}", str(wrapper))
+    report = run(f"{base}/no-shell.mkv", allow_private_addresses=True)
+    assert report.verdict == Verdict.PASS, [(c.name, c.message) for c in report.checks]
+    runs = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert len(runs) >= 3  # metadata, packets, the decode pass
+    for parent, args in runs:
+        assert parent == os.path.realpath(sys.executable)
+        assert not any(base in arg for arg in args), "a tool was given the source itself"

@@ -73,6 +73,9 @@ def probe_args(probe: ProbeJob) -> list[str]:
     ]
     for name, value in sorted(spec.thresholds.items()):
         args += ["--threshold", f"{name}={value:g}"]
+    # A channel's own stream is a Service inside the cluster: a private address by nature.
+    if spec.allow_private_addresses or spec.source.channel_ref is not None:
+        args.append("--allow-private-addresses")
     return args
 
 
