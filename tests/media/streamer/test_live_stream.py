@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from playout.media.hls import parse_playlist
 from tests.streaming import (
     StartStreamer,
     channel_document,
@@ -166,3 +168,59 @@ def test_copy_mode_survives_keyframes_far_apart(
     assert seen.problems == []
     assert "Sparse S01E02" in seen.titles
     assert b"playout_copy_fallbacks_total 1.0" in streamer.get("/metrics")
+
+
+def test_copy_mode_takes_irregular_open_gop_and_variable_rate_sources(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
+    """Files as they come: keyframes at uneven times, open GOPs with B-frames, a variable
+    frame rate. Copied, every segment still starts on a keyframe, keeps to the target
+    duration and follows the one before it in time, and decodes without an error."""
+    media = tmp_path / "media"
+    media.mkdir()
+    sources = {
+        "Uneven S01E01.mp4": ["-g", "1000", "-sc_threshold", "0",
+                              "-force_key_frames", "0,0.7,2.9,3.1,5.5,6.0,8.3,9.9,11.2"],
+        "OpenGop S01E02.mp4": ["-preset", "veryfast", "-x264-params",
+                               "open-gop=1:keyint=50:min-keyint=50:bframes=3:b-pyramid=normal"],
+        "Variable S01E03.mkv": ["-vf", "select='not(eq(mod(n\\,7)\\,3))'", "-fps_mode", "vfr",
+                                "-g", "25", "-sc_threshold", "0"],
+    }  # fmt: skip
+    for name, video in sources.items():
+        path = media / "shows" / name
+        path.parent.mkdir(exist_ok=True)
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25",
+             "-f", "lavfi", "-i", "sine=f=500", "-t", "12", "-c:v", "libx264",
+             "-preset", "ultrafast", *video, "-c:a", "aac", str(path)],
+            check=True, timeout=120,
+        )  # fmt: skip
+    document = channel_document("awkward", [{"path": "shows"}])
+    document["spec"]["output"]["mode"] = "copy"
+    streamer = streamer_for(document, media)
+    streamer.wait_for_playlist(3)
+    seen = follow_live_playlist(lambda: streamer.get("/live/index.m3u8").decode(), 40, 4)
+    assert seen.problems == []
+    assert {"Uneven S01E01", "OpenGop S01E02", "Variable S01E03"} <= seen.titles
+    playlist = parse_playlist(streamer.get("/live/index.m3u8").decode())
+    starts = []
+    for segment in playlist.segments:
+        data = streamer.get(f"/live/{segment.uri}")
+        (tmp_path / "segment.ts").write_bytes(data)
+        decoded = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(tmp_path / "segment.ts"), "-f", "null", "-"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if not segment.discontinuity:  # a join may start on an open GOP's leading pictures
+            assert (decoded.returncode, decoded.stderr) == (0, ""), segment.uri
+        first = streams(str(tmp_path / "segment.ts"), "start_time")
+        frames = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
+             "-show_entries", "frame=key_frame", "-of", "csv=p=0", str(tmp_path / "segment.ts")],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout.split()  # fmt: skip
+        assert [f.strip(",") for f in frames[:1]] == ["1"], segment.uri
+        starts.append((segment, float(first["video"]["start_time"])))
+    for (segment, start), (following, next_start) in itertools.pairwise(starts):
+        if not following.discontinuity:
+            assert abs(next_start - start - segment.duration) < 0.1, (segment.uri, following.uri)
