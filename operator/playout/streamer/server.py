@@ -9,9 +9,11 @@ import html
 import json
 import os
 import re
+from io import FileIO
 from pathlib import Path
 
 from aiohttp import hdrs, web
+from aiohttp.abc import AbstractStreamWriter
 from prometheus_client import generate_latest
 
 from playout.clock import rfc3339, utc_now
@@ -88,7 +90,10 @@ class SharedSegment:
             raise ConnectionResetError("the player went away")
         self._sending += 1
         try:
-            await asyncio.get_running_loop().sendfile(transport, self.file, start, count)
+            sent = _sent_at_once(transport, self.file, start=start, count=count)
+            if sent < count:
+                loop = asyncio.get_running_loop()
+                await loop.sendfile(transport, self.file, start + sent, count - sent)
         finally:
             self._sending -= 1
             self._close_if_done()
@@ -96,6 +101,19 @@ class SharedSegment:
     def _close_if_done(self) -> None:
         if self._retired and not self._sending:
             self.file.close()
+
+
+def _sent_at_once(transport: asyncio.Transport, file: FileIO, *, start: int, count: int) -> int:
+    """What one sendfile call puts in the socket's buffer, usually the whole segment; the
+    event loop's sendfile (which pauses reading and waits for the socket, several loop
+    turns) only sends what is left."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or transport.get_write_buffer_size():
+        return 0  # bytes still queued before the segment's
+    try:
+        return os.sendfile(sock.fileno(), file.fileno(), start, count)
+    except (BlockingIOError, InterruptedError):
+        return 0
 
 
 class LiveFiles:
@@ -212,6 +230,25 @@ def _byte_range(request: web.Request, size: int) -> tuple[int, int] | None:
     return start, stop - start
 
 
+class SegmentResponse(web.StreamResponse):
+    """The headers, then `part` (start, count) of the segment; aiohttp sends it when the
+    handler returns, as it does a FileResponse, so a player that went away mid-send ends
+    the request quietly."""
+
+    def __init__(self, shared: SharedSegment, *, headers: dict[str, str]) -> None:
+        super().__init__(headers=headers)
+        self.shared = shared
+        self.part = (0, shared.size)
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        writer = await super().prepare(request)
+        start, count = self.part
+        if request.method != hdrs.METH_HEAD and self.status in (200, 206) and count:
+            await self.shared.send(request, start=start, count=count)
+            await super().write_eof()
+        return writer
+
+
 def _not_modified(request: web.Request, shared: SharedSegment) -> bool:
     """The player's copy is this one (RFC 9110 section 13.1: If-None-Match, else
     If-Modified-Since)."""
@@ -237,30 +274,26 @@ async def segment(request: web.Request) -> web.StreamResponse:
     shared = request.app[LIVE].segment(folder, name)
     if shared is None:
         raise web.HTTPNotFound()
-    response = web.StreamResponse(
+    response = SegmentResponse(
+        shared,
         headers={
             hdrs.CONTENT_TYPE: kind,
             hdrs.CACHE_CONTROL: "max-age=3600, immutable",
             hdrs.ACCEPT_RANGES: "bytes",
-        }
+        },
     )
     response.etag = shared.etag
     response.last_modified = shared.last_modified
     _cors(request, response)
     if _not_modified(request, shared):
         response.set_status(304)
-        await response.prepare(request)
         return response
-    start, count = 0, shared.size
     if (asked := _byte_range(request, shared.size)) is not None:
         start, count = asked
         response.set_status(206)
         response.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{start + count - 1}/{shared.size}"
-    response.content_length = count
-    await response.prepare(request)
-    if request.method != hdrs.METH_HEAD and count:
-        await shared.send(request, start=start, count=count)
-    await response.write_eof()
+        response.part = asked
+    response.content_length = response.part[1]
     return response
 
 
