@@ -187,6 +187,17 @@ async def test_names_the_playlist_does_not_list_are_not_found(
     assert response.status == 404
 
 
+async def test_a_segment_larger_than_the_socket_takes_at_once_arrives_whole(
+    engine: Engine, client: TestClient[Any, Any]
+) -> None:
+    (name,) = publish(engine)
+    path = engine.rendition_dir(0) / name
+    path.write_bytes(os.urandom(16 << 20))
+    assert await (await client.get(f"/live/{name}")).read() == path.read_bytes()
+    tail = await client.get(f"/live/{name}", headers={"Range": "bytes=1000-"})
+    assert await tail.read() == path.read_bytes()[1000:]
+
+
 async def test_segments_go_out_from_the_event_loop_and_stay_open_while_listed(
     engine: Engine, client: TestClient[Any, Any]
 ) -> None:
