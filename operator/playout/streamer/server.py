@@ -108,8 +108,8 @@ def _sent_at_once(transport: asyncio.Transport, file: FileIO, *, start: int, cou
     event loop's sendfile (which pauses reading and waits for the socket, several loop
     turns) only sends what is left."""
     sock = transport.get_extra_info("socket")
-    if sock is None or transport.get_write_buffer_size():
-        return 0  # bytes still queued before the segment's
+    if sock is None or transport.is_closing() or transport.get_write_buffer_size():
+        return 0  # gone, or bytes still queued before the segment's: the loop's turn
     try:
         return os.sendfile(sock.fileno(), file.fileno(), start, count)
     except (BlockingIOError, InterruptedError):
