@@ -36,7 +36,7 @@ from pathlib import Path
 from bench.streamer import start_playout
 from bench.timeline import load, machine, print_table
 from playout.streamer.engine import WORK_AHEAD
-from tests.samples import free_port, make_clip
+from tests.samples import channel_document, free_port, make_clip
 
 HOST = "127.0.0.1"
 PLAYLIST = "/live/index.m3u8"
@@ -146,14 +146,17 @@ class Connection(asyncio.Protocol):
 @dataclass
 class Paced:
     seconds: float
+    started: float = field(default_factory=time.time)
     requests: int = 0
     failures: int = 0
     latencies: list[float] = field(default_factory=list)
     first_seen: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Each segment's URI: when a player first saw it listed, and when it was due."""
 
-    def late(self, after: float) -> list[float]:
-        """How late each segment first seen after `after` was (negative: early)."""
+    def late(self, period: float) -> list[float]:
+        """How late each segment was (negative: early), of those published while the
+        players played (the first period's were listed before they came)."""
+        after = self.started + period
         return [seen - due for seen, due in self.first_seen.values() if seen > after]
 
 
@@ -166,7 +169,6 @@ def newest(playlist: bytes) -> tuple[str, float]:
 
 
 async def paced(port: int, *, players: int, seconds: float, period: float) -> Paced:
-    result = Paced(seconds)
     lead = WORK_AHEAD * period
     opening = asyncio.Semaphore(64)
 
@@ -175,6 +177,7 @@ async def paced(port: int, *, players: int, seconds: float, period: float) -> Pa
             return await Connection.open(port)
 
     connections = await asyncio.gather(*(connect() for _ in range(players)))
+    result = Paced(seconds)
     started = time.monotonic()
     until = started + seconds
 
@@ -323,7 +326,7 @@ def measure_paced(side: Side, *, players: int, seconds: float, period: float) ->
 def describe(side: Side, period: float) -> str:
     result = side.paced
     assert result is not None
-    late = result.late(time.time() - result.seconds + period)
+    late = result.late(period)
     latencies = sorted(result.latencies)
     p99 = latencies[int(len(latencies) * 0.99)]
     return (
@@ -359,7 +362,8 @@ def main() -> None:
         try:
             wait_for(lambda: listed(playout_port) >= WORK_AHEAD, what="the channel to start")
             nginx, nginx_port = start_nginx(work / "nginx", work / "serving-state")
-            period = 2.0  # the sample channel's segmentSeconds: its TARGETDURATION
+            # In transcode mode the sample channel's TARGETDURATION is its segmentSeconds.
+            period = float(channel_document("serving", [])["spec"]["output"]["segmentSeconds"])
             print(
                 f"HLS serving on {machine()}, load {load()}: {args.players} paced players "
                 f"for {args.seconds:.0f} s each, then wrk for {args.wrk_seconds:.0f} s each\n"
