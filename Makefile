@@ -127,8 +127,14 @@ test: lint system-deps browser-deps node-deps guide-deps player-assets tools ## 
 e2e-kind: $(STAMP) system-deps player-assets ## The real-node tests on a kind cluster (needs Docker)
 	hack/kind.sh
 
+# Debian's nginx and wrk, for the HLS serving benchmark (nginx is its baseline, wrk its
+# saturating load).
+.PHONY: bench-deps
+bench-deps: ## Install nginx and wrk for the serving benchmark
+	$(call apt_install,nginx wrk,nginx wrk,The serving benchmark)
+
 .PHONY: bench
-bench: $(STAMP) system-deps ## Benchmarks (ratios against a baseline measured in the same run)
+bench: $(STAMP) system-deps bench-deps ## Benchmarks (ratios against a baseline measured in the same run)
 	for script in bench/*.py; do echo "== $$script"; $(BIN)/python -m bench.$$(basename $$script .py); echo; done
 
 # --- local cluster ---------------------------------------------------------------------

@@ -4,13 +4,16 @@ as-run log."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import os
 import re
+from io import FileIO
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractStreamWriter
 from prometheus_client import generate_latest
 
 from playout.clock import rfc3339, utc_now
@@ -62,6 +65,124 @@ def _subtitles(request: web.Request) -> str | None:
     return next((code for code in languages if subtitle_name(code) == name), None)
 
 
+class SharedSegment:
+    """A segment file opened once and sent to every player that asks for it, with
+    sendfile from the event loop: no thread hop, no copy through Python."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.open("rb", buffering=0)
+        stat = os.fstat(self.file.fileno())
+        self.size = stat.st_size
+        self.etag = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
+        self.last_modified = stat.st_mtime
+        self._sending = 0
+        self._retired = False
+
+    def retire(self) -> None:
+        """The segment is no longer listed: close it once its last send is done (closing
+        it under a send could hand its descriptor number to another file)."""
+        self._retired = True
+        self._close_if_done()
+
+    async def send(self, request: web.BaseRequest, *, start: int, count: int) -> None:
+        transport = request.transport
+        if transport is None:
+            raise ConnectionResetError("the player went away")
+        self._sending += 1
+        try:
+            sent = _sent_at_once(transport, self.file, start=start, count=count)
+            if sent < count:
+                loop = asyncio.get_running_loop()
+                await loop.sendfile(transport, self.file, start + sent, count - sent)
+        finally:
+            self._sending -= 1
+            self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        if self._retired and not self._sending:
+            self.file.close()
+
+
+def _sent_at_once(transport: asyncio.Transport, file: FileIO, *, start: int, count: int) -> int:
+    """What one sendfile call puts in the socket's buffer, usually the whole segment; the
+    event loop's sendfile (which pauses reading and waits for the socket, several loop
+    turns) only sends what is left."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or transport.is_closing() or transport.get_write_buffer_size():
+        return 0  # gone, or bytes still queued before the segment's: the loop's turn
+    try:
+        return os.sendfile(sock.fileno(), file.fileno(), start, count)
+    except (BlockingIOError, InterruptedError):
+        return 0
+
+
+class LiveFiles:
+    """What /live serves, kept from one playlist change to the next: each playlist
+    rendered once, and each listed segment opened once. A change is seen in the
+    playlist's counters, which move on every append and every fresh window, and never
+    come back to an earlier value (RFC 8216's rules the playlist enforces)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._seen: tuple[int, int, int] | None = None
+        self._playlists: dict[str, bytes | None] = {}
+        self._servable: set[str] = set()
+        self._open: dict[Path, SharedSegment] = {}
+
+    def _refresh(self) -> None:
+        playlist = self._engine.playlist
+        counters = (
+            playlist.media_sequence,
+            playlist.next_sequence,
+            playlist.discontinuity_sequence,
+        )
+        if counters == self._seen:
+            return
+        self._seen = counters
+        self._playlists = {}
+        # What left the window stays servable until the engine deletes it.
+        listed = {s.uri for s in playlist.segments + playlist.removed}
+        self._servable = listed | {subtitle_uri(uri) for uri in listed}
+        for path in [path for path in self._open if path.name not in self._servable]:
+            self._open.pop(path).retire()
+
+    def playlist(self, kind: str) -> bytes | None:
+        """`multivariant` (None for a channel without renditions), `media` (every
+        rendition's: they list the same names) or `subtitles` (every language's)."""
+        self._refresh()
+        if kind not in self._playlists:
+            engine = self._engine
+            if kind == "multivariant":
+                text = engine.multivariant()
+            else:
+                text = engine.playlist.render(uri=subtitle_uri if kind == "subtitles" else None)
+            self._playlists[kind] = None if text is None else text.encode()
+        return self._playlists[kind]
+
+    def segment(self, folder: Path, name: str) -> SharedSegment | None:
+        """The listed segment `name` in `folder`, or None for a name the playlist does not
+        list (which also refuses any path outside the folder)."""
+        self._refresh()
+        if name not in self._servable:
+            return None
+        path = folder / name
+        shared = self._open.get(path)
+        if shared is None:
+            try:
+                shared = self._open[path] = SharedSegment(path)
+            except FileNotFoundError:
+                return None
+        return shared
+
+    def close(self) -> None:
+        for shared in self._open.values():
+            shared.retire()
+        self._open = {}
+
+
+LIVE: web.AppKey[LiveFiles] = web.AppKey("live", LiveFiles)
+
+
 async def playlist(request: web.Request) -> web.StreamResponse:
     """/live/index.m3u8: the multivariant playlist of a channel with renditions, else the
     media playlist; /live/NAME/index.m3u8: a rendition's media playlist. The renditions'
@@ -71,17 +192,71 @@ async def playlist(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable(
             text="the stream is starting", headers={"Retry-After": "1"}
         )
-    multivariant = engine.multivariant() if "rendition" not in request.match_info else None
-    subtitles = _subtitles(request)
-    if multivariant is None and subtitles is None:
-        _rendition(request)
-    text = multivariant or engine.playlist.render(uri=subtitle_uri if subtitles else None)
+    live = request.app[LIVE]
+    body = live.playlist("multivariant") if "rendition" not in request.match_info else None
+    if body is None:
+        subtitles = _subtitles(request) is not None
+        if not subtitles:
+            _rendition(request)
+        body = live.playlist("subtitles" if subtitles else "media")
     response = web.Response(
-        text=text,
+        body=body,
         content_type=PLAYLIST_TYPE,
         headers={"Cache-Control": "no-cache, no-store"},
     )
     return _cors(request, response)
+
+
+def _byte_range(request: web.Request, size: int) -> tuple[int, int] | None:
+    """(start, count) of the one byte range a Range header asks for, None without one;
+    HTTP 416 for a range the segment cannot satisfy (RFC 9110 section 14)."""
+    if hdrs.RANGE not in request.headers:
+        return None
+    unsatisfiable = web.HTTPRequestRangeNotSatisfiable(
+        headers={hdrs.CONTENT_RANGE: f"bytes */{size}"}
+    )
+    try:
+        asked = request.http_range
+    except ValueError as error:
+        raise unsatisfiable from error
+    start, stop = asked.start, asked.stop
+    if start is None:
+        return None
+    if start < 0:  # the last -start bytes
+        start = max(size + start, 0)
+    stop = size if stop is None else min(stop, size)
+    if start >= size or stop <= start:
+        raise unsatisfiable
+    return start, stop - start
+
+
+class SegmentResponse(web.StreamResponse):
+    """The headers, then `part` (start, count) of the segment; aiohttp sends it when the
+    handler returns, as it does a FileResponse, so a player that went away mid-send ends
+    the request quietly."""
+
+    def __init__(self, shared: SharedSegment, *, headers: dict[str, str]) -> None:
+        super().__init__(headers=headers)
+        self.shared = shared
+        self.part = (0, shared.size)
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        writer = await super().prepare(request)
+        start, count = self.part
+        if request.method != hdrs.METH_HEAD and self.status in (200, 206) and count:
+            await self.shared.send(request, start=start, count=count)
+            await super().write_eof()
+        return writer
+
+
+def _not_modified(request: web.Request, shared: SharedSegment) -> bool:
+    """The player's copy is this one (RFC 9110 section 13.1: If-None-Match, else
+    If-Modified-Since)."""
+    tags = request.if_none_match
+    if tags is not None:
+        return any(tag.value in (shared.etag, "*") for tag in tags)
+    since = request.if_modified_since
+    return since is not None and shared.last_modified <= since.timestamp()
 
 
 async def segment(request: web.Request) -> web.StreamResponse:
@@ -91,17 +266,35 @@ async def segment(request: web.Request) -> web.StreamResponse:
     if subtitles is not None:
         if not SUBTITLE_NAME.match(name):
             raise web.HTTPNotFound()
-        path, kind = engine.subtitle_dir(subtitles) / name, "text/vtt; charset=utf-8"
+        folder, kind = engine.subtitle_dir(subtitles), "text/vtt; charset=utf-8"
     else:
         if not SEGMENT_NAME.match(name):
             raise web.HTTPNotFound()
-        path, kind = engine.rendition_dir(_rendition(request)) / name, "video/mp2t"
-    if not path.is_file():
+        folder, kind = engine.rendition_dir(_rendition(request)), "video/mp2t"
+    shared = request.app[LIVE].segment(folder, name)
+    if shared is None:
         raise web.HTTPNotFound()
-    response = web.FileResponse(
-        path, headers={"Content-Type": kind, "Cache-Control": "max-age=3600, immutable"}
+    response = SegmentResponse(
+        shared,
+        headers={
+            hdrs.CONTENT_TYPE: kind,
+            hdrs.CACHE_CONTROL: "max-age=3600, immutable",
+            hdrs.ACCEPT_RANGES: "bytes",
+        },
     )
-    return _cors(request, response)
+    response.etag = shared.etag
+    response.last_modified = shared.last_modified
+    _cors(request, response)
+    if _not_modified(request, shared):
+        response.set_status(304)
+        return response
+    if (asked := _byte_range(request, shared.size)) is not None:
+        start, count = asked
+        response.set_status(206)
+        response.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{start + count - 1}/{shared.size}"
+        response.part = asked
+    response.content_length = response.part[1]
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -266,6 +459,12 @@ async def player(request: web.Request) -> web.Response:
 def make_app(engine: Engine) -> web.Application:
     app = web.Application()
     app[ENGINE] = engine
+    app[LIVE] = live = LiveFiles(engine)
+
+    async def close_segments(app: web.Application) -> None:
+        live.close()
+
+    app.on_cleanup.append(close_segments)
     app.router.add_get("/live/index.m3u8", playlist)
     app.router.add_get("/live/{name}", segment)
     app.router.add_get("/live/{rendition}/index.m3u8", playlist)
