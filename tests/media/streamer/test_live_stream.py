@@ -203,10 +203,11 @@ def test_copy_mode_takes_irregular_open_gop_and_variable_rate_sources(
     assert seen.problems == []
     assert {"Uneven S01E01", "OpenGop S01E02", "Variable S01E03"} <= seen.titles
     playlist = parse_playlist(streamer.get("/live/index.m3u8").decode())
+    # Every segment first, before the window moves on; then what each one holds.
+    fetched = {segment.uri: streamer.get(f"/live/{segment.uri}") for segment in playlist.segments}
     starts = []
     for segment in playlist.segments:
-        data = streamer.get(f"/live/{segment.uri}")
-        (tmp_path / "segment.ts").write_bytes(data)
+        (tmp_path / "segment.ts").write_bytes(fetched[segment.uri])
         decoded = subprocess.run(
             ["ffmpeg", "-v", "error", "-i", str(tmp_path / "segment.ts"), "-f", "null", "-"],
             capture_output=True, text=True, timeout=60, check=False,
