@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from playout.api.channel import ChannelStatus, ProgramProgress
+from playout.api.common import explain
 from playout.atomic import write_atomically
 from playout.media.hls import LivePlaylist, Segment
 from playout.streamer.schedule import LineupState
@@ -97,7 +98,8 @@ def load(state_dir: Path) -> SavedState | None:
             path.replace(aside)
         except OSError as rename_error:
             log.warning(f"Could not set {path} aside: {rename_error}")
-        log.warning(f"{path} is unreadable ({error}); set aside as {aside.name}, not resumed from")
+        reason = explain(error) if isinstance(error, ValidationError) else str(error)
+        log.warning(f"{path} is unreadable ({reason}); set aside as {aside.name}, not resumed from")
         return None
 
 
