@@ -223,13 +223,14 @@ def test_a_removed_owner_reference_is_put_back(kubectl: Kubectl) -> None:
         assert [(r["uid"], r["controller"]) for r in restored] == [(owner["metadata"]["uid"], True)]
 
 
-def owners_of(child: dict[str, Any], path: str) -> set[str]:
-    """The field managers that own `path` (a managedFields key, like "f:spec/f:replicas")."""
-    keys = path.split("/")
+def owners_of(kubectl: Kubectl, kind: str, name: str, path: str) -> set[str]:
+    """The field managers that own `path` of a child (a managedFields key, like
+    "f:spec/f:replicas")."""
+    child = json.loads(kubectl("get", kind, name, "-o", "json", "--show-managed-fields"))
     owning = set()
     for entry in child["metadata"].get("managedFields", []):
         fields = entry.get("fieldsV1", {})
-        for key in keys:
+        for key in path.split("/"):
             fields = fields.get(key) if isinstance(fields, dict) else None
         if fields is not None:
             owning.add(entry["manager"])
@@ -250,21 +251,22 @@ def test_another_managers_forced_apply_is_taken_back(kubectl: Kubectl) -> None:
         "apply", "--server-side", "--force-conflicts", "--field-manager=intruder", "-f", "-",
         input=yaml.safe_dump_all(takeover),
     )  # fmt: skip
-    deployment = eventually(
-        lambda: (d := kubectl.get("deployment", NAME)) and d["spec"]["replicas"] == 1 and d,
+    eventually(
+        lambda: (kubectl.get("deployment", NAME) or {})["spec"]["replicas"] == 1,
         what="replicas taken back",
     )
-    restored = eventually(
+    eventually(
         lambda: (
-            (c := kubectl.get("configmap", f"{NAME}-config"))
-            and c["data"]["channel.yaml"] == config["data"]["channel.yaml"]
-            and c
+            (kubectl.get("configmap", f"{NAME}-config") or {})["data"]["channel.yaml"]
+            == config["data"]["channel.yaml"]
         ),
         what="the engine config taken back",
     )
     # Taken back means owned again: the intruder's forced claim on each field is gone.
-    assert owners_of(deployment, "f:spec/f:replicas") == {"playout-operator"}
-    assert owners_of(restored, "f:data/f:channel.yaml") == {"playout-operator"}
+    assert owners_of(kubectl, "deployment", NAME, "f:spec/f:replicas") == {"playout-operator"}
+    assert owners_of(kubectl, "configmap", f"{NAME}-config", "f:data/f:channel.yaml") == {
+        "playout-operator"
+    }
 
 
 # --- the engine's faults ------------------------------------------------------------------
