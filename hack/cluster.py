@@ -3,7 +3,7 @@
 kube-controller-manager, kube-scheduler and kwok (fake nodes) as plain
 processes on 127.0.0.1, built from source by hack/tools.sh.
 
-Usage: hack/cluster.py [--dir DIR] {up,down,status,env} [options]
+Usage: hack/cluster.py [--dir DIR] {up,down,status,env,restart} [options]
 
   up [--nodes N] [--timeout S] [--no-build]
       Start the cluster (or reuse a running healthy one) and wait until it is
@@ -13,6 +13,12 @@ Usage: hack/cluster.py [--dir DIR] {up,down,status,env} [options]
             remove the cluster directory.
   status    Show the processes and cluster health; exit 0 only if healthy.
   env       Print shell exports: eval "$(hack/cluster.py env)".
+  restart COMPONENT [--kill] [--down SECONDS] [--timeout S]
+            Stop one component (etcd, kube-apiserver, kube-controller-manager,
+            kube-scheduler, kwok) and start it again with the same ports and data: the
+            faults a cluster sees when its control plane is upgraded or crashes. --kill
+            sends SIGKILL (a crash) instead of TERM; --down keeps it stopped that long.
+            Returns once it serves again (after etcd, once the apiserver does too).
 
 State lives in DIR (default <repo>/.cluster): kubeconfig (admin, system:masters),
 pki/, kubeconfigs/ (per component), pids/, logs/, etcd/, state.json.
@@ -132,6 +138,29 @@ def cmd_status(cluster_dir: ClusterDir, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restart(cluster_dir: ClusterDir, args: argparse.Namespace) -> int:
+    if cluster_dir.load_state() is None:
+        fail(f"the cluster is not up ({cluster_dir.base}): run `hack/cluster.py up`")
+    with cluster_dir.lock.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # not while an `up` replaces the cluster
+        state = cluster_dir.load_state()
+        if state is None:
+            fail(f"the cluster went down meanwhile ({cluster_dir.base})")
+        try:
+            control_plane.restart(
+                cluster_dir,
+                state,
+                args.component,
+                kill=args.kill,
+                down_seconds=args.down,
+                timeout=args.timeout,
+            )
+        except RuntimeError as error:
+            warn(f"ERROR: {error}")
+            return 1
+    return 0
+
+
 def cmd_env(cluster_dir: ClusterDir, args: argparse.Namespace) -> int:
     if cluster_dir.load_state() is None:
         warn(f"warning: cluster is not up ({cluster_dir.base})")
@@ -158,8 +187,25 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop the cluster processes and remove the cluster directory")
     commands.add_parser("status", help="show processes and health; exit 0 only if healthy")
     commands.add_parser("env", help='print shell exports: eval "$(hack/cluster.py env)"')
+    restart = commands.add_parser(
+        "restart", help="stop one component and start it again with the same ports and data"
+    )
+    restart.add_argument("component", choices=COMPONENTS)
+    restart.add_argument("--kill", action="store_true", help="SIGKILL it (a crash), not TERM")
+    restart.add_argument(
+        "--down", type=float, default=0, help="seconds to keep it stopped (default 0)"
+    )
+    restart.add_argument(
+        "--timeout", type=float, default=120, help="seconds to wait until it serves again"
+    )
     args = parser.parse_args(argv)
-    run = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "env": cmd_env}[args.cmd]
+    run = {
+        "up": cmd_up,
+        "down": cmd_down,
+        "status": cmd_status,
+        "env": cmd_env,
+        "restart": cmd_restart,
+    }[args.cmd]
     return run(ClusterDir(args.dir.resolve()), args)
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from localcluster import processes
 from localcluster.api import ApiClient, etcd_healthy, is_ready, responds_ok, self_signed
@@ -70,19 +71,17 @@ def problems(cluster_dir: ClusterDir, state: ClusterState) -> list[str]:
     if found:
         return found
     ports = state["ports"]
-    if not etcd_healthy(ports["etcd"]):
+    check = checks(cluster_dir, ports, nodes=state.get("nodes", 1))
+    if not check["etcd"].probe():
         found.append("etcd /health is not ok")
     api = ApiClient(cluster_dir, ports["apiserver"])
     code, body = api.get("/readyz")
     if code != 200:
         found.append(f"kube-apiserver /readyz: {code} {str(body)[:200]}")
         return found
-    for name, port in (
-        ("kube-controller-manager", ports["controller_manager"]),
-        ("kube-scheduler", ports["scheduler"]),
-    ):
-        if not component_healthy(port):
-            found.append(f"{name} /healthz is not ok")
+    for name in ("kube-controller-manager", "kube-scheduler"):
+        if not check[name].probe():
+            found.append(f"{check[name].what} is not ok")
     code, _ = api.get("/api/v1/namespaces/default/serviceaccounts/default")
     if code != 200:
         found.append("ServiceAccount default/default does not exist yet")
@@ -160,69 +159,121 @@ def prepare(cluster_dir: ClusterDir) -> Ports:
     return ports
 
 
+class Check(NamedTuple):
+    """How to tell that a component serves: what to call it, and a probe."""
+
+    what: str
+    probe: Callable[[], bool]
+
+
+def checks(cluster_dir: ClusterDir, ports: Ports, *, nodes: int) -> dict[str, Check]:
+    """Per component, the check that it serves (kwok: its nodes are Ready)."""
+    api = ApiClient(cluster_dir, ports["apiserver"])
+    return {
+        "etcd": Check("etcd", lambda: etcd_healthy(ports["etcd"])),
+        "kube-apiserver": Check("kube-apiserver /readyz", lambda: api.get("/readyz")[0] == 200),
+        "kube-controller-manager": Check(
+            "kube-controller-manager /healthz",
+            lambda: component_healthy(ports["controller_manager"]),
+        ),
+        "kube-scheduler": Check(
+            "kube-scheduler /healthz", lambda: component_healthy(ports["scheduler"])
+        ),
+        "kwok": Check(f"{nodes} kwok nodes Ready", lambda: len(ready_kwok_nodes(api)[0]) >= nodes),
+    }
+
+
+def wait_until(
+    cluster_dir: ClusterDir,
+    check: Check,
+    *,
+    started: dict[str, subprocess.Popen[bytes]],
+    timeout: float,
+    log_name: str,
+) -> None:
+    """processes.wait_for with a Check: fails early when one of `started` exits."""
+    processes.wait_for(
+        check.what,
+        check.probe,
+        timeout=timeout,
+        state_dir=cluster_dir,
+        processes=started,
+        log_name=log_name,
+    )
+
+
+def launch(cluster_dir: ClusterDir, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    """One component, with the environment it always gets: no KUBECONFIG (each has its
+    own), and for kwok a HOME of its own, away from a user's ~/.kwok/kwok.yaml."""
+    env = {key: value for key, value in os.environ.items() if key != "KUBECONFIG"}
+    if name == "kwok":
+        env["HOME"] = str(cluster_dir.home / "kwok")
+    return processes.start(cluster_dir, name, argv, env)
+
+
 def start(cluster_dir: ClusterDir, ports: Ports, *, nodes: int, timeout: float) -> None:
     """Each component in order, the kwok nodes, and a wait until all of it is ready; raises
     RuntimeError (with the log's last lines) when a step fails or times out."""
     argv = command_lines(cluster_dir, ports)
-    env = {name: value for name, value in os.environ.items() if name != "KUBECONFIG"}
+    check = checks(cluster_dir, ports, nodes=nodes)
     started: dict[str, subprocess.Popen[bytes]] = {}
 
-    def launch(name: str, *, home: str | None = None) -> None:
-        started[name] = processes.start(
-            cluster_dir, name, argv[name], dict(env, HOME=home) if home else env
-        )
+    def run(name: str) -> None:
+        started[name] = launch(cluster_dir, name, argv[name])
 
-    def wait_for(what: str, check: Callable[[], object], *, seconds: float, log_name: str) -> None:
-        processes.wait_for(
-            what,
-            check,
-            timeout=seconds,
-            state_dir=cluster_dir,
-            processes=started,
-            log_name=log_name,
-        )
+    def wait_for(name: str, *, seconds: float = timeout) -> None:
+        wait_until(cluster_dir, check[name], started=started, timeout=seconds, log_name=name)
 
-    launch("etcd")
-    wait_for("etcd", lambda: etcd_healthy(ports["etcd"]), seconds=30, log_name="etcd")
-    launch("kube-apiserver")
+    run("etcd")
+    wait_for("etcd", seconds=30)
+    run("kube-apiserver")
+    wait_for("kube-apiserver")
+    for name in ("kube-controller-manager", "kube-scheduler", "kwok"):
+        run(name)
     api = ApiClient(cluster_dir, ports["apiserver"])
-    wait_for(
-        "kube-apiserver /readyz",
-        lambda: api.get("/readyz")[0] == 200,
-        seconds=timeout,
-        log_name="kube-apiserver",
-    )
-    launch("kube-controller-manager")
-    launch("kube-scheduler")
-    launch("kwok", home=str(cluster_dir.home / "kwok"))  # away from a user's ~/.kwok/kwok.yaml
     for index in range(nodes):
         name = f"{KWOK_NODE_PREFIX}{index}"
         code, body = api.call("POST", "/api/v1/nodes", kwok_node(name))
         if code not in (201, 409):
             raise RuntimeError(f"creating node {name}: {code} {body}")
-    wait_for(
-        "kube-controller-manager /healthz",
-        lambda: component_healthy(ports["controller_manager"]),
-        seconds=timeout,
-        log_name="kube-controller-manager",
-    )
-    wait_for(
-        "kube-scheduler /healthz",
-        lambda: component_healthy(ports["scheduler"]),
-        seconds=timeout,
-        log_name="kube-scheduler",
-    )
-    wait_for(
+    wait_for("kube-controller-manager")
+    wait_for("kube-scheduler")
+    account = Check(
         "default ServiceAccount",
         lambda: api.get("/api/v1/namespaces/default/serviceaccounts/default")[0] == 200,
-        seconds=timeout,
-        log_name="kube-controller-manager",
     )
-    wait_for(
-        f"{nodes} kwok nodes Ready",
-        lambda: len(ready_kwok_nodes(api)[0]) >= nodes,
-        seconds=timeout,
-        log_name="kwok",
+    wait_until(
+        cluster_dir, account, started=started, timeout=timeout, log_name="kube-controller-manager"
+    )
+    wait_for("kwok")
+
+
+def restart(
+    cluster_dir: ClusterDir,
+    state: ClusterState,
+    name: str,
+    *,
+    kill: bool,
+    down_seconds: float,
+    timeout: float,
+) -> None:
+    """Stop one component (TERM, or KILL: a crash) and start it again with the same
+    command line, so the same ports and data; return once it serves again, and for etcd
+    once the apiserver does too (it reports etcd in /readyz). Raises RuntimeError as
+    `start` does."""
+    argv = command_lines(cluster_dir, state["ports"])[name]
+    check = checks(cluster_dir, state["ports"], nodes=state["nodes"])
+    stopped = time.monotonic()
+    if not processes.stop(cluster_dir, [name], kill=kill):
+        raise RuntimeError(f"{name} did not exit")
+    time.sleep(down_seconds)
+    started = {name: launch(cluster_dir, name, argv)}
+    began = time.monotonic()
+    for waited in [name, "kube-apiserver"] if name == "etcd" else [name]:
+        wait_until(cluster_dir, check[waited], started=started, timeout=timeout, log_name=waited)
+    log(
+        f"{name} restarted: it serves {time.monotonic() - began:.1f}s after its start, "
+        f"{time.monotonic() - stopped:.1f}s after it was stopped"
     )
 
 

@@ -100,9 +100,11 @@ def _still_running(
     return processes
 
 
-def stop(state_dir: StateDir, names: list[str], *, quiet: bool = False) -> bool:
+def stop(state_dir: StateDir, names: list[str], *, quiet: bool = False, kill: bool = False) -> bool:
     """TERM then KILL the recorded processes, in the order given (only if the PID still
-    belongs to the process we started). Returns True if nothing is left running."""
+    belongs to the process we started); with `kill`, KILL at once, as a crash would end
+    them. Returns True if nothing is left running."""
+    first = signal.SIGKILL if kill else signal.SIGTERM
     signalled = []
     for name in names:
         process = recorded(state_dir, name)
@@ -114,10 +116,10 @@ def stop(state_dir: StateDir, names: list[str], *, quiet: bool = False) -> bool:
             continue
         signalled.append((name, process))
         with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signal.SIGTERM)
+            os.kill(process.pid, first)
         if not quiet:
-            log(f"{name}: sent SIGTERM to pid {process.pid}")
-    left = _still_running(signalled, TERM_SECONDS)
+            log(f"{name}: sent {first.name} to pid {process.pid}")
+    left = _still_running(signalled, KILL_SECONDS if kill else TERM_SECONDS)
     for name, process in left:
         log(f"{name}: still running after {TERM_SECONDS}s, sending SIGKILL to pid {process.pid}")
         with contextlib.suppress(ProcessLookupError):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from playout.controller.rbac import cluster_role
 from tests.conftest import ROOT
+from tests.e2e.engine import Engine, make_media
 from tests.e2e.kubectl import (
     Kubectl,
     media_claim,
@@ -25,6 +27,10 @@ from tests.e2e.operator_process import operator_process
 pytestmark = pytest.mark.e2e
 
 OPERATOR_NAMESPACE = "playout-system"
+OPERATOR_ENV = {
+    "PLAYOUT_STREAMER_IMAGE": "playout-streamer:e2e",
+    "PLAYOUT_PROBER_IMAGE": "playout-prober:e2e",
+}
 
 
 def local_cluster() -> Path:
@@ -84,21 +90,39 @@ def operator(admin: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """The operator as a process, as its ServiceAccount, watching the `e2e-*` namespaces."""
     workdir = tmp_path_factory.mktemp("operator")
     config = operator_kubeconfig(admin, workdir / "kubeconfig")
-    env = {
-        "PLAYOUT_STREAMER_IMAGE": "playout-streamer:e2e",
-        "PLAYOUT_PROBER_IMAGE": "playout-prober:e2e",
-    }
     # Only this tier's namespaces: the real-node tier's operator runs in the same cluster.
-    with operator_process(config, ["--namespace", "e2e-*"], env, workdir) as running:
+    with operator_process(config, ["--namespace", "e2e-*"], OPERATOR_ENV, workdir) as running:
         yield running
 
 
-@pytest.fixture
-def kubectl(admin: Kubectl, operator: dict[str, Any]) -> Iterator[Kubectl]:
-    """A fresh namespace that enforces Pod Security `restricted`, with a `media` claim."""
-    name = f"e2e-{uuid.uuid4().hex[:8]}"
+@contextmanager
+def media_namespace(admin: Kubectl, prefix: str) -> Iterator[Kubectl]:
+    """A fresh namespace that enforces Pod Security `restricted`, with a `media` claim;
+    deleted afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     namespaced = restricted_namespace(admin, name)
     volume = media_claim(admin, name, "/srv/media")
     yield namespaced
     admin.run("delete", "namespace", name, "--wait=false", check=False)
     admin.run("delete", "pv", volume, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kubectl(admin: Kubectl, operator: dict[str, Any]) -> Iterator[Kubectl]:
+    """A namespace of this tier's (`e2e-*`), which the session's operator watches."""
+    with media_namespace(admin, "e2e") as namespaced:
+        yield namespaced
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_media(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture
+def engine(kubectl: Kubectl, media: Path, tmp_path: Path) -> Iterator[Engine]:
+    """The channel `classics`'s engine, once a test starts it; killed at the end."""
+    running = Engine(kubectl, media, tmp_path)
+    yield running
+    running.kill()
+    sys.stderr.write(f"\n--- engine log (tail) ---\n{running.log_text()[-3000:]}\n")

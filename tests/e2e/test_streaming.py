@@ -1,121 +1,22 @@
-"""The real engine reporting into the real API server. A kwok pod runs nothing, so the
-engine runs here as a process with what the pod would have: the ConfigMap the operator
-rendered, and the token of the ServiceAccount the operator made for it."""
+"""The real engine reporting into the real API server (see `tests/e2e/engine.py`)."""
 
 from __future__ import annotations
 
 import base64
-import copy
 import gzip
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, load_example
-from tests.e2e.kubectl import Kubectl, eventually, service_account_kubeconfig
-from tests.streaming import free_port, make_clip
+from tests.e2e.engine import Engine, small_channel
+from tests.e2e.engine import channel_status as status
+from tests.e2e.kubectl import Kubectl, eventually
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("media")
-    for episode in (1, 2):
-        make_clip(root / f"shows/Cheers/Cheers S01E0{episode}.mkv", 90)
-    make_clip(root / "movies/Film.mp4", 10)
-    make_clip(root / "bumpers/ident.mp4", 2)
-    return root
-
-
-def small_channel(**spec: Any) -> dict[str, Any]:
-    """The example channel, small, as a lineup (its slots would put whichever episode the
-    clock says on air); `spec` replaces fields."""
-    document = copy.deepcopy(load_example("channel.yaml"))
-    for clocked in ("schedule", "breaks", "filler"):
-        document["spec"].pop(clocked)
-    document["spec"].update(spec)
-    document["spec"]["resources"] = {"requests": {"cpu": "100m", "memory": "128Mi"}}
-    document["spec"]["output"]["video"] = {
-        "width": 320,
-        "height": 240,
-        "frameRate": 25,
-        "preset": "ultrafast",
-        "bitrateKbps": 400,
-    }
-    # The example's ladder, small: two renditions, so every test here runs one.
-    document["spec"]["output"]["renditions"] = [
-        {"height": 240, "bitrateKbps": 400},
-        {"height": 144, "bitrateKbps": 150},
-    ]
-    return document
-
-
-class Engine:
-    def __init__(self, kubectl: Kubectl, media: Path, workdir: Path) -> None:
-        self.kubectl, self.media, self.workdir = kubectl, media, workdir
-        self.process: subprocess.Popen[bytes] | None = None
-        self.port = free_port()
-        self.log = workdir / "engine.log"
-
-    def start(self, state: Path, media: Path | None = None) -> None:
-        """`playout run` as the pod runs it: its config, its identity, its env."""
-        config = self.workdir / "channel.yaml"
-        config.write_text(
-            eventually(
-                lambda: (
-                    (self.kubectl.get("configmap", "classics-config") or {})
-                    .get("data", {})
-                    .get("channel.yaml")
-                ),
-                what="the engine config",
-            )
-        )
-        identity = service_account_kubeconfig(
-            self.kubectl, self.kubectl.namespace, "classics-streamer", self.workdir / "kubeconfig"
-        )
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(identity),
-            "PLAYOUT_REPORT": "kubernetes",
-            "PLAYOUT_CHANNEL": "classics",
-            "PLAYOUT_NAMESPACE": self.kubectl.namespace,
-            "PLAYOUT_TIMELINE_CONFIGMAP": "classics-timeline",
-        }
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "playout.cli", "run", str(config), "--media-root", str(media or self.media), "--state", str(state), "--port", str(self.port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-            )  # fmt: skip
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-
-@pytest.fixture
-def engine(kubectl: Kubectl, media: Path, tmp_path: Path) -> Iterator[Engine]:
-    running = Engine(kubectl, media, tmp_path)
-    yield running
-    running.kill()
-    sys.stderr.write(
-        f"\n--- engine log (tail) ---\n{running.log.read_text()[-3000:] if running.log.exists() else ''}\n"
-    )
-
-
-def status(kubectl: Kubectl) -> dict[str, Any]:
-    return dict((kubectl.get("channel", "classics") or {}).get("status", {}))
 
 
 def test_the_channel_goes_live_on_real_reports(

@@ -6,7 +6,6 @@ is all a pod that lost its disk has to resume from."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from datetime import datetime, timedelta
@@ -15,12 +14,14 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from playout.api.channel import ChannelStatus, ProgramProgress
+from playout.api.common import explain
 from playout.atomic import write_atomically
 from playout.media.hls import LivePlaylist, Segment
 from playout.streamer.schedule import LineupState
 from playout.streamer.timeline import Cursor, Planned
 
 STATE_FILE = "state.json"
+UNREADABLE_SUFFIX = ".unreadable"
 TIMELINE_FILE = "timeline.json"
 
 log = logging.getLogger(__name__)
@@ -77,14 +78,29 @@ def load_timeline(state_dir: Path) -> SavedTimeline | None:
 
 
 def save_timeline(state_dir: Path, document: bytes) -> None:
-    write_atomically(state_dir / TIMELINE_FILE, document.decode())
+    write_atomically(state_dir / TIMELINE_FILE, document)
 
 
 def load(state_dir: Path) -> SavedState | None:
+    """The state to resume from, or None. Writes are atomic, so a torn file of ours cannot
+    happen; a file that cannot be read or parsed all the same (a disk fault, a hand edit,
+    another version's schema) is set aside as `state.json.unreadable` for a person to look
+    at, and the engine resumes as a pod that lost its disk does: from the Channel status,
+    or afresh without one. Crashing on it would only crash again on every restart."""
     path = state_dir / STATE_FILE
-    if not path.exists():
+    try:
+        return SavedState.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
         return None
-    return SavedState.model_validate(json.loads(path.read_text()))
+    except (OSError, ValidationError, ValueError) as error:
+        aside = path.with_name(STATE_FILE + UNREADABLE_SUFFIX)
+        try:
+            path.replace(aside)
+        except OSError as rename_error:
+            log.warning(f"Could not set {path} aside: {rename_error}")
+        reason = explain(error) if isinstance(error, ValidationError) else str(error)
+        log.warning(f"{path} is unreadable ({reason}); set aside as {aside.name}, not resumed from")
+        return None
 
 
 def save(state_dir: Path, state: SavedState) -> None:

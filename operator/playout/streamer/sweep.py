@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from playout.atomic import WORK_SUFFIX
+
 log = logging.getLogger(__name__)
 
 # Playlists and state are the engine's; only media segments and half-written temp files
 # are ever swept.
-SWEPT_SUFFIXES = frozenset({".ts", ".m4s", ".mp4", ".aac", ".vtt", ".tmp"})
+SWEPT_SUFFIXES = frozenset({".ts", ".m4s", ".mp4", ".aac", ".vtt", WORK_SUFFIX})
 
 
 @dataclass(frozen=True)
