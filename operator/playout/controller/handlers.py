@@ -52,8 +52,13 @@ CHANNEL_CHILDREN = (
     ("rbac.authorization.k8s.io/v1", "rolebindings"),
     ("apps/v1", "deployments"),
     ("batch/v1", "cronjobs"),
+    ("networking.k8s.io/v1", "networkpolicies"),
 )
-PROBEJOB_CHILDREN = (("batch/v1", "jobs"), ("batch/v1", "cronjobs"))
+PROBEJOB_CHILDREN = (
+    ("batch/v1", "jobs"),
+    ("batch/v1", "cronjobs"),
+    ("networking.k8s.io/v1", "networkpolicies"),
+)
 # Not children (the Job makes them) but read for their termination messages: the reports.
 PROBER_PODS = ("v1", "pods")
 KIND_OF = {
@@ -65,6 +70,7 @@ KIND_OF = {
     "deployments": "Deployment",
     "cronjobs": "CronJob",
     "jobs": "Job",
+    "networkpolicies": "NetworkPolicy",
 }
 Key = tuple[str, str]
 
