@@ -30,7 +30,10 @@ PRIVATE = [
     "fd00::1",
     "fe80::1",
     "::ffff:10.0.0.1",
+    "64:ff9b::a00:1",
+    "2002:a00:1::1",
 ]
+METADATA = ["169.254.169.254", "100.100.100.200", "fd00:ec2::254"]
 
 
 def of_kind(manifests: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -79,9 +82,11 @@ def _matches(peer: dict[str, Any], address: str | None, pod: dict[str, str] | No
             and ip in inside[0]
             and not any(ip.version == net.version and ip in net for net in inside[1:])
         )
-    if "podSelector" in peer and pod is not None:
-        wanted = peer["podSelector"].get("matchLabels", {})
-        return wanted.items() <= pod.items()
+    if pod is not None and ("podSelector" in peer or "namespaceSelector" in peer):
+        if peer.get("namespaceSelector") not in (None, {}):
+            return False  # only this namespace (and "every namespace") is modelled
+        wanted = peer.get("podSelector", {}).get("matchLabels", {})
+        return bool(wanted.items() <= pod.items())
     return False
 
 
@@ -204,9 +209,12 @@ def test_allow_private_addresses_opens_every_address_on_the_port(
 ) -> None:
     probejob_body["spec"]["allowPrivateAddresses"] = True
     policy = probe_policy(probejob_body, url="http://origin.tv.svc:8080/a.m3u8")
-    for address in [*PUBLIC, *PRIVATE]:
-        assert egress_to(policy, port=8080, address=address)
+    for address in [*PUBLIC, *(a for a in PRIVATE if a not in METADATA)]:
+        assert egress_to(policy, port=8080, address=address), address
         assert not egress_to(policy, port=8081, address=address)
+    assert egress_to(policy, port=8080, pod={"app": "origin"})  # by selector, for some plugins
+    for address in METADATA:
+        assert not egress_to(policy, port=8080, address=address), address
 
 
 def test_a_probe_of_a_channel_reaches_that_streamer_only(probejob_body: dict[str, Any]) -> None:

@@ -45,12 +45,24 @@ PRIVATE_IPV4 = (
 )
 PRIVATE_IPV6 = (
     "::/127",  # unspecified and loopback
-    "::ffff:0:0/96",  # IPv4-mapped: would reach the IPv4 ranges above
-    "64:ff9b:1::/48",  # local-use NAT64
+    "::ffff:0:0/96",  # IPv4-mapped
+    "64:ff9b::/96",  # NAT64, 6to4 and Teredo carry an IPv4 address, perhaps a private one
+    "64:ff9b:1::/48",
+    "2001::/32",
+    "2002::/16",
     "fc00::/7",  # unique local
     "fe80::/10",  # link-local
     "ff00::/8",  # multicast
 )
+# Cloud instance metadata services hand out credentials: never reachable, even with
+# `allowPrivateAddresses` (the prober's own guard refuses the same addresses).
+METADATA_IPV4 = (
+    "169.254.169.254/32",
+    "169.254.170.2/32",
+    "169.254.170.23/32",
+    "100.100.100.200/32",
+)
+METADATA_IPV6 = ("fd00:ec2::254/128", "fd00:ec2::23/128")
 
 
 def channel_policy_name(channel: str) -> str:
@@ -103,10 +115,12 @@ def _source_egress(probe: ProbeJob) -> list[dict[str, Any]]:
     # FOLLOW-UP: `allowPrivateAddresses` is being added to the ProbeJob spec beside this;
     # read defensively until it is on the model, then read it directly.
     if getattr(probe.spec, "allow_private_addresses", False):
-        to: dict[str, Any] = {}  # any destination, in the cluster too
+        # Every pod too: some plugins match pods by their selectors only, never by ipBlock.
+        to = [_block("0.0.0.0/0", METADATA_IPV4), _block("::/0", METADATA_IPV6)]
+        to.append({"namespaceSelector": {}})
     else:
-        to = {"to": [_public("0.0.0.0/0", PRIVATE_IPV4), _public("::/0", PRIVATE_IPV6)]}
-    rules = [{**to, **port}]
+        to = [_block("0.0.0.0/0", PRIVATE_IPV4), _block("::/0", PRIVATE_IPV6)]
+    rules = [{"to": to, **port}]
     return rules if _is_address(url.hostname or "") else [_dns(), *rules]
 
 
@@ -154,8 +168,8 @@ def _api_server(config: OperatorConfig) -> dict[str, Any]:
     return rule
 
 
-def _public(cidr: str, private: tuple[str, ...]) -> dict[str, Any]:
-    return {"ipBlock": {"cidr": cidr, "except": list(private)}}
+def _block(cidr: str, excepted: tuple[str, ...]) -> dict[str, Any]:
+    return {"ipBlock": {"cidr": cidr, "except": list(excepted)}}
 
 
 def _is_address(host: str) -> bool:
