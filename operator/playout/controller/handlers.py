@@ -32,7 +32,6 @@ from playout.controller.builders.common import (
     MANAGER,
     PROBEJOB_LABEL,
 )
-from playout.controller.config import OperatorConfig
 from playout.controller.context import OperatorContext, OperatorOptions
 from playout.controller.kube import FIELD_MANAGER, Kube
 from playout.controller.login import in_cluster
@@ -123,7 +122,7 @@ async def startup(
     metrics = Metrics()
     metrics_server = await metrics.serve(options.metrics_host, options.metrics_port)
     kube = Kube(AsyncClient(field_manager=FIELD_MANAGER))
-    reconciler = Reconciler(kube=kube, config=OperatorConfig.from_env(), metrics=metrics)
+    reconciler = Reconciler(kube=kube, config=options.config, metrics=metrics)
     indexes_ready = asyncio.Event()
     # Startup handlers receive the (still empty) indexes; the loop keeps the references
     # and reads them once kopf has filled them.
