@@ -199,7 +199,7 @@ def test_log_levels_are_the_cli_ones() -> None:
         ({"networkPolicy.enabled": "maybe"}, "/networkPolicy/enabled"),
         ({"networkPolicy.apiServerCIDRs": "{10.0.0.1}"}, "/networkPolicy/apiServerCIDRs/0"),
         ({"networkPolicy.apiServerPorts": "{0}"}, "/networkPolicy/apiServerPorts/0"),
-        ({"networkPolicy.apiServerPorts": "null"}, "/networkPolicy/apiServerPorts"),
+        ({"networkPolicy.apiServerPorts": "{}"}, "/networkPolicy/apiServerPorts"),
         ({"metrics.serviceMonitor.interval": "soon"}, "/metrics/serviceMonitor/interval"),
         ({"metrics.serviceMonitor.enabled": "true", "metrics.service.enabled": "false"},
          "/metrics/service/enabled"),
