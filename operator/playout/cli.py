@@ -113,10 +113,15 @@ def operator(
     import kopf
 
     import playout.controller.handlers  # noqa: F401 (registers the handlers)
+    from playout.controller.config import OperatorConfig
     from playout.controller.context import OperatorOptions
 
     if namespaces and all_namespaces:
         raise click.UsageError("give either --namespace or --all-namespaces, not both")
+    try:
+        config = OperatorConfig.from_env()
+    except ValueError as error:  # before kopf starts, which would only log and retry
+        raise click.ClickException(str(error)) from None
     settings = kopf.OperatorSettings()
     # Exact namespaces need no discovery of namespaces and CRDs, which a namespaced install
     # has no RBAC for: kopf would retry the refusals for a minute before it starts.
@@ -131,7 +136,9 @@ def operator(
         peering_name=peering,
         priority=priority,
         liveness_endpoint=liveness or None,
-        memo=OperatorOptions(metrics_host=metrics_host, metrics_port=metrics_port).memo(),
+        memo=OperatorOptions(
+            metrics_host=metrics_host, metrics_port=metrics_port, config=config
+        ).memo(),
     )
 
 

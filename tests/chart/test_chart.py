@@ -12,6 +12,7 @@ import yaml
 
 from playout import __version__, logs
 from playout.api.crd import KINDS, chart_crd_files, crd
+from playout.controller.config import OperatorConfig
 from playout.controller.metrics import Metrics
 from playout.controller.rbac import namespaced_rules, operator_rules
 from tests.chart.helm import CHART, env_of, helm, of_kind, only, set_flags, template
@@ -130,6 +131,8 @@ def test_the_operator_pod() -> None:
         "PLAYOUT_IMAGE_PULL_POLICY": "IfNotPresent",
         "PLAYOUT_LOG_FORMAT": "json",
         "PLAYOUT_LOG_LEVEL": "info",
+        "PLAYOUT_NETWORK_POLICIES": "true",
+        "PLAYOUT_API_SERVER_PORTS": "443,6443",
     }
     assert container["image"] == f"playout/operator:{__version__}"
     resources = container["resources"]
@@ -193,6 +196,10 @@ def test_log_levels_are_the_cli_ones() -> None:
         ({"health.port": "80"}, "/health/port"),
         ({"resources.limits.memory": "lots"}, "/resources/limits/memory"),
         ({"trackingLabels": "{not a label}"}, "/trackingLabels/0"),
+        ({"networkPolicy.enabled": "maybe"}, "/networkPolicy/enabled"),
+        ({"networkPolicy.apiServerCIDRs": "{10.0.0.1}"}, "/networkPolicy/apiServerCIDRs/0"),
+        ({"networkPolicy.apiServerPorts": "{0}"}, "/networkPolicy/apiServerPorts/0"),
+        ({"networkPolicy.apiServerPorts": "{}"}, "/networkPolicy/apiServerPorts"),
         ({"metrics.serviceMonitor.interval": "soon"}, "/metrics/serviceMonitor/interval"),
         ({"metrics.serviceMonitor.enabled": "true", "metrics.service.enabled": "false"},
          "/metrics/service/enabled"),
@@ -205,6 +212,53 @@ def test_bad_values_are_rejected(values: dict[str, str], complaint: str) -> None
     assert result.returncode != 0
     assert "don't meet the specifications of the schema" in result.stderr
     assert complaint in result.stderr
+
+
+def test_the_operator_pod_has_its_own_network_policy() -> None:
+    """In: metrics only; out: DNS and the API server's ports, to any address by default."""
+    documents = template()
+    policy = only(documents, "NetworkPolicy")
+    pod_labels = only(documents, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["metadata"]["namespace"] == "tv-ops"
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 9090}]}]
+    dns, api_server = policy["spec"]["egress"]
+    assert dns == {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+    assert api_server == {
+        "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]
+    }
+
+
+def test_api_server_cidrs_narrow_the_operator_and_the_streamers() -> None:
+    documents = template(
+        {
+            "networkPolicy.apiServerCIDRs": "{10.0.0.10/32,fd00::10/128}",
+            "networkPolicy.apiServerPorts": "{6443}",
+            "metrics.port": "9300",
+        }
+    )
+    policy = only(documents, "NetworkPolicy")
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 9300}]}]
+    assert policy["spec"]["egress"][1] == {
+        "to": [{"ipBlock": {"cidr": "10.0.0.10/32"}}, {"ipBlock": {"cidr": "fd00::10/128"}}],
+        "ports": [{"protocol": "TCP", "port": 6443}],
+    }
+    env = env_of(operator_container(documents))
+    assert env["PLAYOUT_API_SERVER_CIDRS"] == "10.0.0.10/32,fd00::10/128"
+    assert env["PLAYOUT_API_SERVER_PORTS"] == "6443"
+    # What the operator makes of them: the same networks for every streamer.
+    config = OperatorConfig.from_env(env)
+    assert config.api_server_cidrs == ("10.0.0.10/32", "fd00::10/128")
+    assert config.api_server_ports == (6443,)
+
+
+def test_network_policies_can_be_turned_off() -> None:
+    documents = template({"networkPolicy.enabled": "false"})
+    assert not of_kind(documents, "NetworkPolicy")
+    env = env_of(operator_container(documents))
+    assert env["PLAYOUT_NETWORK_POLICIES"] == "false"
+    assert OperatorConfig.from_env(env).network_policies is False
 
 
 def test_metrics_service_and_monitors_select_the_operator() -> None:

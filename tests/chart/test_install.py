@@ -36,8 +36,12 @@ CHANNEL_CRD = "channels.playout.dev"
 
 @pytest.mark.parametrize(
     "values",
-    [{}, {"watchNamespaces": "{default}", "grafanaDashboard.enabled": "true"}],
-    ids=["cluster-wide", "namespaced"],
+    [
+        {},
+        {"watchNamespaces": "{default}", "grafanaDashboard.enabled": "true"},
+        {"networkPolicy.apiServerCIDRs": "{10.0.0.10/32,fd00::10/128}"},
+    ],
+    ids=["cluster-wide", "namespaced", "api-server-cidrs"],
 )
 def test_the_api_server_accepts_the_manifests(admin: Kubectl, values: dict[str, str]) -> None:
     """Client-side apply, as Argo CD does by default: the CRDs fit its annotation."""

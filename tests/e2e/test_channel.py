@@ -21,6 +21,7 @@ CHILDREN = [
     ("serviceaccount", "classics-streamer"),
     ("role", "classics-streamer"),
     ("rolebinding", "classics-streamer"),
+    ("networkpolicy", "classics-channel"),
 ]
 
 

@@ -141,6 +141,8 @@ def probe(**source: Any) -> dict[str, Any]:
         ({"url": "https://x/y.m3u8", "channelRef": {"name": "c"}}, "set exactly one of"),
         ({"volume": {"persistentVolumeClaim": {"claimName": "m"}}}, "`path` goes with `volume`"),
         ({"url": "file:///etc/passwd"}, "must be an http:// or https:// URL"),
+        ({"url": "https://x:99999/y.mp4"}, "url must have no port or one from 1 to 65535"),
+        ({"url": "http://x:0/y.mp4"}, "url must have no port or one from 1 to 65535"),
         ({"url": "https://x/y", "path": "a"}, "`path` goes with `volume`"),
         (
             {"volume": {"persistentVolumeClaim": {"claimName": "m"}}, "path": "/etc/passwd"},

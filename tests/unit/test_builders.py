@@ -42,6 +42,13 @@ def pod_specs(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return specs
 
 
+def probe_run(body: dict[str, Any]) -> dict[str, Any]:
+    """The Job or CronJob of a ProbeJob, after its NetworkPolicy."""
+    policy, run = build_probejob(ProbeJob.model_validate(body), CONFIG)
+    assert policy["kind"] == "NetworkPolicy"
+    return run
+
+
 def with_pvc_storage(body: dict[str, Any]) -> dict[str, Any]:
     body = copy.deepcopy(body)
     body["spec"]["storage"] = {"persistentVolumeClaim": {"claimName": "segments"}}
@@ -53,6 +60,7 @@ def test_a_channel_gets_its_children(channel_body: dict[str, Any]) -> None:
     assert sorted(made) == [
         "ConfigMap",
         "Deployment",
+        "NetworkPolicy",
         "Role",
         "RoleBinding",
         "Service",
@@ -253,7 +261,7 @@ def test_builders_are_pure(channel_body: dict[str, Any]) -> None:
 
 
 def test_a_probejob_gets_a_job_per_generation(probejob_body: dict[str, Any]) -> None:
-    (job,) = build_probejob(ProbeJob.model_validate(probejob_body), CONFIG)
+    job = probe_run(probejob_body)
     assert job["kind"] == "Job"
     assert job["metadata"]["name"] == "cheers-s01e01-1"
     spec = job["spec"]
@@ -282,7 +290,7 @@ def test_probe_arguments(probejob_body: dict[str, Any]) -> None:
 
 def test_probing_a_channel_uses_its_service(probejob_body: dict[str, Any]) -> None:
     probejob_body["spec"]["source"] = {"channelRef": {"name": "classics"}}
-    (job,) = build_probejob(ProbeJob.model_validate(probejob_body), CONFIG)
+    job = probe_run(probejob_body)
     pod = job["spec"]["template"]["spec"]
     assert pod["containers"][0]["args"][1] == "http://classics.tv.svc/live/index.m3u8"
     assert [v["name"] for v in pod["volumes"]] == ["tmp"]
@@ -290,7 +298,7 @@ def test_probing_a_channel_uses_its_service(probejob_body: dict[str, Any]) -> No
 
 def test_a_schedule_makes_a_cronjob(probejob_body: dict[str, Any]) -> None:
     probejob_body["spec"]["schedule"] = "*/30 * * * *"
-    (cron,) = build_probejob(ProbeJob.model_validate(probejob_body), CONFIG)
+    cron = probe_run(probejob_body)
     assert cron["kind"] == "CronJob"
     assert cron["metadata"]["name"] == "cheers-s01e01"
     assert cron["spec"]["schedule"] == "*/30 * * * *"
@@ -299,7 +307,7 @@ def test_a_schedule_makes_a_cronjob(probejob_body: dict[str, Any]) -> None:
 
 
 def test_the_prober_reports_through_its_termination_message(probejob_body: dict[str, Any]) -> None:
-    (job,) = build_probejob(ProbeJob.model_validate(probejob_body), CONFIG)
+    job = probe_run(probejob_body)
     pod = job["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert {"name": "PLAYOUT_TERMINATION_LOG", "value": "/dev/termination-log"} in container["env"]

@@ -34,6 +34,15 @@ def test_operator_refuses_contradictory_scopes() -> None:
     assert "either --namespace or --all-namespaces" in result.output
 
 
+def test_operator_stops_at_once_on_a_bad_setting() -> None:
+    """Before kopf starts (and before any cluster is asked), naming the variable."""
+    result = CliRunner().invoke(
+        main, ["operator", "-A"], env={"PLAYOUT_API_SERVER_CIDRS": "10.0.0.0/8,kubernetes"}
+    )
+    assert result.exit_code == 1
+    assert "PLAYOUT_API_SERVER_CIDRS: 'kubernetes' is not a network" in result.output
+
+
 def test_json_logs_carry_the_object(capsys: object) -> None:
     formatter = logs.JsonFormatter()
     record = logging.LogRecord("playout", logging.INFO, __file__, 1, "phase %s", ("Live",), None)

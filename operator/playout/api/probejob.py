@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
@@ -110,7 +111,17 @@ class ProbeSource(SpecModel):
             raise ValueError("`path` goes with `volume`: set both or neither")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise ValueError("url must be an http:// or https:// URL")
+        if self.url is not None and not _has_valid_port(self.url):
+            raise ValueError("url must have no port or one from 1 to 65535")
         return self
+
+
+def _has_valid_port(url: str) -> bool:
+    """The port the prober's NetworkPolicy opens; admission's isURL() takes any digits."""
+    try:
+        return urlsplit(url).port != 0
+    except ValueError:
+        return False
 
 
 class ProbeProfile(StrEnum):

@@ -11,6 +11,7 @@ from typing import TypeVar
 import kopf
 from aiohttp import web
 
+from playout.controller.config import OperatorConfig
 from playout.controller.kube import Kube
 from playout.controller.metrics import Metrics
 from playout.controller.reconcile import Reconciler
@@ -27,6 +28,8 @@ class OperatorOptions:
 
     metrics_host: str
     metrics_port: int
+    config: OperatorConfig
+    """Read from the environment before kopf starts, so a bad value stops it at once."""
 
     def memo(self) -> kopf.Memo:
         """The memo for `kopf.run`, which carries these options to `startup`."""

@@ -32,7 +32,6 @@ from playout.controller.builders.common import (
     MANAGER,
     PROBEJOB_LABEL,
 )
-from playout.controller.config import OperatorConfig
 from playout.controller.context import OperatorContext, OperatorOptions
 from playout.controller.kube import FIELD_MANAGER, Kube
 from playout.controller.login import in_cluster
@@ -52,8 +51,13 @@ CHANNEL_CHILDREN = (
     ("rbac.authorization.k8s.io/v1", "rolebindings"),
     ("apps/v1", "deployments"),
     ("batch/v1", "cronjobs"),
+    ("networking.k8s.io/v1", "networkpolicies"),
 )
-PROBEJOB_CHILDREN = (("batch/v1", "jobs"), ("batch/v1", "cronjobs"))
+PROBEJOB_CHILDREN = (
+    ("batch/v1", "jobs"),
+    ("batch/v1", "cronjobs"),
+    ("networking.k8s.io/v1", "networkpolicies"),
+)
 # Not children (the Job makes them) but read for their termination messages: the reports.
 PROBER_PODS = ("v1", "pods")
 KIND_OF = {
@@ -65,6 +69,7 @@ KIND_OF = {
     "deployments": "Deployment",
     "cronjobs": "CronJob",
     "jobs": "Job",
+    "networkpolicies": "NetworkPolicy",
 }
 Key = tuple[str, str]
 
@@ -117,7 +122,7 @@ async def startup(
     metrics = Metrics()
     metrics_server = await metrics.serve(options.metrics_host, options.metrics_port)
     kube = Kube(AsyncClient(field_manager=FIELD_MANAGER))
-    reconciler = Reconciler(kube=kube, config=OperatorConfig.from_env(), metrics=metrics)
+    reconciler = Reconciler(kube=kube, config=options.config, metrics=metrics)
     indexes_ready = asyncio.Event()
     # Startup handlers receive the (still empty) indexes; the loop keeps the references
     # and reads them once kopf has filled them.

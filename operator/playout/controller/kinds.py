@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from lightkube.core.resource import NamespacedResource
 from lightkube.resources.batch_v1 import CronJob, Job
+from lightkube.resources.networking_v1 import NetworkPolicy
 
 from playout.api import crd
 from playout.api.channel import Channel, ChannelPhase
@@ -48,8 +49,8 @@ CHANNEL = ReconciledKind(
     failed_phase=ChannelPhase.FAILED,
     status_resource=ChannelResource.Status,
     owner_label=CHANNEL_LABEL,
-    # The sweeper, when a Channel drops its claim.
-    prunable=(CronJob,),
+    # The sweeper, when a Channel drops its claim; the policy, when policies are turned off.
+    prunable=(CronJob, NetworkPolicy),
 )
 PROBEJOB = ReconciledKind(
     api=crd.PROBEJOB,
@@ -57,6 +58,7 @@ PROBEJOB = ReconciledKind(
     failed_phase=ProbeJobPhase.FAILED,
     status_resource=ProbeJobResource.Status,
     owner_label=PROBEJOB_LABEL,
-    # The Job of an earlier generation; the CronJob, when the schedule goes.
-    prunable=(Job, CronJob),
+    # The Job of an earlier generation; the CronJob, when the schedule goes; the policy,
+    # when policies are turned off.
+    prunable=(Job, CronJob, NetworkPolicy),
 )

@@ -1,5 +1,6 @@
 """The operator's own RBAC: exactly what the reconciler calls, in one place that the Helm
-chart and the e2e tier both use."""
+chart and the e2e tier both use. No Secrets, no pod writes, and no `update` anywhere: every
+write is a server-side apply or a merge patch."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from playout.api.common import GROUP
 
-_WRITE = ["get", "list", "watch", "create", "patch", "update", "delete"]
+# What applying (create, patch), watching (list, watch) and pruning (delete) a child takes.
+_MANAGE = ["list", "watch", "create", "patch", "delete"]
 
 
 def operator_rules() -> list[dict[str, Any]]:
@@ -17,24 +19,28 @@ def operator_rules() -> list[dict[str, Any]]:
             "resources": ["channels", "probejobs"],
             "verbs": ["get", "list", "watch"],
         },
+        # `get` on status and ConfigMaps only because the streamer Roles the operator makes
+        # grant it, and RBAC lets nobody grant more than it holds.
         {
             "apiGroups": [GROUP],
             "resources": ["channels/status", "probejobs/status"],
-            "verbs": ["get", "patch", "update"],
+            "verbs": ["get", "patch"],
         },
-        {
-            "apiGroups": [""],
-            "resources": ["configmaps", "services", "serviceaccounts"],
-            "verbs": _WRITE,
-        },
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": _WRITE},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", *_MANAGE]},
+        {"apiGroups": [""], "resources": ["services", "serviceaccounts"], "verbs": _MANAGE},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": _MANAGE},
         # Read-only: prober pods' termination messages carry the probe reports.
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _WRITE},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]},
+        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _MANAGE},
+        {
+            "apiGroups": ["networking.k8s.io"],
+            "resources": ["networkpolicies"],
+            "verbs": _MANAGE,
+        },
         {
             "apiGroups": ["rbac.authorization.k8s.io"],
             "resources": ["roles", "rolebindings"],
-            "verbs": _WRITE,
+            "verbs": _MANAGE,
         },
         {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
         # kopf looks namespaces up when given patterns, and CRDs to learn the resources.

@@ -13,7 +13,7 @@ from playout.api.common import ResourceRequirements
 from playout.clock import rfc3339
 from playout.controller.builders.common import (
     CHANNEL_LABEL,
-    COMPONENT,
+    STREAMER_PORT,
     Manifest,
     Owner,
     child_metadata,
@@ -22,10 +22,11 @@ from playout.controller.builders.common import (
     log_env,
     pod_security_context,
     resources,
+    streamer_selector,
 )
+from playout.controller.builders.network import channel_network_policy
 from playout.controller.config import OperatorConfig
 
-STREAMER_PORT = 8080
 SERVICE_PORT = 80
 CONFIG_DIR = "/etc/playout"
 CONFIG_FILE = "channel.yaml"
@@ -113,22 +114,21 @@ def build_channel(channel: Channel, config: OperatorConfig) -> list[Manifest]:
     owner = Owner("Channel", channel.metadata)
     names = ChannelNames(channel.metadata.name)
     labels = identity_labels(CHANNEL_LABEL, owner, "streamer")
+    # The policy before the Deployment, so that no streamer runs before it exists.
+    policy = [channel_network_policy(owner=owner, config=config)]
     children = [
         _service_account(owner, names, labels, config),
         _role(owner, names, labels, config),
         _role_binding(owner, names, labels, config),
         _config_map(channel, owner, names, labels, config),
         _timeline_config_map(owner, names, labels, config),
+        *(policy if config.network_policies else []),
         _deployment(channel, owner, names, labels, config),
         _service(owner, names, labels, config),
     ]
     if channel.spec.storage.persistent_volume_claim is not None:
         children.append(_sweeper(channel, owner, names, config))
     return children
-
-
-def _selector(labels: dict[str, str]) -> dict[str, str]:
-    return {CHANNEL_LABEL: labels[CHANNEL_LABEL], COMPONENT: labels[COMPONENT]}
 
 
 def _service_account(
@@ -293,7 +293,7 @@ def _deployment(
             "strategy": {"type": "Recreate"},
             "revisionHistoryLimit": 3,
             "progressDeadlineSeconds": 300,
-            "selector": {"matchLabels": _selector(labels)},
+            "selector": {"matchLabels": streamer_selector(owner.name)},
             "template": {
                 "metadata": {
                     "labels": labels,
@@ -330,7 +330,7 @@ def _service(
         "metadata": child_metadata(names.service, owner, labels, config),
         "spec": {
             "type": "ClusterIP",
-            "selector": _selector(labels),
+            "selector": streamer_selector(owner.name),
             "ports": [
                 {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
             ],
@@ -348,7 +348,7 @@ def _sweeper(
     channel: Channel, owner: Owner, names: ChannelNames, config: OperatorConfig
 ) -> Manifest:
     labels = identity_labels(CHANNEL_LABEL, owner, "sweeper")
-    streamer = _selector(identity_labels(CHANNEL_LABEL, owner, "streamer"))
+    streamer = streamer_selector(owner.name)
     pod = {
         "metadata": {"labels": labels},
         "spec": {

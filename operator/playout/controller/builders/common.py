@@ -16,6 +16,7 @@ MANAGER = "playout-operator"
 COMPONENT = "app.kubernetes.io/component"
 CHANNEL_LABEL = "playout.dev/channel"
 PROBEJOB_LABEL = "playout.dev/probejob"
+STREAMER_PORT = 8080
 
 # Matches the numeric USER of the images, so `runAsNonRoot` can be verified by the kubelet.
 RUN_AS = 65532
@@ -56,10 +57,20 @@ def identity_labels(owner_label: str, owner: Owner, component: str) -> dict[str,
     return {
         "app.kubernetes.io/name": f"playout-{component}",
         "app.kubernetes.io/part-of": "playout",
-        COMPONENT: component,
         MANAGED_BY: MANAGER,
-        owner_label: owner.name,
+        **pod_selector(owner_label=owner_label, owner_name=owner.name, component=component),
     }
+
+
+def pod_selector(*, owner_label: str, owner_name: str, component: str) -> dict[str, str]:
+    """The labels that pick one owner's pods of one component (a part of `identity_labels`):
+    for Deployments, Services, affinity and NetworkPolicies alike."""
+    return {COMPONENT: component, owner_label: owner_name}
+
+
+def streamer_selector(channel: str) -> dict[str, str]:
+    """The labels of a Channel's streamer pods, which its ProbeJobs reach too."""
+    return pod_selector(owner_label=CHANNEL_LABEL, owner_name=channel, component="streamer")
 
 
 def child_metadata(

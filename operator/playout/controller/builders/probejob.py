@@ -18,6 +18,7 @@ from playout.controller.builders.common import (
     pod_security_context,
     resources,
 )
+from playout.controller.builders.network import probejob_network_policy
 from playout.controller.config import OperatorConfig
 
 GENERATION_LABEL = "playout.dev/generation"
@@ -80,6 +81,15 @@ def probe_args(probe: ProbeJob) -> list[str]:
 
 
 def build_probejob(probe: ProbeJob, config: OperatorConfig) -> list[Manifest]:
+    runs = _runs(probe, config)
+    if not config.network_policies:
+        return runs
+    # The policy first, so that no prober pod runs before it exists.
+    return [probejob_network_policy(probe=probe, config=config), *runs]
+
+
+def _runs(probe: ProbeJob, config: OperatorConfig) -> list[Manifest]:
+    """The Job of this generation, or the CronJob of a scheduled probe."""
     owner = Owner("ProbeJob", probe.metadata)
     labels = identity_labels(PROBEJOB_LABEL, owner, "prober")
     job_spec = _job_spec(probe, labels, config)
