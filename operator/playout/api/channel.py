@@ -572,7 +572,7 @@ class ChannelSpec(SpecModel):
         duplicates = _repeated([program.key for program in self.programs])
         if duplicates:
             raise ValueError(
-                f"program names must be unique, {duplicates} repeat "
+                f"programs: program names must be unique, {duplicates} repeat "
                 "(set `name` where two programs share a path)"
             )
         return self

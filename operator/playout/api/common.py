@@ -302,6 +302,9 @@ RESOURCE_NAME = Pattern(
 Resources = Annotated[dict[str, Quantity], Field(max_length=8), RESOURCE_NAME.for_keys]
 
 
+_LIMITS_ABOVE_REQUESTS = "every limit must be at least its request"
+
+
 class ResourceRequirements(SpecModel):
     """Compute resources for the workload's main container, as in a Pod spec. Keys left out
     fall back to the operator's defaults for the workload."""
@@ -314,7 +317,7 @@ class ResourceRequirements(SpecModel):
                     "!(k in self.limits) || "
                     "quantity(string(self.limits[k]))"
                     ".compareTo(quantity(string(self.requests[k]))) >= 0)",
-                    "every limit must be at least its request",
+                    _LIMITS_ABOVE_REQUESTS,
                 )
             ]
         }
@@ -325,6 +328,16 @@ class ResourceRequirements(SpecModel):
     limits: Resources | None = None
     """Hard caps, e.g. {memory: 1Gi}. A CPU limit throttles a real-time encoder and can make
     the stream stall; leave it out unless the node is shared with noisy neighbours."""
+
+    @model_validator(mode="after")
+    def _limits_above_requests(self) -> ResourceRequirements:
+        limits, requests = self.limits or {}, self.requests or {}
+        if any(
+            quantity_value(limits[key]) < quantity_value(requests[key])
+            for key in requests.keys() & limits.keys()
+        ):
+            raise ValueError(_LIMITS_ABOVE_REQUESTS)
+        return self
 
 
 # --- volumes ----------------------------------------------------------------------------
