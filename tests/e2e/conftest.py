@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,7 @@ import pytest
 
 from playout.controller.rbac import cluster_role
 from tests.conftest import ROOT
-from tests.e2e.kubectl import (
-    Kubectl,
-    media_claim,
-    restricted_namespace,
-    service_account_kubeconfig,
-)
+from tests.e2e.kubectl import Kubectl, media_namespace, service_account_kubeconfig
 from tests.e2e.operator_process import operator_process
 
 pytestmark = pytest.mark.e2e
@@ -96,9 +90,5 @@ def operator(admin: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 @pytest.fixture
 def kubectl(admin: Kubectl, operator: dict[str, Any]) -> Iterator[Kubectl]:
     """A fresh namespace that enforces Pod Security `restricted`, with a `media` claim."""
-    name = f"e2e-{uuid.uuid4().hex[:8]}"
-    namespaced = restricted_namespace(admin, name)
-    volume = media_claim(admin, name, "/srv/media")
-    yield namespaced
-    admin.run("delete", "namespace", name, "--wait=false", check=False)
-    admin.run("delete", "pv", volume, "--wait=false", check=False)
+    with media_namespace(admin) as namespaced:
+        yield namespaced
