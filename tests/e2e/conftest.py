@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +14,7 @@ import pytest
 from playout.controller.rbac import cluster_role
 from tests.conftest import ROOT
 from tests.e2e.engine import Engine, make_media
-from tests.e2e.kubectl import (
-    Kubectl,
-    media_claim,
-    restricted_namespace,
-    service_account_kubeconfig,
-)
+from tests.e2e.kubectl import Kubectl, media_namespace, service_account_kubeconfig
 from tests.e2e.operator_process import operator_process
 
 pytestmark = pytest.mark.e2e
@@ -93,18 +86,6 @@ def operator(admin: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     # Only this tier's namespaces: the real-node tier's operator runs in the same cluster.
     with operator_process(config, ["--namespace", "e2e-*"], OPERATOR_ENV, workdir) as running:
         yield running
-
-
-@contextmanager
-def media_namespace(admin: Kubectl, prefix: str) -> Iterator[Kubectl]:
-    """A fresh namespace that enforces Pod Security `restricted`, with a `media` claim;
-    deleted afterwards."""
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    namespaced = restricted_namespace(admin, name)
-    volume = media_claim(admin, name, "/srv/media")
-    yield namespaced
-    admin.run("delete", "namespace", name, "--wait=false", check=False)
-    admin.run("delete", "pv", volume, "--wait=false", check=False)
 
 
 @pytest.fixture

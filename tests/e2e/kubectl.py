@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -118,6 +120,20 @@ def media_claim(admin: Kubectl, namespace: str, host_path: str) -> str:
         }
     )
     return volume
+
+
+@contextmanager
+def media_namespace(admin: Kubectl, prefix: str = "e2e") -> Iterator[Kubectl]:
+    """A fresh namespace (`prefix`-...) that enforces Pod Security `restricted`, with a
+    `media` claim, for the block; deleted after it."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    namespaced = restricted_namespace(admin, name)
+    volume = media_claim(admin, name, "/srv/media")
+    try:
+        yield namespaced
+    finally:
+        admin.run("delete", "namespace", name, "--wait=false", check=False)
+        admin.run("delete", "pv", volume, "--wait=false", check=False)
 
 
 def eventually(

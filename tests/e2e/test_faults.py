@@ -24,9 +24,9 @@ from playout.controller.builders.probejob import build_probejob
 from playout.controller.config import OperatorConfig
 from playout.streamer.state import STATE_FILE
 from tests.conftest import load_example
-from tests.e2e.conftest import OPERATOR_ENV, media_namespace, operator_kubeconfig
+from tests.e2e.conftest import OPERATOR_ENV, operator_kubeconfig
 from tests.e2e.engine import NAME, Engine, channel_status, small_channel
-from tests.e2e.kubectl import Kubectl, eventually
+from tests.e2e.kubectl import Kubectl, eventually, media_namespace
 from tests.e2e.operator_process import operator_process
 
 pytestmark = pytest.mark.e2e

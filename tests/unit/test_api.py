@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import celpy
 import pytest
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from playout.api import Channel, ProbeJob
-from playout.api.channel import Output
-from playout.api.common import explain, quantity_value
+from playout.api import Channel, ProbeJob, common
+from playout.api import channel as channel_api
+from playout.api import probejob as probejob_api
+from playout.api.channel import Output, Schedule
+from playout.api.common import Pattern, explain, quantity_value
+from playout.api.probejob import Thresholds
+from playout.api.thresholds import THRESHOLDS
 from tests.conftest import EXAMPLES, as_stored, load_example
 
 
@@ -104,11 +109,94 @@ def test_defaults_fill_in_what_users_leave_out() -> None:
         ),
         (
             {"output": {"renditions": [{"height": 360, "bitrateKbps": 800, "name": "Low/x"}]}},
-            "spec.output.renditions[0].name: String should match pattern",
+            "spec.output.renditions[0].name: must be lowercase letters, digits and '-'",
         ),
         ({"resources": {"requests": {"cpu": "lots"}}}, "is not a Kubernetes quantity"),
         ({"bumpers": {"path": "/bumpers"}}, "spec.bumpers.path: must be relative"),
         ({"suspend": "maybe"}, "spec.suspend: Input should be a valid boolean"),
+        (
+            {"programs": [{"path": "shows/\x00Cheers"}]},
+            "spec.programs[0].path: must not contain control characters",
+        ),
+        (
+            {"programs": [{"path": "a", "name": "news\nnight"}]},
+            "spec.programs[0].name: must not contain control characters",
+        ),
+        (
+            {"media": {"persistentVolumeClaim": {"claimName": "Media Library"}}},
+            "spec.media.persistentVolumeClaim.claimName: must be the name of a Kubernetes object",
+        ),
+        (
+            {"media": {"csi": {"driver": "smb csi"}}},
+            "spec.media.csi.driver: must be a CSI driver's name",
+        ),
+        (
+            {"media": {"csi": {"driver": "smb.csi.k8s.io", "nodePublishSecretRef": {"name": "A"}}}},
+            "spec.media.csi.nodePublishSecretRef.name: must be the name of a Kubernetes object",
+        ),
+        (
+            {"media": {"image": {"reference": "Registry.example.com/Media:1"}}},
+            "spec.media.image.reference: must be an image reference",
+        ),
+        (
+            {"media": {"image": {"reference": "media:1 --privileged"}}},
+            "spec.media.image.reference: must be an image reference",
+        ),
+        (
+            {"output": {"allowedOrigins": ["https://tv.example.com/"]}},
+            "spec.output.allowedOrigins[0]: must be a web origin as browsers send it",
+        ),
+        (
+            {"output": {"allowedOrigins": ["https://TV.example.com"]}},
+            "spec.output.allowedOrigins[0]: must be a web origin",
+        ),
+        (
+            {"resources": {"requests": {"gpu": 1}}},
+            "spec.resources.requests: 'gpu': must name a container resource",
+        ),
+        ({"resources": {"requests": {"cpu": "-1"}}}, "spec.resources.requests.cpu: must not be"),
+        ({"resources": {"limits": {"memory": -5}}}, "spec.resources.limits.memory: must not be"),
+        ({"storage": {"sizeLimit": "32Mi"}}, "spec.storage.sizeLimit: must be at least 64Mi"),
+        ({"storage": {"sizeLimit": 1000}}, "spec.storage.sizeLimit: must be at least 64Mi"),
+        (
+            {"schedule": {"slots": [{"start": "25:00", "program": "a"}]}},
+            "spec.schedule.slots[0].start: must be a time of day",
+        ),
+        (
+            {"schedule": {"slots": [{"start": "06:00", "days": ["mon", "mon"], "program": "a"}]}},
+            "spec.schedule.slots[0].days: ['mon'] listed more than once",
+        ),
+        (
+            {
+                "schedule": {
+                    "slots": [
+                        {"start": "06:00", "program": "a"},
+                        {"start": "06:00:00", "days": ["sat"], "program": "a"},
+                    ]
+                }
+            },
+            "spec.schedule: two slots start at 06:00 on sat",
+        ),
+        ({"schedule": {"timezone": "Mars/Olympus"}}, "spec.schedule.timezone: 'Mars/Olympus' is"),
+        ({"schedule": {"timezone": "localtime"}}, "is the machine's own zone"),
+        (
+            {"breaks": [{"program": "a", "everyMinutes": 10}, {"program": "a", "everyMinutes": 5}]},
+            "breaks: a program has one `breaks` entry at most",
+        ),
+        (
+            {
+                "schedule": {
+                    "slots": [
+                        {"start": "06:00", "program": "a"},
+                        {"start": "06:10", "program": "a"},
+                    ]
+                },
+                "breaks": [{"program": "a", "everyMinutes": 10, "seconds": 600}],
+            },
+            "breaks[0].seconds: a break of 600 s does not fit in the 600 s slot of 'a' at 06:00",
+        ),
+        ({"guide": {"number": "one"}}, "spec.guide.number: must be a channel number"),
+        ({"guide": {"group": "Kids\r\n#EXTINF"}}, "spec.guide.group: must not contain control"),
     ],
 )
 def test_invalid_channels_name_the_field(spec: dict[str, Any], expected: str) -> None:
@@ -121,6 +209,33 @@ def test_invalid_channels_name_the_field(spec: dict[str, Any], expected: str) ->
 )
 def test_odd_but_safe_paths_are_accepted(path: str) -> None:
     Channel.model_validate(channel(programs=[{"path": path}]))
+
+
+def test_what_the_rules_accept() -> None:
+    """The rules refuse the wrong, not the unusual."""
+    Channel.model_validate(
+        channel(
+            media={
+                "image": {
+                    "reference": "registry.example.com:5000/media/bumpers:2024@sha256:" + "a" * 64
+                }
+            },
+            output={"allowedOrigins": ["*", "https://tv.example.com", "http://[::1]:8080"]},
+            resources={"requests": {"cpu": "500m", "example.com/gpu": 1, "hugepages-2Mi": "0"}},
+            storage={"sizeLimit": "64Mi"},
+            guide={"number": "4.1", "group": "Kinder & Familie"},
+            schedule={
+                "timezone": "America/Argentina/Buenos_Aires",
+                "slots": [
+                    {"start": "06:00", "days": ["mon", "tue"], "program": "a"},
+                    {"start": "06:00", "days": ["wed"], "program": "a"},
+                    {"start": "06:10", "program": "a"},
+                ],
+            },
+            breaks=[{"program": "a", "everyMinutes": 10, "seconds": 599}],
+        )
+    )
+    Channel.model_validate(channel(media={"csi": {"driver": "smb.csi.k8s.io", "fsType": "ext4"}}))
 
 
 def test_programs_sharing_a_path_are_told_apart_by_name() -> None:
@@ -148,26 +263,104 @@ def probe(**source: Any) -> dict[str, Any]:
             {"volume": {"persistentVolumeClaim": {"claimName": "m"}}, "path": "/etc/passwd"},
             "spec.source.path: must be relative",
         ),
+        ({"url": "https://"}, "spec.source.url: must be an http:// or https:// URL with a host"),
+        ({"url": "https://[::1/a"}, "spec.source.url: must be an http:// or https:// URL"),
+        ({"url": "https://example.com/a b.mp4"}, "spec.source.url: must not contain spaces"),
+        ({"url": "https://example.com/a\r\nHost: x"}, "spec.source.url: must not contain"),
+        ({"channelRef": {"name": "Classics"}}, "spec.source.channelRef.name: must be a DNS label"),
+        ({"channelRef": {"name": "c" * 47}}, "spec.source.channelRef.name: String should have at"),
     ],
 )
 def test_invalid_probe_sources_name_the_field(source: dict[str, Any], expected: str) -> None:
     assert expected in error_of(ProbeJob, probe(**source))
 
 
+def scheduled(schedule: str, **spec: Any) -> dict[str, Any]:
+    document = probe(url="https://example.com/a.mp4")
+    document["spec"] |= {"schedule": schedule, **spec}
+    return document
+
+
 @pytest.mark.parametrize(
-    "schedule", ["*/30 * * * *", "@hourly", "0 3 * * 1-5", "TZ=Europe/Paris 0 6 * * *"]
+    "schedule",
+    [
+        "*/30 * * * *",
+        "@hourly",
+        "0 3 * * 1-5",
+        "0 6 * * MON-FRI",
+        "5,35 8-18/2 1,15 jan-jun ?",
+        " 59 23 31 12 6 ",
+    ],
 )
 def test_cron_schedules_are_accepted(schedule: str) -> None:
-    document = probe(url="https://example.com/a.mp4")
-    document["spec"]["schedule"] = schedule
-    ProbeJob.model_validate(document)
+    ProbeJob.model_validate(scheduled(schedule))
 
 
-@pytest.mark.parametrize("schedule", ["every hour", "* * *", "@often"])
-def test_malformed_schedules_are_rejected(schedule: str) -> None:
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("every hour", "spec.schedule: must be a cron schedule"),
+        ("* * *", "must be a cron schedule"),
+        ("@often", "must be a cron schedule"),
+        ("@every 5m", "must be a cron schedule"),
+        ("60 * * * *", "minute (0-59)"),
+        ("0 24 * * *", "must be a cron schedule"),
+        ("0 0 0 * *", "must be a cron schedule"),
+        ("0 0 * 13 *", "must be a cron schedule"),
+        ("0 0 * * 7", "day of week (0-6 or sun-sat)"),
+        ("*/0 * * * *", "must be a cron schedule"),
+        ("0 0 ? * *\n", "must be a cron schedule"),
+        ("TZ=Europe/Paris 0 6 * * *", "spec.schedule: set the time zone in spec.timeZone"),
+        ("CRON_TZ=UTC 0 6 * * *", "set the time zone in spec.timeZone"),
+        ("30-10 * * * *", "spec.schedule: the minute range 30-10 runs backwards"),
+        ("0 0 * dec-jan *", "the month range dec-jan runs backwards"),
+    ],
+)
+def test_malformed_schedules_are_rejected(schedule: str, expected: str) -> None:
+    assert expected in error_of(ProbeJob, scheduled(schedule))
+
+
+def test_a_probes_time_zone_is_an_iana_zone_beside_a_schedule() -> None:
+    parsed = ProbeJob.model_validate(scheduled("0 6 * * *", timeZone="America/New_York"))
+    assert parsed.spec.time_zone == "America/New_York"
+    assert "spec.timeZone: 'Mars/Olympus' is not an IANA time zone" in error_of(
+        ProbeJob, scheduled("0 6 * * *", timeZone="Mars/Olympus")
+    )
+    assert "spec.timeZone: must be an IANA time zone name" in error_of(
+        ProbeJob, scheduled("0 6 * * *", timeZone="Europe/Berlin\n")
+    )
+    assert "is the machine's own zone: name one" in error_of(
+        ProbeJob, scheduled("0 6 * * *", timeZone="Local")
+    )
+    alone = probe(url="https://example.com/a.mp4")
+    alone["spec"]["timeZone"] = "UTC"
+    assert "timeZone goes with schedule" in error_of(ProbeJob, alone)
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "expected"),
+    [
+        ({"blackPixelThreshold": 1.5}, "blackPixelThreshold must be between 0 and 1"),
+        ({"blackSeconds": -1}, "blackSeconds must be between 0 and 86400"),
+        ({"sampleSeconds": 0}, "sampleSeconds must be between 0.01 and 86400"),
+        ({"silenceDb": 6}, "silenceDb must be between -200 and 0"),
+        ({"decodeErrors": -1}, "decodeErrors must be at least 0"),
+        ({"vmaf": 101, "ssim": 2}, "vmaf must be between 0 and 100; ssim must be between 0 and 1"),
+        ({"blackSecs": 1}, "unknown threshold blackSecs"),
+    ],
+)
+def test_thresholds_out_of_range_name_the_threshold(
+    thresholds: dict[str, float], expected: str
+) -> None:
     document = probe(url="https://example.com/a.mp4")
-    document["spec"]["schedule"] = schedule
-    assert "spec.schedule" in error_of(ProbeJob, document)
+    document["spec"]["thresholds"] = thresholds
+    assert f"spec.thresholds: {expected}" in error_of(ProbeJob, document)
+
+
+def test_every_threshold_default_is_in_its_range() -> None:
+    for threshold in THRESHOLDS:
+        for value in (threshold.standard, threshold.broadcast):
+            assert value is None or threshold.holds(value), threshold.name
 
 
 @pytest.mark.parametrize(
@@ -200,3 +393,102 @@ def test_the_readmes_output_example_is_valid() -> None:
     assert outputs, "the README shows an output block"
     for output in outputs:
         Output.model_validate(output)
+
+
+# --- the API server's rules and Python's agree ------------------------------------------
+# cel-python matches with RE2, as the API server does: these compare the CRD's CEL rules
+# with the models' Python checks on the same values.
+
+PATTERNS = {
+    name: value
+    for module in (common, channel_api, probejob_api)
+    for name, value in vars(module).items()
+    if isinstance(value, Pattern)
+}
+
+SAMPLES = [
+    "", "a", "media", "Media", "media-1", "-media", "media-", "a.b", "a..b", "a" * 80,
+    "shows/Cheers", "shows/Cheers S01E01.mkv", "/etc", "a/../b", "..", "..a", "a/..",
+    "a\n", "\na", "a\x00b", "tab\there", "del\x7f", "nel\x85", "café", "名前",
+    "20:00", "20:00:59", "23:59", "24:00", "7:05", "20:60",
+    "*/30 * * * *", "0 3 * * 1-5", "0 6 * * MON-FRI", "5,35 8-18/2 1,15 jan-jun ?",
+    "60 * * * *", "0 0 * * 7", "*/0 * * * *", "@hourly", "@every 5m",
+    "TZ=UTC 0 6 * * *", " CRON_TZ=UTC 0 6 * * *",
+    "*", "https://tv.example.com", "http://[::1]:8080", "https://tv.example.com/",
+    "https://TV.example.com", "https://tv.example.com:99999",
+    "media:1", "Media:1", "registry.example.com:5000/media/bumpers:2024",
+    "library/x@sha256:" + "a" * 64, "media:1 --privileged",
+    "https://example.com/a b", "https://example.com/a%20b",
+    "cpu", "memory", "gpu", "nvidia.com/gpu", "hugepages-2Mi", "hugepages-2M",
+    "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "Mars Olympus",
+    "../etc", "de", "deu", "DE", "d", "720p", "hd", "-hd", "101", "4.1", ".1",
+    "smb.csi.k8s.io", "ext4", "fuse.sshfs", "-1", "1Gi", "+1",
+]  # fmt: skip
+
+
+def cel_holds(rule: dict[str, str], value: Any) -> bool:
+    environment = celpy.Environment()
+    program = environment.program(environment.compile(rule["rule"]))
+    result = program.evaluate({"self": celpy.json_to_cel(value)})
+    assert isinstance(result, celpy.celtypes.BoolType), f"{rule['rule']}: {result!r}"
+    return bool(result)
+
+
+@pytest.mark.parametrize("name", sorted(PATTERNS))
+def test_each_pattern_reads_alike_in_the_api_server_and_in_python(name: str) -> None:
+    pattern = PATTERNS[name]
+    rule = pattern.rule()
+    verdicts = {sample: pattern.holds(sample) for sample in SAMPLES}
+    for sample, verdict in verdicts.items():
+        assert cel_holds(rule, sample) == verdict, f"{name} on {sample!r}"
+    assert True in verdicts.values() and False in verdicts.values(), f"{name}: samples too few"
+
+
+def test_map_keys_are_held_to_their_pattern_alike() -> None:
+    rule = common.RESOURCE_NAME.for_keys.rule()
+    for keys in ({}, {"cpu": 1}, {"cpu": 1, "gpu": 1}, {"example.com/gpu": 1}):
+        assert cel_holds(rule, keys) == common.RESOURCE_NAME.for_keys.holds(keys), keys
+
+
+def validations(schema: dict[str, Any]) -> list[dict[str, str]]:
+    rules: list[dict[str, str]] = schema["x-kubernetes-validations"]
+    return rules
+
+
+@pytest.mark.parametrize(
+    "thresholds",
+    [{}, {"ssim": 0.5}, {"ssim": 1.5}, {"silenceDb": -300}, {"liveSeconds": 0}, {"blur": 1e6}],
+)
+def test_threshold_ranges_read_alike(thresholds: dict[str, float]) -> None:
+    schema = TypeAdapter(Thresholds).json_schema()
+    # The API server hands CEL a `number` field as a double, whether written 0 or 0.0.
+    as_doubles = {name: float(value) for name, value in thresholds.items()}
+    in_cel = all(cel_holds(rule, as_doubles) for rule in validations(schema))
+    try:
+        TypeAdapter(Thresholds).validate_python(thresholds)
+        in_python = True
+    except ValidationError:
+        in_python = False
+    assert in_cel == in_python
+
+
+@pytest.mark.parametrize(
+    "slots",
+    [
+        [],
+        [{"start": "06:00"}, {"start": "20:00", "days": ["fri"]}],
+        [{"start": "06:00"}, {"start": "06:00:00", "days": ["fri"]}],
+        [{"start": "06:00", "days": ["mon"]}, {"start": "06:00", "days": ["tue"]}],
+        [{"start": "06:00", "days": ["mon", "fri"]}, {"start": "06:00", "days": ["fri"]}],
+        [{"start": "06:00:30"}, {"start": "06:00"}],
+    ],
+)
+def test_slot_clashes_read_alike(slots: list[dict[str, Any]]) -> None:
+    document = {"slots": [{"days": [], "program": "a", **slot} for slot in slots]}
+    (rule,) = validations(Schedule.model_json_schema(by_alias=True))
+    try:
+        Schedule.model_validate(document)
+        in_python = True
+    except ValidationError:
+        in_python = False
+    assert cel_holds(rule, document) == in_python

@@ -304,6 +304,14 @@ def test_a_schedule_makes_a_cronjob(probejob_body: dict[str, Any]) -> None:
     assert cron["spec"]["schedule"] == "*/30 * * * *"
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     assert cron["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] == 600
+    assert "timeZone" not in cron["spec"]  # the controller manager's zone
+
+
+def test_the_cronjob_reads_its_schedule_in_the_time_zone(probejob_body: dict[str, Any]) -> None:
+    probejob_body["spec"] |= {"schedule": "0 6 * * mon-fri", "timeZone": "Europe/Berlin"}
+    cron = probe_run(probejob_body)
+    assert cron["spec"]["schedule"] == "0 6 * * mon-fri"
+    assert cron["spec"]["timeZone"] == "Europe/Berlin"
 
 
 def test_the_prober_reports_through_its_termination_message(probejob_body: dict[str, Any]) -> None:

@@ -2,38 +2,46 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from playout.api.common import (
+    PRINTABLE,
+    SUBDOMAIN,
+    AtLeast,
     Conditions,
     MediaPath,
     MediaVolume,
+    Pattern,
     PersistentVolumeClaimSource,
     Quantity,
     ResourceRequirements,
     SpecModel,
     StatusModel,
+    TimeZone,
     cel,
 )
 from playout.api.meta import ObjectMeta, Resource
 from playout.api.probejob import Thresholds
 from playout.media import languages
 
-# Children are named after the Channel with suffixes of up to 6 characters ("-sweep"), and
-# the CronJob name limit is 52; a Service name must also be a DNS label.
-CHANNEL_NAME_MAX = 46
+
+def _repeated(keys: list[str]) -> list[str]:
+    """The keys that appear more than once, sorted."""
+    return sorted({key for key in keys if keys.count(key) > 1})
+
+
+# What names a program: its `name`, or its path, which may hold any printable character.
+ProgramKey = Annotated[str, Field(min_length=1, max_length=1024), PRINTABLE]
 
 
 class Program(SpecModel):
     """One entry of the lineup: a file, or a folder of files, under the media root."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=63)
+    name: Annotated[str, Field(min_length=1, max_length=63), PRINTABLE] | None = None
     """Key of this program in `status.progress`; defaults to `path`. Renaming a program
     starts its resume cursor afresh."""
     path: MediaPath
@@ -71,45 +79,21 @@ class Bumpers(SpecModel):
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_SECONDS = 86400
+WEEK_SECONDS = 7 * DAY_SECONDS
 
-_CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
-
-
-def _check_clock_time(value: str) -> str:
-    if not _CLOCK_TIME.match(value):
-        raise ValueError(f"{value!r} is not a time of day: write HH:MM or HH:MM:SS, 00:00 to 23:59")
-    return value
-
-
-ClockTime = Annotated[
-    str,
-    Field(
-        min_length=5,
-        max_length=8,
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                cel(
-                    "self.matches('^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$')",
-                    "must be a time of day: HH:MM or HH:MM:SS, 00:00 to 23:59",
-                )
-            ]
-        },
-    ),
-    AfterValidator(_check_clock_time),
-]
+CLOCK_TIME = Pattern(
+    r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?",
+    "must be a time of day: HH:MM or HH:MM:SS, 00:00 to 23:59",
+)
+ClockTime = Annotated[str, Field(min_length=5, max_length=8), CLOCK_TIME]
 
 
-def _check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(
-            f"{value!r} is not an IANA time zone (examples: UTC, Europe/Berlin, America/New_York)"
-        ) from error
-    return value
-
-
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_timezone)]
+def _no_repeated_days(days: list[Weekday]) -> list[Weekday]:
+    repeated = _repeated(list(days))
+    if repeated:
+        raise ValueError(f"{repeated} listed more than once: list each day once")
+    return days
 
 
 class Slot(SpecModel):
@@ -117,18 +101,51 @@ class Slot(SpecModel):
 
     start: ClockTime
     """Local time of day (in `schedule.timezone`) the slot starts, e.g. "20:00"."""
-    days: Annotated[list[Weekday], Field(max_length=7)] = []
-    """Days the slot airs (mon..sun); empty: every day."""
-    program: str = Field(min_length=1, max_length=1024)
+    days: Annotated[
+        list[Weekday],
+        Field(max_length=7, json_schema_extra={"x-kubernetes-list-type": "set"}),
+        AfterValidator(_no_repeated_days),
+    ] = []
+    """Days the slot airs (mon..sun), each once; empty: every day."""
+    program: ProgramKey
     """Key of the program that airs (`programs[].name`, or its `path`)."""
     fill: Literal["filler", "slate", "cut"] = "filler"
     """What happens when the next item would run past the next slot: `filler` does not start
     it and pads the time up to the boundary with filler clips (then a shortened clip or a
     slate), `slate` pads with the slate card, `cut` plays it and cuts it at the boundary."""
 
+    @property
+    def second_of_day(self) -> int:
+        hour, minute, *second = (int(part) for part in self.start.split(":"))
+        return hour * 3600 + minute * 60 + sum(second)
+
+
+def _slot_second(variable: str) -> str:
+    """A slot's start as HH:MM:SS in CEL, so that 20:00 and 20:00:00 compare equal."""
+    return f"(size({variable}.start) == 5 ? {variable}.start + ':00' : {variable}.start)"
+
+
+def _every_day(variable: str) -> str:
+    """True in CEL when a slot airs every day."""
+    return f"(!has({variable}.days) || size({variable}.days) == 0)"
+
 
 class Schedule(SpecModel):
     """The clock: when programs air, and how far ahead the guide is published."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.slots) || self.slots.all(s, self.slots.exists_one(t, "
+                    f"{_slot_second('t')} == {_slot_second('s')} && "
+                    f"({_every_day('s')} || {_every_day('t')} || s.days.exists(d, d in t.days))))",
+                    "two slots start at the same time on one day: give each its own time or days",
+                    ".slots",
+                )
+            ]
+        }
+    )
 
     timezone: TimeZone = "UTC"
     """IANA time zone the slot times are in (e.g. Europe/Berlin); daylight saving changes
@@ -140,17 +157,34 @@ class Schedule(SpecModel):
     of checking each slot's program). Without slots the lineup plays back to back, and the
     guide is exact all the same."""
 
+    def week(self) -> list[tuple[int, Slot, Weekday]]:
+        """Every slot's airings in one week, in order, as (second of the week, slot, day):
+        the clock of the local week, without daylight saving changes."""
+        airings = [
+            (WEEKDAYS.index(day) * DAY_SECONDS + slot.second_of_day, slot, day)
+            for slot in self.slots
+            for day in slot.days or WEEKDAYS
+        ]
+        return sorted(airings, key=lambda airing: airing[0])
+
+    def lengths(self) -> list[tuple[int, Slot, Weekday]]:
+        """How long each airing of the week lasts, up to the next slot's start, as
+        (seconds, slot, day)."""
+        week = self.week()
+        ends = [start for start, _, _ in week[1:]] + [
+            start + WEEK_SECONDS for start, _, _ in week[:1]
+        ]
+        return [
+            (end - start, slot, day) for (start, slot, day), end in zip(week, ends, strict=True)
+        ]
+
     @model_validator(mode="after")
     def _distinct_slot_times(self) -> Schedule:
-        seen: set[tuple[str, str]] = set()
-        for slot in self.slots:
-            start = slot.start if len(slot.start) == 8 else f"{slot.start}:00"
-            for day in slot.days or WEEKDAYS:
-                if (day, start) in seen:
-                    raise ValueError(
-                        f"two slots start at {slot.start} on {day}: give each its own time or days"
-                    )
-                seen.add((day, start))
+        for seconds, slot, day in self.lengths():
+            if seconds == 0:
+                raise ValueError(
+                    f"two slots start at {slot.start} on {day}: give each its own time or days"
+                )
         return self
 
 
@@ -164,7 +198,7 @@ class Filler(SpecModel):
 class Midroll(SpecModel):
     """Mid-roll ad breaks in one program's items, marked for SCTE-35 ad insertion."""
 
-    program: str = Field(min_length=1, max_length=1024)
+    program: ProgramKey
     """Key of the program whose items get breaks (`programs[].name`, or its `path`)."""
     every_minutes: float = Field(ge=2, le=240)
     """Minutes of the item between two breaks. No break falls in an item's first or last
@@ -174,14 +208,19 @@ class Midroll(SpecModel):
     avail (`EXT-X-DATERANGE` with `SCTE35-OUT`/`SCTE35-IN`, `EXT-X-CUE-OUT`/`EXT-X-CUE-IN`)."""
 
 
+CHANNEL_NUMBER = Pattern(
+    r"[0-9][0-9.-]*", "must be a channel number: digits, '.' and '-' (101, 4.1)"
+)
+
+
 class GuideInfo(SpecModel):
     """How the channel appears in IPTV guides (XMLTV, M3U)."""
 
-    number: str | None = Field(default=None, min_length=1, max_length=16, pattern=r"^[0-9.\-]+$")
+    number: Annotated[str, Field(min_length=1, max_length=16), CHANNEL_NUMBER] | None = None
     """Channel number, e.g. "101" or "4.1"."""
     icon: MediaPath | None = None
     """Channel logo on the media volume (PNG or JPEG), served at `/guide/icon`."""
-    group: str | None = Field(default=None, min_length=1, max_length=64)
+    group: Annotated[str, Field(min_length=1, max_length=64), PRINTABLE] | None = None
     """Group the channel is listed under (M3U `group-title`)."""
 
 
@@ -224,11 +263,6 @@ def _check_language(code: str) -> str:
     return code
 
 
-def _repeated(keys: list[str]) -> list[str]:
-    """The keys that appear more than once, sorted."""
-    return sorted({key for key in keys if keys.count(key) > 1})
-
-
 def _no_repeats(field: str, codes: list[str]) -> None:
     same = [code for i, code in enumerate(codes) if any(
         languages.same(code, earlier) for earlier in codes[:i]
@@ -240,8 +274,9 @@ def _no_repeats(field: str, codes: list[str]) -> None:
         )
 
 
+LANGUAGE_CODE = Pattern(r"[a-z]{2,3}", "must be an ISO 639 language code in lowercase (de, deu)")
 LanguageCode = Annotated[
-    str, Field(min_length=2, max_length=3, pattern=r"^[a-z]{2,3}$"), AfterValidator(_check_language)
+    str, Field(min_length=2, max_length=3), LANGUAGE_CODE, AfterValidator(_check_language)
 ]
 
 
@@ -336,14 +371,19 @@ class Logo(SpecModel):
 RENDITIONS_MAX = 8
 
 
+RENDITION_NAME = Pattern(
+    r"[a-z0-9]([a-z0-9-]*[a-z0-9])?",
+    "must be lowercase letters, digits and '-', starting and ending with a letter or digit "
+    "(720p, hd)",
+)
+
+
 class Rendition(SpecModel):
     """One rung of the adaptive bit rate ladder: a picture height and a bit rate. Every
     rendition is made by the same ffmpeg from one decode, with keyframes on the same
     frames, so all of them have the same segments."""
 
-    name: str | None = Field(
-        default=None, min_length=1, max_length=16, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
-    )
+    name: Annotated[str, Field(min_length=1, max_length=16), RENDITION_NAME] | None = None
     """The rendition's path: its media playlist is /live/NAME/index.m3u8. Default: the
     height and "p" (720p)."""
     height: int = Field(ge=16, le=4320, multiple_of=2)
@@ -354,6 +394,15 @@ class Rendition(SpecModel):
     @property
     def key(self) -> str:
         return self.name or f"{self.height}p"
+
+
+# A browser sends its Origin header as scheme://host[:port], the host in lowercase: an
+# origin written any other way would never match one.
+ORIGIN = Pattern(
+    rf"\*|https?://(\[[0-9a-f:.]+\]|{SUBDOMAIN})(:[0-9]{{1,5}})?",
+    "must be a web origin as browsers send it, scheme://host[:port] in lowercase with no "
+    "path or trailing '/' (https://tv.example.com), or *",
+)
 
 
 class Output(SpecModel):
@@ -394,7 +443,9 @@ class Output(SpecModel):
     """Video settings for transcode mode."""
     audio: AudioOutput = AudioOutput()
     """Audio settings for transcode mode."""
-    allowed_origins: Annotated[list[str], Field(max_length=32)] = []
+    allowed_origins: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=512), ORIGIN]], Field(max_length=32)
+    ] = []
     """Web origins (e.g. https://tv.example.com) whose pages may play the stream (CORS).
     Empty: only the channel's own player page can; "*" allows any."""
     logo: Logo | None = None
@@ -426,10 +477,20 @@ class Output(SpecModel):
         return self
 
 
+# Room for a window of segments of every rendition and the engine's state, with margin.
+DISK_MINIMUM = "64Mi"
+
+
+DiskSize = Annotated[
+    Quantity,
+    AtLeast(DISK_MINIMUM, f"must be at least {DISK_MINIMUM} (the segments and the engine's state)"),
+]
+
+
 class Storage(SpecModel):
     """Where segments and engine state are written."""
 
-    size_limit: Quantity = "1Gi"
+    size_limit: DiskSize = "1Gi"
     """Disk the channel may use. Without a claim this is the size limit of the pod's
     emptyDir; the engine keeps well inside it by deleting segments that left the window."""
     persistent_volume_claim: PersistentVolumeClaimSource | None = None
@@ -469,6 +530,12 @@ class ChannelSpec(SpecModel):
                     "every break's program must be the `name` or `path` of one of `programs`",
                     ".breaks",
                 ),
+                cel(
+                    "!has(self.breaks) || self.breaks.all("
+                    "b, self.breaks.exists_one(c, c.program == b.program))",
+                    "a program has one `breaks` entry at most: merge the two",
+                    ".breaks",
+                ),
             ]
         }
     )
@@ -505,9 +572,31 @@ class ChannelSpec(SpecModel):
         duplicates = _repeated([program.key for program in self.programs])
         if duplicates:
             raise ValueError(
-                f"program names must be unique, {duplicates} repeat "
+                f"programs: program names must be unique, {duplicates} repeat "
                 "(set `name` where two programs share a path)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _one_break_rule_per_program(self) -> ChannelSpec:
+        repeated = _repeated([rule.program for rule in self.breaks])
+        if repeated:
+            raise ValueError(
+                f"breaks: a program has one `breaks` entry at most: merge the two ({repeated})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _breaks_fit_their_slots(self) -> ChannelSpec:
+        lengths = self.schedule.lengths()
+        for index, rule in enumerate(self.breaks):
+            for seconds, slot, day in lengths:
+                if slot.program == rule.program and rule.seconds >= seconds:
+                    raise ValueError(
+                        f"breaks[{index}].seconds: a break of {rule.seconds} s does not fit in "
+                        f"the {seconds} s slot of {rule.program!r} at {slot.start} on {day}: "
+                        "make the break shorter than every slot of its program"
+                    )
         return self
 
     @model_validator(mode="after")

@@ -7,21 +7,26 @@ Every model here doubles as a CRD schema (see `playout.api.crd`): field docstrin
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     ValidationError,
     WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import core_schema
 
 GROUP = "playout.dev"
 VERSION = "v1alpha1"
@@ -60,48 +65,186 @@ class StatusModel(BaseModel):
     )
 
 
+# --- rules held twice: CEL for the API server, Python for local runs ---------------------
+
+
+class Rule:
+    """Pydantic metadata for `Annotated[...]`: a rule the API server enforces (a CEL
+    `x-kubernetes-validations` entry of the CRD) and the same rule for local runs, with the
+    same message. Several on one type add up; the first broken one is reported locally."""
+
+    message: str
+
+    def condition(self, subject: str) -> str:
+        """The CEL expression, true when `subject` keeps to the rule."""
+        raise NotImplementedError
+
+    def holds(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def check(self, value: Any) -> Any:
+        if not self.holds(value):
+            raise ValueError(self.message)
+        return value
+
+    def rule(self, subject: str = "self") -> dict[str, Any]:
+        return cel(self.condition(subject), self.message)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        json = handler(schema)
+        return {
+            **json,
+            "x-kubernetes-validations": [*json.get("x-kubernetes-validations", []), self.rule()],
+        }
+
+
+@dataclass(frozen=True)
+class Pattern(Rule):
+    """A string held to a regular expression that the API server (RE2) and Python read
+    alike."""
+
+    regex: str
+    message: str
+    refused: bool = False
+    """False: the whole string must match; True: no part of it may (a character or a
+    segment the string must not have)."""
+
+    def __post_init__(self) -> None:
+        # The rule quotes the regex as a CEL raw string: r'...'.
+        if "'" in self.regex:
+            raise ValueError(f"{self.regex}: a pattern cannot contain a single quote")
+
+    @property
+    def whole(self) -> str:
+        """The regex anchored at both ends (an OpenAPI `pattern`, a CEL `matches`)."""
+        return f"^(?:{self.regex})$"
+
+    def holds(self, value: str) -> bool:
+        if self.refused:
+            return re.search(self.regex, value) is None
+        # fullmatch, not `$`: Python's `$` also matches before a final newline, RE2's does not.
+        return re.fullmatch(self.regex, value) is not None
+
+    def condition(self, subject: str) -> str:
+        if self.refused:
+            return f"!{subject}.matches(r'{self.regex}')"
+        return f"{subject}.matches(r'{self.whole}')"
+
+    @property
+    def for_keys(self) -> KeysHeldTo:
+        return KeysHeldTo(self, self.message)
+
+
+@dataclass(frozen=True)
+class KeysHeldTo(Rule):
+    """Every key of a map held to a pattern (a CRD schema cannot constrain map keys
+    itself)."""
+
+    pattern: Pattern
+    message: str
+
+    def holds(self, value: dict[str, Any]) -> bool:
+        return all(self.pattern.holds(key) for key in value)
+
+    def check(self, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not self.pattern.holds(key):
+                raise ValueError(f"{key!r}: {self.message}")
+        return value
+
+    def condition(self, subject: str) -> str:
+        return f"{subject}.all(k, {self.pattern.condition('k')})"
+
+
+# C0 and C1 control characters and DEL: never meant in a name, a path or a URL, and
+# able to split a log line, a playlist or an M3U entry in two.
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+PRINTABLE = Pattern(CONTROL_CHARACTERS, "must not contain control characters", refused=True)
+
+# An RFC 1123 subdomain in lowercase: what the API server holds object names to, and how
+# a browser writes a host name.
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+SUBDOMAIN = rf"{_LABEL}(\.{_LABEL})*"
+OBJECT_NAME = Pattern(
+    SUBDOMAIN,
+    "must be the name of a Kubernetes object: lowercase letters, digits, '-' and '.', "
+    "starting and ending with a letter or digit",
+)
+ObjectName = Annotated[str, Field(min_length=1, max_length=253), OBJECT_NAME]
+
+# An RFC 1035 label, which every child name taken from ours (a Service's, for one) must be.
+DNS_LABEL = Pattern(
+    r"[a-z]([-a-z0-9]*[a-z0-9])?",
+    "must be a DNS label: lowercase letters, digits and '-', starting with a letter and "
+    "ending with a letter or digit",
+)
+# Children are named after the Channel with suffixes of up to 6 characters ("-sweep"), and
+# the CronJob name limit is 52.
+CHANNEL_NAME_MAX = 46
+ChannelName = Annotated[str, Field(min_length=1, max_length=CHANNEL_NAME_MAX), DNS_LABEL]
+
 # --- media paths ------------------------------------------------------------------------
 
-_PARENT_SEGMENT = re.compile(r"(^|/)\.\.(/|$)")
+RELATIVE = Pattern(
+    r"^/", "must be relative to the media root (remove the leading '/')", refused=True
+)
+INSIDE = Pattern(
+    r"(^|/)\.\.(/|$)", "must stay inside the media root (no '..' segments)", refused=True
+)
+
+MediaPath = Annotated[str, Field(min_length=1, max_length=1024), PRINTABLE, RELATIVE, INSIDE]
+
+# --- time zones -------------------------------------------------------------------------
+
+# The shape of an IANA name, which the API server can check (CEL has no time zone
+# database); whether the zone exists is left to the models, and shows as `Stalled`.
+ZONE_NAME = Pattern(
+    r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*",
+    "must be an IANA time zone name (examples: UTC, Europe/Berlin, America/New_York)",
+)
+# The machine's own zone, whichever it is: not a zone a schedule can be written in.
+_IMPLICIT_ZONES = ("local", "localtime")
 
 
-def _check_media_path(value: str) -> str:
-    if value.startswith("/"):
-        raise ValueError("must be relative to the media root (remove the leading '/')")
-    if _PARENT_SEGMENT.search(value):
-        raise ValueError("must stay inside the media root (no '..' segments)")
+def _check_time_zone(value: str) -> str:
+    if value.lower() in _IMPLICIT_ZONES:
+        raise ValueError(f"{value!r} is the machine's own zone: name one (e.g. UTC, Europe/Berlin)")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (examples: UTC, Europe/Berlin, America/New_York)"
+        ) from error
     return value
 
 
-# The same rule twice, once for the API server (CEL) and once for local runs (Python):
-# tests/unit/test_api.py checks both agree on the same samples.
-MEDIA_PATH_RULES = [
-    cel("!self.startsWith('/')", "must be relative to the media root (remove the leading '/')"),
-    cel(
-        "!self.matches('(^|/)\\\\.\\\\.(/|$)')",
-        "must stay inside the media root (no '..' segments)",
-    ),
-]
-
-MediaPath = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=1024,
-        json_schema_extra={"x-kubernetes-validations": MEDIA_PATH_RULES},
-    ),
-    AfterValidator(_check_media_path),
+TimeZone = Annotated[
+    str, Field(min_length=1, max_length=64), ZONE_NAME, AfterValidator(_check_time_zone)
 ]
 
 # --- quantities -------------------------------------------------------------------------
 
 _QUANTITY = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"  # noqa: E501
+# The pattern is the API server's own, which takes a sign: a negative amount of a resource
+# is refused on its own, for the string and the number form alike. With startsWith, which
+# CEL prices by its prefix: a regex would be priced by the converted string's length,
+# which CEL cannot know.
+_NEGATIVE = "must not be negative"
 
 
 def _check_quantity(value: int | float | str) -> str:
     text = str(value)
     if not re.match(_QUANTITY, text):
         raise ValueError(f"{text!r} is not a Kubernetes quantity (examples: 500m, 2, 256Mi, 1Gi)")
+    if text.startswith("-"):
+        raise ValueError(_NEGATIVE)
     return text
 
 
@@ -120,6 +263,24 @@ def quantity_value(quantity: int | float | str) -> Decimal:
     return Decimal(number.group(0)) * Decimal(_SUFFIXES[text[number.end() :]])
 
 
+@dataclass(frozen=True)
+class AtLeast(Rule):
+    """A quantity no smaller than `minimum`."""
+
+    minimum: str
+    message: str
+
+    def holds(self, value: int | float | str) -> bool:
+        return quantity_value(value) >= quantity_value(self.minimum)
+
+    def condition(self, subject: str) -> str:
+        # The quantity pattern is checked on its own; this rule only compares.
+        return (
+            f"!isQuantity(string({subject})) || "
+            f"quantity(string({subject})).compareTo(quantity('{self.minimum}')) >= 0"
+        )
+
+
 Quantity = Annotated[
     int | float | str,
     AfterValidator(_check_quantity),
@@ -129,9 +290,22 @@ Quantity = Annotated[
             "x-kubernetes-int-or-string": True,
             "pattern": _QUANTITY,
             "maxLength": 64,
+            "x-kubernetes-validations": [cel("!string(self).startsWith('-')", _NEGATIVE)],
         }
     ),
 ]
+
+
+RESOURCE_NAME = Pattern(
+    r"cpu|memory|ephemeral-storage|hugepages-[0-9]+[KMGTPE]i"
+    rf"|{SUBDOMAIN}/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?",
+    "must name a container resource: cpu, memory, ephemeral-storage, hugepages-<size> or "
+    "an extended resource with its domain (example.com/gpu)",
+)
+Resources = Annotated[dict[str, Quantity], Field(max_length=8), RESOURCE_NAME.for_keys]
+
+
+_LIMITS_ABOVE_REQUESTS = "every limit must be at least its request"
 
 
 class ResourceRequirements(SpecModel):
@@ -146,17 +320,27 @@ class ResourceRequirements(SpecModel):
                     "!(k in self.limits) || "
                     "quantity(string(self.limits[k]))"
                     ".compareTo(quantity(string(self.requests[k]))) >= 0)",
-                    "every limit must be at least its request",
+                    _LIMITS_ABOVE_REQUESTS,
                 )
             ]
         }
     )
 
-    requests: Annotated[dict[str, Quantity], Field(max_length=8)] | None = None
+    requests: Resources | None = None
     """Guaranteed resources, e.g. {cpu: 500m, memory: 256Mi}."""
-    limits: Annotated[dict[str, Quantity], Field(max_length=8)] | None = None
+    limits: Resources | None = None
     """Hard caps, e.g. {memory: 1Gi}. A CPU limit throttles a real-time encoder and can make
     the stream stall; leave it out unless the node is shared with noisy neighbours."""
+
+    @model_validator(mode="after")
+    def _limits_above_requests(self) -> ResourceRequirements:
+        limits, requests = self.limits or {}, self.requests or {}
+        if any(
+            quantity_value(limits[key]) < quantity_value(requests[key])
+            for key in requests.keys() & limits.keys()
+        ):
+            raise ValueError(_LIMITS_ABOVE_REQUESTS)
+        return self
 
 
 # --- volumes ----------------------------------------------------------------------------
@@ -165,35 +349,58 @@ class ResourceRequirements(SpecModel):
 class PersistentVolumeClaimSource(SpecModel):
     """A PersistentVolumeClaim in the object's namespace."""
 
-    claim_name: str = Field(min_length=1, max_length=253)
+    claim_name: ObjectName
     """Name of the PersistentVolumeClaim."""
 
 
 class LocalObjectReference(SpecModel):
     """A reference to an object in the same namespace."""
 
-    name: str = Field(min_length=1, max_length=253)
+    name: ObjectName
     """Name of the object."""
+
+
+CSI_DRIVER = Pattern(
+    r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?",
+    "must be a CSI driver's name as its CSIDriver object has it (e.g. smb.csi.k8s.io): "
+    "letters, digits, '-' and '.', starting and ending with a letter or digit",
+)
+FS_TYPE = Pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*", "must be a filesystem type, e.g. ext4 or xfs")
 
 
 class CsiSource(SpecModel):
     """An inline ephemeral CSI volume, e.g. an object-store or SMB driver."""
 
-    driver: str = Field(min_length=1, max_length=253)
+    driver: Annotated[str, Field(min_length=1, max_length=63), CSI_DRIVER]
     """Name of the CSI driver."""
-    volume_attributes: dict[str, str] | None = None
+    volume_attributes: (
+        Annotated[dict[str, Annotated[str, Field(max_length=4096)]], Field(max_length=64)] | None
+    ) = None
     """Driver-specific attributes."""
-    fs_type: str | None = Field(default=None, max_length=63)
+    fs_type: Annotated[str, Field(min_length=1, max_length=63), FS_TYPE] | None = None
     """Filesystem type, if the driver needs one."""
     node_publish_secret_ref: LocalObjectReference | None = None
     """Secret with credentials the driver needs to mount the volume."""
+
+
+# The grammar of github.com/distribution/reference (without IPv6 hosts): an optional
+# registry host and port, a lowercase repository path, an optional tag and digest.
+_HOST_PART = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+_PATH_PART = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = Pattern(
+    rf"({_HOST_PART}(\.{_HOST_PART})*(:[0-9]+)?/)?{_PATH_PART}(/{_PATH_PART})*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
+    "must be an image reference: [registry[:port]/]repository[:tag][@digest], the "
+    "repository in lowercase (e.g. registry.example.com/media/bumpers:2024)",
+)
 
 
 class ImageSource(SpecModel):
     """An OCI image or artifact mounted as a volume (Kubernetes image volumes; the
     ImageVolume feature must be enabled on the cluster)."""
 
-    reference: str = Field(min_length=1, max_length=1024)
+    reference: Annotated[str, Field(min_length=1, max_length=1024), IMAGE_REFERENCE]
     """Image reference, e.g. registry.example.com/media/bumpers:2024."""
     pull_policy: Literal["Always", "Never", "IfNotPresent"] = "IfNotPresent"
     """When to pull the image."""

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from playout.api.channel import CHANNEL_NAME_MAX, ChannelSpec, ChannelStatus
-from playout.api.common import GROUP, VERSION
+from playout.api.channel import ChannelSpec, ChannelStatus
+from playout.api.common import CHANNEL_NAME_MAX, DNS_LABEL, GROUP, VERSION
 from playout.api.probejob import PROBEJOB_NAME_MAX, ProbeJobSpec, ProbeJobStatus
 
 JsonSchema = dict[str, Any]
@@ -161,7 +161,7 @@ def _metadata(kind: Kind) -> JsonSchema:
                 "children take the name as it is.",
                 "maxLength": kind.name_max,
                 # A DNS label: children such as the Service take the name as it is.
-                "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+                "pattern": DNS_LABEL.whole,
             }
         },
     }

@@ -10,19 +10,25 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from playout.api.common import (
+    CONTROL_CHARACTERS,
+    ChannelName,
     Conditions,
-    LocalObjectReference,
     MediaPath,
     MediaVolume,
+    Pattern,
     ResourceRequirements,
     SpecModel,
     StatusModel,
+    TimeZone,
     cel,
 )
 from playout.api.meta import ObjectMeta, Resource
 from playout.api.thresholds import (
     THRESHOLD_NAMES,
+    THRESHOLDS,
+    Threshold,
     explain_thresholds,
+    out_of_range,
     unknown_message,
     unknown_names,
 )
@@ -31,17 +37,134 @@ from playout.api.thresholds import (
 PROBEJOB_NAME_MAX = 40
 
 _SOURCE_KINDS = ("url", "volume", "channelRef")
-_CRON = (
-    r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
-    r"|(TZ=\S+\s+)?\S+\s+\S+\s+\S+\s+\S+\s+\S+)$"
+
+# --- cron schedules ---------------------------------------------------------------------
+
+# The five fields of the cron dialect CronJobs read (robfig/cron): each a list of `*` or
+# a value or range, with an optional step; `?` in the day fields; names for months and days.
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_CRON_VALUES = (
+    r"[0-5]?[0-9]",
+    r"[01]?[0-9]|2[0-3]",
+    r"0?[1-9]|[12][0-9]|3[01]",
+    r"0?[1-9]|1[0-2]|(?i:" + "|".join(_MONTHS) + ")",
+    r"[0-6]|(?i:" + "|".join(_DAYS) + ")",
 )
+_CRON_NAMES = ("minute", "hour", "day of month", "month", "day of week")
+
+
+def _cron_field(values: str, *, any_day: bool) -> str:
+    item = rf"(\*|({values})(-({values}))?)(/[1-9][0-9]*)?"
+    return rf"{item}(,{item})*" + (r"|\?" if any_day else "")
+
+
+CRON_TZ = Pattern(
+    r"^[ \t]*(CRON_)?TZ=",
+    "set the time zone in spec.timeZone, not in the schedule (remove the TZ= prefix)",
+    refused=True,
+)
+CRON = Pattern(
+    r"@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[ \t]*"
+    + r"[ \t]+".join(
+        f"({_cron_field(values, any_day=index in (2, 4))})"
+        for index, values in enumerate(_CRON_VALUES)
+    )
+    + r"[ \t]*",
+    "must be a cron schedule: minute (0-59), hour (0-23), day of month (1-31), month "
+    '(1-12 or jan-dec) and day of week (0-6 or sun-sat), e.g. "*/30 * * * *", or '
+    "@hourly, @daily, @weekly, @monthly, @yearly",
+)
+
+
+def _cron_number(text: str) -> int:
+    lowered = text.lower()
+    for names in (_MONTHS, _DAYS):
+        if lowered in names:
+            return names.index(lowered) + (names is _MONTHS)
+    return int(text)
+
+
+def _ranges_run_upwards(schedule: str) -> str:
+    """What the pattern cannot say: a range's start is not after its end (30-10)."""
+    if schedule.startswith("@"):
+        return schedule
+    for name, field in zip(_CRON_NAMES, schedule.split(), strict=True):
+        for item in field.split(","):
+            low, _, high = item.partition("/")[0].partition("-")
+            if high and _cron_number(low) > _cron_number(high):
+                raise ValueError(
+                    f"the {name} range {low}-{high} runs backwards: write it from low to high"
+                )
+    return schedule
+
+
+CronSchedule = Annotated[
+    str,
+    Field(min_length=1, max_length=128),
+    CRON_TZ,
+    CRON,
+    AfterValidator(_ranges_run_upwards),
+]
+
+# --- URLs -------------------------------------------------------------------------------
+
+URL_TEXT = Pattern(
+    rf" |{CONTROL_CHARACTERS}",
+    "must not contain spaces or control characters (percent-encode them: %20)",
+    refused=True,
+)
+_URL_MESSAGE = "must be an http:// or https:// URL with a host"
+
+
+def _check_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as error:  # an unclosed [IPv6 address, a port that is not a number
+        raise ValueError(f"{_URL_MESSAGE} ({error})") from error
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError(_URL_MESSAGE)
+    return value
+
+
+Url = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2048,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "isURL(self) && url(self).getScheme() in ['http', 'https'] && "
+                    "url(self).getHostname() != ''",
+                    _URL_MESSAGE,
+                )
+            ]
+        },
+    ),
+    URL_TEXT,
+    AfterValidator(_check_url),
+]
 
 
 def _known_thresholds(value: dict[str, float]) -> dict[str, float]:
     unknown = unknown_names(list(value))
     if unknown:
         raise ValueError(unknown_message(unknown))
+    wrong = out_of_range(value)
+    if wrong:
+        raise ValueError("; ".join(wrong))
     return value
+
+
+def _range_rule(threshold: Threshold) -> dict[str, str]:
+    low, high = threshold.range
+    value = f"self['{threshold.name}']"
+    bounds = f"{value} >= {float(low)!r}"
+    if high is not None:
+        bounds += f" && {value} <= {float(high)!r}"
+    return cel(f"!('{threshold.name}' in self) || ({bounds})", threshold.range_message)
 
 
 Thresholds = Annotated[
@@ -54,13 +177,21 @@ Thresholds = Annotated[
                 cel(
                     f"self.all(name, name in {list(THRESHOLD_NAMES)})",
                     "unknown threshold name (see `kubectl explain probejob.spec.thresholds`)",
-                )
+                ),
+                *(_range_rule(threshold) for threshold in THRESHOLDS),
             ]
         },
     ),
     AfterValidator(_known_thresholds),
 ]
 """Per-check threshold overrides, by name; shared by ProbeJob and a Channel's checks."""
+
+
+class ChannelReference(SpecModel):
+    """A Channel in the same namespace."""
+
+    name: ChannelName
+    """Name of the Channel."""
 
 
 class ProbeSource(SpecModel):
@@ -82,24 +213,13 @@ class ProbeSource(SpecModel):
         }
     )
 
-    url: str | None = Field(
-        default=None,
-        max_length=2048,
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                cel(
-                    "isURL(self) && url(self).getScheme() in ['http', 'https']",
-                    "must be an http:// or https:// URL",
-                )
-            ]
-        },
-    )
+    url: Url | None = None
     """An http(s) URL of a media file or an HLS playlist."""
     volume: MediaVolume | None = None
     """A volume holding the file, mounted read-only at /media."""
     path: MediaPath | None = None
     """The file to check, relative to the root of `volume`."""
-    channel_ref: LocalObjectReference | None = None
+    channel_ref: ChannelReference | None = None
     """A Channel in the same namespace: its live stream is checked."""
 
     @model_validator(mode="after")
@@ -124,6 +244,9 @@ def _has_valid_port(url: str) -> bool:
         return False
 
 
+_TIME_ZONE_ALONE = "timeZone goes with schedule: set a schedule, or remove timeZone"
+
+
 class ProbeProfile(StrEnum):
     QUICK = "quick"
     STANDARD = "standard"
@@ -133,15 +256,31 @@ class ProbeProfile(StrEnum):
 class ProbeJobSpec(SpecModel):
     """Desired state of a ProbeJob."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.timeZone) || has(self.schedule)",
+                    _TIME_ZONE_ALONE,
+                    ".timeZone",
+                )
+            ]
+        }
+    )
+
     source: ProbeSource
     """What to check."""
     profile: ProbeProfile = ProbeProfile.STANDARD
     """`quick`: metadata and GOP only; `standard`: also content checks in one decode pass;
     `broadcast`: standard with EBU R128 loudness limits."""
     thresholds: Thresholds = {}
-    schedule: str | None = Field(default=None, max_length=128, pattern=_CRON)
+    schedule: CronSchedule | None = None
     """Cron schedule (e.g. "*/30 * * * *"): probe periodically with a CronJob instead of
     once."""
+    time_zone: TimeZone | None = None
+    """IANA time zone the `schedule` is read in (e.g. Europe/Berlin); daylight saving
+    changes are followed. Default: the time zone of the cluster's controller manager,
+    usually UTC."""
     timeout_seconds: int = Field(default=600, ge=10, le=86400)
     """Wall-clock limit of one probe run; the run fails when it is exceeded."""
     resources: ResourceRequirements | None = None
@@ -152,6 +291,12 @@ class ProbeJobSpec(SpecModel):
     or the company network. Off by default: a probe connects to public addresses only, so
     a ProbeJob cannot read the cluster's own services. Cloud metadata addresses are
     refused even with it; a `channelRef` source needs no opt-in."""
+
+    @model_validator(mode="after")
+    def _time_zone_goes_with_schedule(self) -> ProbeJobSpec:
+        if self.time_zone is not None and self.schedule is None:
+            raise ValueError(_TIME_ZONE_ALONE)
+        return self
 
 
 class ProbeJobPhase(StrEnum):

@@ -6,6 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+Range = tuple[float, float | None]
+"""The smallest and the largest value that make sense (None: no largest)."""
+
+DAY = 86400.0  # seconds: no run is longer (`timeoutSeconds`)
+SECONDS: Range = (0, DAY)
+SHARE: Range = (0, 1)
+DECIBELS: Range = (-200, 0)  # at most full scale
+COUNT: Range = (0, None)
+INTERVAL: Range = (0.01, DAY)  # 0 would take every frame
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -14,47 +24,63 @@ class Threshold:
     standard: float | None
     """Default of the `quick` and `standard` profiles; None: not checked unless given."""
     broadcast: float | None
+    range: Range
 
     def default(self, profile: str) -> float | None:
         return self.broadcast if profile == "broadcast" else self.standard
 
+    def holds(self, value: float) -> bool:
+        low, high = self.range
+        return low <= value and (high is None or value <= high)
 
-def _same(name: str, value: float | None, description: str) -> Threshold:
-    return Threshold(name, description, value, value)
+    @property
+    def range_message(self) -> str:
+        low, high = self.range
+        if high is None:
+            return f"{self.name} must be at least {_number(low)}"
+        return f"{self.name} must be between {_number(low)} and {_number(high)}"
+
+
+def _same(name: str, value: float | None, description: str, range: Range) -> Threshold:
+    return Threshold(name, description, value, value, range)
 
 
 THRESHOLDS: tuple[Threshold, ...] = (
-    Threshold("keyframeIntervalSeconds", "longest time between keyframes", 10, 5),
-    _same("maxBitrateMbps", None, "highest bitrate over any 1 s window, in Mb/s"),
-    _same("timestampJumps", 0, "timestamp discontinuities allowed"),
-    _same("durationToleranceSeconds", 1, "allowed gap between declared and decoded duration"),
-    _same("blackSeconds", 1, "shortest black run reported"),
-    _same("blackPixelThreshold", 0.10, "luma (0-1) under which a pixel counts as black"),
-    _same("blackPictureRatio", 0.98, "share of black pixels that makes a picture black"),
-    _same("freezeSeconds", 2, "shortest frozen run reported"),
-    _same("freezeNoiseDb", -60, "picture difference (dB) under which frames count as equal"),
-    _same("silenceSeconds", 1, "shortest silence reported"),
-    _same("silenceDb", -60, "level (dBFS) under which audio counts as silent"),
-    _same("loudnessTarget", -23, "integrated loudness target, in LUFS"),
-    Threshold("loudnessTolerance", "allowed distance from loudnessTarget, in LU", 7, 1),
-    _same("truePeakDb", -1, "highest true peak, in dBTP"),
-    _same("loudnessRangeLu", 20, "highest loudness range (LRA), in LU"),
-    _same("clippingSeconds", 0, "clipped audio allowed, in seconds"),
+    Threshold("keyframeIntervalSeconds", "longest time between keyframes", 10, 5, INTERVAL),
+    _same("maxBitrateMbps", None, "highest bitrate over any 1 s window, in Mb/s", (0.01, None)),
+    _same("timestampJumps", 0, "timestamp discontinuities allowed", COUNT),
+    _same("durationToleranceSeconds", 1, "allowed gap between declared and decoded duration",
+          SECONDS),
+    _same("blackSeconds", 1, "shortest black run reported", SECONDS),
+    _same("blackPixelThreshold", 0.10, "luma (0-1) under which a pixel counts as black", SHARE),
+    _same("blackPictureRatio", 0.98, "share of black pixels that makes a picture black", SHARE),
+    _same("freezeSeconds", 2, "shortest frozen run reported", SECONDS),
+    _same("freezeNoiseDb", -60, "picture difference (dB) under which frames count as equal",
+          DECIBELS),
+    _same("silenceSeconds", 1, "shortest silence reported", SECONDS),
+    _same("silenceDb", -60, "level (dBFS) under which audio counts as silent", DECIBELS),
+    _same("loudnessTarget", -23, "integrated loudness target, in LUFS", (-70, 0)),
+    Threshold("loudnessTolerance", "allowed distance from loudnessTarget, in LU", 7, 1, (0, 70)),
+    _same("truePeakDb", -1, "highest true peak, in dBTP", (-70, 20)),
+    _same("loudnessRangeLu", 20, "highest loudness range (LRA), in LU", (0, 100)),
+    _same("clippingSeconds", 0, "clipped audio allowed, in seconds", SECONDS),
     # Lossy codecs shave a few tenths of a dB off clipped peaks; clean masters keep 1 dB.
-    _same("clippingDb", -0.5, "sample peak (dBFS) from which 100 ms of audio counts as clipped"),
-    _same("interlacedRatio", 0.1, "share of frames that may look interlaced"),
-    _same("letterboxRatio", 0.05, "share of height or width that black bars may take"),
-    _same("blockiness", 20, "highest mean blockdetect score (heuristic)"),
-    _same("blur", 10, "highest mean blurdetect score (heuristic)"),
-    _same("broadcastRangeRatio", 0.01, "share of pixels that may lie outside broadcast range"),
-    _same("decodeErrors", 0, "decoder errors allowed"),
-    _same("psnrDb", 35, "lowest average PSNR against the reference, in dB"),
-    _same("ssim", 0.95, "lowest average SSIM against the reference"),
-    _same("vmaf", 80, "lowest VMAF score against the reference"),
-    _same("hlsBandwidthTolerance", 0.1, "how far measured bitrate may exceed BANDWIDTH"),
-    _same("sampleSeconds", 0.5, "interval of the letterbox and broadcast range samples"),
-    _same("qualitySampleSeconds", 2, "interval of the blockiness and blur samples"),
-    _same("liveSeconds", 30, "how much of a live stream (no known end) is analysed"),
+    _same("clippingDb", -0.5, "sample peak (dBFS) from which 100 ms of audio counts as clipped",
+          DECIBELS),
+    _same("interlacedRatio", 0.1, "share of frames that may look interlaced", SHARE),
+    _same("letterboxRatio", 0.05, "share of height or width that black bars may take", SHARE),
+    _same("blockiness", 20, "highest mean blockdetect score (heuristic)", COUNT),
+    _same("blur", 10, "highest mean blurdetect score (heuristic)", COUNT),
+    _same("broadcastRangeRatio", 0.01, "share of pixels that may lie outside broadcast range",
+          SHARE),
+    _same("decodeErrors", 0, "decoder errors allowed", COUNT),
+    _same("psnrDb", 35, "lowest average PSNR against the reference, in dB", (0, None)),
+    _same("ssim", 0.95, "lowest average SSIM against the reference", SHARE),
+    _same("vmaf", 80, "lowest VMAF score against the reference", (0, 100)),
+    _same("hlsBandwidthTolerance", 0.1, "how far measured bitrate may exceed BANDWIDTH", (0, 100)),
+    _same("sampleSeconds", 0.5, "interval of the letterbox and broadcast range samples", INTERVAL),
+    _same("qualitySampleSeconds", 2, "interval of the blockiness and blur samples", INTERVAL),
+    _same("liveSeconds", 30, "how much of a live stream (no known end) is analysed", (1, DAY)),
 )  # fmt: skip
 
 BY_NAME = {threshold.name: threshold for threshold in THRESHOLDS}
@@ -73,6 +99,15 @@ def unknown_message(names: list[str]) -> str:
     return f"unknown threshold {', '.join(names)}; known: {', '.join(THRESHOLD_NAMES)}"
 
 
+def out_of_range(values: dict[str, float]) -> list[str]:
+    """What is wrong with the values of known thresholds, one message each."""
+    return [
+        BY_NAME[name].range_message
+        for name, value in values.items()
+        if name in BY_NAME and not BY_NAME[name].holds(value)
+    ]
+
+
 def explain_thresholds() -> str:
     """The text `kubectl explain probejob.spec.thresholds` shows."""
     parts = []
@@ -81,8 +116,18 @@ def explain_thresholds() -> str:
             default = _number(threshold.standard)
         else:
             default = f"{_number(threshold.standard)}, broadcast {_number(threshold.broadcast)}"
-        parts.append(f"{threshold.name} ({threshold.description}; default {default})")
+        parts.append(
+            f"{threshold.name} ({threshold.description}; {_range(threshold.range)}; "
+            f"default {default})"
+        )
     return "Per-check threshold overrides, by name: " + "; ".join(parts) + "."
+
+
+def _range(range: Range) -> str:
+    low, high = range
+    if high is None:
+        return f"at least {_number(low)}"
+    return f"{_number(low)} to {_number(high)}"
 
 
 def _number(value: float | None) -> str:

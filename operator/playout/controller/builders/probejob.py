@@ -94,6 +94,7 @@ def _runs(probe: ProbeJob, config: OperatorConfig) -> list[Manifest]:
     labels = identity_labels(PROBEJOB_LABEL, owner, "prober")
     job_spec = _job_spec(probe, labels, config)
     if probe.spec.schedule is not None:
+        zone = {"timeZone": probe.spec.time_zone} if probe.spec.time_zone else {}
         return [
             {
                 "apiVersion": "batch/v1",
@@ -101,6 +102,7 @@ def _runs(probe: ProbeJob, config: OperatorConfig) -> list[Manifest]:
                 "metadata": child_metadata(owner.name, owner, labels, config),
                 "spec": {
                     "schedule": probe.spec.schedule,
+                    **zone,
                     "concurrencyPolicy": "Forbid",
                     "startingDeadlineSeconds": 300,
                     "successfulJobsHistoryLimit": 3,
