@@ -25,6 +25,10 @@ from tests.e2e.operator_process import operator_process
 pytestmark = pytest.mark.e2e
 
 OPERATOR_NAMESPACE = "playout-system"
+OPERATOR_ENV = {
+    "PLAYOUT_STREAMER_IMAGE": "playout-streamer:e2e",
+    "PLAYOUT_PROBER_IMAGE": "playout-prober:e2e",
+}
 
 
 def local_cluster() -> Path:
@@ -84,12 +88,8 @@ def operator(admin: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """The operator as a process, as its ServiceAccount, watching the `e2e-*` namespaces."""
     workdir = tmp_path_factory.mktemp("operator")
     config = operator_kubeconfig(admin, workdir / "kubeconfig")
-    env = {
-        "PLAYOUT_STREAMER_IMAGE": "playout-streamer:e2e",
-        "PLAYOUT_PROBER_IMAGE": "playout-prober:e2e",
-    }
     # Only this tier's namespaces: the real-node tier's operator runs in the same cluster.
-    with operator_process(config, ["--namespace", "e2e-*"], env, workdir) as running:
+    with operator_process(config, ["--namespace", "e2e-*"], OPERATOR_ENV, workdir) as running:
         yield running
 
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,13 +85,17 @@ class Engine:
         identity = service_account_kubeconfig(
             self.kubectl, self.kubectl.namespace, "classics-streamer", self.workdir / "kubeconfig"
         )
+        deployment = eventually(
+            lambda: self.kubectl.get("deployment", "classics"), what="the streamer Deployment"
+        )
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
         env = {
             **os.environ,
-            "KUBECONFIG": str(identity),
-            "PLAYOUT_REPORT": "kubernetes",
-            "PLAYOUT_CHANNEL": "classics",
+            # What the operator hands the streamer (its heartbeat among them)...
+            **{entry["name"]: entry["value"] for entry in container["env"] if "value" in entry},
+            # ... and what the pod would get from the downward API.
             "PLAYOUT_NAMESPACE": self.kubectl.namespace,
-            "PLAYOUT_TIMELINE_CONFIGMAP": "classics-timeline",
+            "KUBECONFIG": str(identity),
         }
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
@@ -102,6 +107,19 @@ class Engine:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+
+    def stop(self) -> int:
+        """SIGTERM, as the kubelet stops a pod; the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def status(self) -> dict[str, Any]:
+        """The engine's own /status: what it aired, reported or not."""
+        url = f"http://127.0.0.1:{self.port}/status"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            document: dict[str, Any] = json.loads(response.read())
+            return document
 
 
 @pytest.fixture
@@ -171,7 +189,8 @@ def test_a_silent_engine_degrades_the_channel(
     engine.start(tmp_path / "state")
     kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
     engine.kill()
-    # The operator sees no report for heartbeat + slack + 3 segments (48 s) and says so.
+    # The operator sees no report for the e2e heartbeat + 3 segments + slack (28 s), with no
+    # event to wake it: its recheck does.
     kubectl("wait", "--for=jsonpath={.status.phase}=Degraded", "channel/classics", "--timeout=120s")
     conditions = {c["type"]: c for c in status(kubectl)["conditions"]}
     assert conditions["StreamHealthy"]["status"] == "False"
@@ -181,6 +200,61 @@ def test_a_silent_engine_degrades_the_channel(
         what="a Degraded event",
     )
     assert events[0]["type"] == "Warning"
+
+
+def test_a_streamer_pod_that_turns_unready_degrades_the_channel_at_once(
+    kubectl: Kubectl, engine: Engine, tmp_path: Path
+) -> None:
+    """The pod's readiness (/healthz) fails within seconds of the last segment; the operator
+    reads it from the Deployment, long before a report would be missed (the engine here
+    keeps reporting), and writes nothing while the pod stays ready."""
+    kubectl.apply(small_channel())
+    engine.start(tmp_path / "state")
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    set_pod_ready(kubectl, ready=False)  # what the kubelet writes when /healthz fails
+    kubectl("wait", "--for=jsonpath={.status.phase}=Degraded", "channel/classics", "--timeout=60s")
+    conditions = {c["type"]: c for c in status(kubectl)["conditions"]}
+    assert conditions["Ready"]["reason"] == "StreamStale"
+    assert conditions["Ready"]["message"].startswith("The streamer has had no ready pod since ")
+    assert conditions["StreamHealthy"]["status"] == "False"
+    assert conditions["Stalled"]["status"] == "False"  # not before five minutes
+    set_pod_ready(kubectl, ready=True)
+    kubectl("wait", "--for=jsonpath={.status.phase}=Live", "channel/classics", "--timeout=60s")
+
+
+def set_pod_ready(kubectl: Kubectl, *, ready: bool) -> None:
+    """Set the Ready condition of the channel's (kwok) pod, as the kubelet would."""
+    (pod,) = [
+        p
+        for p in kubectl.items("pods", "-l", "playout.dev/channel=classics")
+        if not p["metadata"].get("deletionTimestamp")
+    ]
+    value = "True" if ready else "False"
+    conditions = [{"type": kind, "status": value} for kind in ("Ready", "ContainersReady")]
+    kubectl(
+        "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=strategic",
+        "-p", json.dumps({"status": {"conditions": conditions}}),
+    )  # fmt: skip
+
+
+def test_a_stopping_engine_reports_what_it_aired_last(
+    kubectl: Kubectl, engine: Engine, tmp_path: Path
+) -> None:
+    """Between heartbeats the status lags what the engine aired; as it stops it reports
+    once more, so the resume cursor a new pod starts from is the latest."""
+    kubectl.apply(small_channel())
+    engine.start(tmp_path / "state")
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    reported = status(kubectl)["stream"]["mediaSequence"]
+    aired = eventually(
+        lambda: (s := engine.status()["stream"]["mediaSequence"]) > reported and s,
+        timeout=60,
+        what="a segment aired and not yet reported",
+    )
+    assert engine.stop() == 0
+    final = status(kubectl)
+    assert final["stream"]["mediaSequence"] >= aired
+    assert final["progress"]["shows/Cheers"]["positionSeconds"] > 0
 
 
 def test_a_scheduled_channel_publishes_its_timeline(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from playout import __version__
+from playout.api.channel import REPORT_HEARTBEAT_SECONDS, report_heartbeat_seconds
 
 # Labels that GitOps tools and package managers use to decide what an object belongs to.
 # Copying them onto children would make Argo CD or Flux adopt, and then prune, the children.
@@ -32,6 +33,8 @@ class OperatorConfig:
     image_pull_policy: str = "IfNotPresent"
     extra_tracking_labels: frozenset[str] = field(default_factory=frozenset)
     """More label keys never to copy, e.g. a custom Argo CD `application.instanceLabelKey`."""
+    report_heartbeat_seconds: float = REPORT_HEARTBEAT_SECONDS
+    """How often a streamer reports at least; the operator judges report ages by it."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> OperatorConfig:
@@ -42,6 +45,7 @@ class OperatorConfig:
             prober_image=environ.get("PLAYOUT_PROBER_IMAGE", defaults.prober_image),
             image_pull_policy=environ.get("PLAYOUT_IMAGE_PULL_POLICY", defaults.image_pull_policy),
             extra_tracking_labels=frozenset(key.strip() for key in extra.split(",") if key.strip()),
+            report_heartbeat_seconds=report_heartbeat_seconds(environ),
         )
 
     def is_tracking_label(self, key: str) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from playout.api.channel import Channel
+from playout.api.channel import REPORT_HEARTBEAT_ENV, Channel
 from playout.api.common import ResourceRequirements
 from playout.clock import rfc3339
 from playout.controller.builders.common import (
@@ -267,6 +267,7 @@ def _deployment(
             {"name": "PLAYOUT_REPORT", "value": "kubernetes"},
             {"name": "PLAYOUT_CHANNEL", "value": owner.name},
             {"name": "PLAYOUT_TIMELINE_CONFIGMAP", "value": names.timeline},
+            {"name": REPORT_HEARTBEAT_ENV, "value": f"{config.report_heartbeat_seconds:g}"},
             {
                 "name": "PLAYOUT_NAMESPACE",
                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
