@@ -3,9 +3,9 @@
 Level-triggered, without finalizers or annotations on users' objects:
 - every event of a Channel or ProbeJob (including the operator's own status writes, which
   then find nothing to change) reconciles it;
-- every event of a child re-applies that child (drift correction: a deleted or edited
-  child comes back), and a Deployment's or Job's refreshes its owner's status (a streamer
-  pod turning unready shows there);
+- every event of a child re-applies that child when it lost a field the operator sets
+  (drift correction: a deleted or edited child comes back), and a Deployment's or Job's
+  refreshes its owner's status (a streamer pod turning unready shows there);
 - a resync loop reconciles an object again when the clock alone would change its status
   (its assessment's `recheck_at`: a stream whose reports stopped, one given up) or a
   reconcile is to be retried, and every object every RESYNC_SECONDS as a backstop. It is a
@@ -286,7 +286,13 @@ async def probejob_event(
     )
 
 
+def _live(event: kopf.RawEvent) -> Body | None:
+    """The child as the event shows it; None when it is gone."""
+    return None if event["type"] == "DELETED" else dict(event["object"])
+
+
 async def channel_child_event(
+    event: kopf.RawEvent,
     name: str,
     resource: kopf.Resource,
     namespace: str,
@@ -303,7 +309,7 @@ async def channel_child_event(
         return
     reconciler = OperatorContext.of(memo).reconciler
     await reconciler.reapply_channel_child(
-        parent, child_kind=KIND_OF[resource.plural], name=name, logger=logger
+        parent, child_kind=KIND_OF[resource.plural], name=name, live=_live(event), logger=logger
     )
     if resource.plural == "deployments":
         await reconciler.reconcile_channel(
@@ -312,6 +318,7 @@ async def channel_child_event(
 
 
 async def probejob_child_event(
+    event: kopf.RawEvent,
     name: str,
     resource: kopf.Resource,
     namespace: str,
@@ -329,7 +336,7 @@ async def probejob_child_event(
         return
     reconciler = OperatorContext.of(memo).reconciler
     await reconciler.reapply_probejob_child(
-        parent, child_kind=KIND_OF[resource.plural], name=name, logger=logger
+        parent, child_kind=KIND_OF[resource.plural], name=name, live=_live(event), logger=logger
     )
     if resource.plural == "jobs":
         await _reconcile_probejob(

@@ -27,6 +27,7 @@ from playout.controller.builders.channel import build_channel
 from playout.controller.builders.common import Manifest
 from playout.controller.builders.probejob import build_probejob
 from playout.controller.config import OperatorConfig
+from playout.controller.drift import holds
 from playout.controller.kinds import CHANNEL, PROBEJOB, ModelT, ReconciledKind
 from playout.controller.kube import Kube
 from playout.controller.metrics import Metrics, ObjectState
@@ -180,16 +181,17 @@ class Reconciler:
         *,
         child_kind: str,
         name: str,
+        live: Body | None,
         logger: logging.Logger,
     ) -> None:
-        """Re-apply one child after it changed or vanished: drift correction."""
+        """Re-apply one child that drifted or vanished (`live` None): drift correction."""
         try:
             channel = CHANNEL.model.model_validate(parent)
         except ValidationError:
             return  # the parent's own reconcile reports this
         async with self._one_at_a_time(CHANNEL, parent, logger):
             children = build_channel(channel, self._config)
-            await self._reapply(CHANNEL, parent, children, child_kind, name, logger)
+            await self._reapply(CHANNEL, parent, children, child_kind, name, live, logger)
 
     # --- ProbeJob -----------------------------------------------------------------------
 
@@ -228,6 +230,7 @@ class Reconciler:
         *,
         child_kind: str,
         name: str,
+        live: Body | None,
         logger: logging.Logger,
     ) -> None:
         try:
@@ -237,7 +240,7 @@ class Reconciler:
         if not _probe_done(probe, parent):
             async with self._one_at_a_time(PROBEJOB, parent, logger):
                 children = build_probejob(probe, self._config)
-                await self._reapply(PROBEJOB, parent, children, child_kind, name, logger)
+                await self._reapply(PROBEJOB, parent, children, child_kind, name, live, logger)
 
     # --- shared -------------------------------------------------------------------------
 
@@ -291,14 +294,20 @@ class Reconciler:
         children: list[Manifest],
         child_kind: str,
         name: str,
+        live: Body | None,
         logger: logging.Logger,
     ) -> None:
         for child in children:
             if child["kind"] == child_kind and child["metadata"]["name"] == name:
+                if live is not None and holds(applied=child, live=live):
+                    return  # an echo of our own apply, or a change to fields not ours
                 try:
                     await self._kube.apply(child)
                 except ApiError as error:
                     await self._apply_failed(kind, parent, error, logger)
+                    return
+                drift = "changed" if live is not None else "gone"
+                logger.info(f"Re-applied {child_kind}/{name}: it was {drift}")
 
     async def _apply_failed(
         self, kind: ReconciledKind[Any], body: Body, error: ApiError, logger: logging.Logger
