@@ -87,11 +87,18 @@ def test_the_pod_runs_and_status_says_so(kubectl: Kubectl) -> None:
         what="a running streamer pod",
     )
     assert len(pods) == 1
-    # No streamer engine reports from a kwok pod: the channel is honestly Starting.
-    eventually(lambda: phase(kubectl) == "Starting", what="phase Starting")
-    body = kubectl.get("channel", "classics")
-    assert body is not None
-    assert condition(body, "Ready")["reason"] == "WaitingForStream"
+    # No streamer engine reports from a kwok pod: the channel is honestly Starting, first
+    # for its rollout, then waiting for the stream (a wait on the phase alone would take
+    # the first for the second, and fail under load).
+    body = eventually(
+        lambda: (
+            (found := kubectl.get("channel", "classics"))
+            and condition(found, "Ready").get("reason") == "WaitingForStream"
+            and found
+        ),
+        what="waiting for the stream",
+    )
+    assert body["status"]["phase"] == "Starting"
     assert condition(body, "Reconciling")["status"] == "True"
     assert body["status"]["observedGeneration"] == body["metadata"]["generation"]
     assert (
