@@ -87,3 +87,14 @@ def test_a_value_of_another_type_is_drift() -> None:
     assert not holds(applied={"a": {"b": 1}}, live={"a": "b=1"})
     assert not holds(applied={"a": [1]}, live={"a": {"0": 1}})
     assert not holds(applied={"port": 80}, live={"port": "80"})
+
+
+def test_a_quantity_in_canonical_form_holds() -> None:
+    """The API server stores "1000m" CPU as "1" and "1024Mi" as "1Gi"."""
+    applied = {"resources": {"requests": {"cpu": "1000m", "memory": "1024Mi"}}}
+    live = {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}
+    assert holds(applied=applied, live=live)
+    live["resources"]["requests"]["cpu"] = "2"
+    assert not holds(applied=applied, live=live)
+    # Only where quantities live: elsewhere a string is compared as it is.
+    assert not holds(applied={"value": "1000m"}, live={"value": "1"})

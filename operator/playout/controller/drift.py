@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from playout.api.common import quantity_value
+
+# Keys whose values are quantities, which the API server stores in canonical form: a
+# request of "1000m" CPU comes back as "1", and is no drift.
+QUANTITY_KEYS = frozenset({"cpu", "memory", "ephemeral-storage", "storage", "sizeLimit"})
+
 
 def holds(*, applied: Any, live: Any) -> bool:
     """Whether every field set in `applied` has that value in `live`. Maps are compared
@@ -18,7 +24,7 @@ def holds(*, applied: Any, live: Any) -> bool:
     since a list with an item more or less is one the apply would change."""
     if isinstance(applied, dict):
         return isinstance(live, dict) and all(
-            holds(applied=value, live=live[key]) if key in live else _empty(value)
+            _holds_at(key, applied=value, live=live[key]) if key in live else _empty(value)
             for key, value in applied.items()
         )
     if isinstance(applied, list):
@@ -28,6 +34,19 @@ def holds(*, applied: Any, live: Any) -> bool:
             and all(holds(applied=a, live=b) for a, b in zip(applied, live, strict=True))
         )
     return bool(applied == live)
+
+
+def _holds_at(key: str, *, applied: Any, live: Any) -> bool:
+    if key in QUANTITY_KEYS and isinstance(applied, str) and isinstance(live, str):
+        return _same_quantity(applied, live)
+    return holds(applied=applied, live=live)
+
+
+def _same_quantity(applied: str, live: str) -> bool:
+    try:
+        return quantity_value(applied) == quantity_value(live)
+    except ValueError:
+        return applied == live
 
 
 def _empty(value: Any) -> bool:
