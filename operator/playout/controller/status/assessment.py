@@ -160,28 +160,31 @@ def _assess_stream(
         return _stopped(channel, message=message, since=since, now=now)
     stream = channel.status.stream
     last = stream.last_segment_at if stream else None
-    stale_since = last + stale_after(channel, heartbeat_seconds=heartbeat_seconds) if last else None
-    if stale_since is None or (now >= stale_since and not _was_on_air(channel)):
-        # No report yet, or only one from before the channel was suspended.
-        return Assessment(
-            phase=ChannelPhase.STARTING,
-            ready=Concluded(FALSE, "WaitingForStream", "Waiting for the first segments"),
-            reconciling=Concluded(TRUE, "WaitingForStream", "Waiting for the first segments"),
-            stalled=_NOT_STALLED,
-            extra=_WAITING_STREAM,
-        )
-    if now >= stale_since:
-        # The pod looks ready but its reports stopped (or nothing probes it for real).
-        message = f"No new segment since {last.isoformat() if last else '?'}"
-        return _stopped(channel, message=message, since=stale_since, now=now)
-    title = channel.status.now_playing.title if channel.status.now_playing else "the stream"
+    if last is not None:
+        stale_since = last + stale_after(channel, heartbeat_seconds=heartbeat_seconds)
+        if now < stale_since:
+            title = channel.status.now_playing.title if channel.status.now_playing else None
+            return Assessment(
+                phase=ChannelPhase.LIVE,
+                ready=Concluded(TRUE, "Live", f"On air: {title or 'the stream'}"),
+                reconciling=_CALM,
+                stalled=_NOT_STALLED,
+                extra={
+                    "StreamHealthy": Concluded(TRUE, "SegmentsFresh", "New segments keep coming")
+                },
+                recheck_at=stale_since,
+            )
+        if _was_on_air(channel):
+            # The pod looks ready but its reports stopped (or nothing probes it for real).
+            message = f"No new segment since {last.isoformat()}"
+            return _stopped(channel, message=message, since=stale_since, now=now)
+    # No report yet, or only one from before the channel was suspended.
     return Assessment(
-        phase=ChannelPhase.LIVE,
-        ready=Concluded(TRUE, "Live", f"On air: {title}"),
-        reconciling=_CALM,
+        phase=ChannelPhase.STARTING,
+        ready=Concluded(FALSE, "WaitingForStream", "Waiting for the first segments"),
+        reconciling=Concluded(TRUE, "WaitingForStream", "Waiting for the first segments"),
         stalled=_NOT_STALLED,
-        extra={"StreamHealthy": Concluded(TRUE, "SegmentsFresh", "New segments keep coming")},
-        recheck_at=stale_since,
+        extra=_WAITING_STREAM,
     )
 
 
