@@ -135,6 +135,7 @@ def test_the_operator_pod() -> None:
         "PLAYOUT_IMAGE_PULL_POLICY": "IfNotPresent",
         "PLAYOUT_LOG_FORMAT": "json",
         "PLAYOUT_LOG_LEVEL": "info",
+        REPORT_HEARTBEAT_ENV: "300",
     }
     assert container["image"] == f"playout/operator:{__version__}"
     resources = container["resources"]
