@@ -46,13 +46,12 @@ def tool(name: str) -> str:
 def rolled_out(**overrides: Any) -> DeploymentState:
     """A streamer Deployment whose one replica is updated and available, with overrides."""
     fields: dict[str, Any] = {
-        "generation": 1,
-        "observed_generation": 1,
         "replicas": 1,
-        "updated_replicas": 1,
         "available_replicas": 1,
         "progress_deadline_exceeded": False,
         "message": "",
+        "rollout_complete": True,
+        "unavailable_since": None,
     }
     return DeploymentState(**{**fields, **overrides})
 

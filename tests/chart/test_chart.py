@@ -11,6 +11,11 @@ import pytest
 import yaml
 
 from playout import __version__, logs
+from playout.api.channel import (
+    REPORT_HEARTBEAT_ENV,
+    REPORT_HEARTBEAT_SECONDS,
+    report_heartbeat_seconds,
+)
 from playout.api.crd import KINDS, chart_crd_files, crd
 from playout.controller.config import OperatorConfig
 from playout.controller.metrics import Metrics
@@ -133,6 +138,7 @@ def test_the_operator_pod() -> None:
         "PLAYOUT_LOG_LEVEL": "info",
         "PLAYOUT_NETWORK_POLICIES": "true",
         "PLAYOUT_API_SERVER_PORTS": "443,6443",
+        REPORT_HEARTBEAT_ENV: "300",
     }
     assert container["image"] == f"playout/operator:{__version__}"
     resources = container["resources"]
@@ -176,6 +182,13 @@ def test_tracking_labels_and_log_settings_reach_the_operator() -> None:
     assert (env["PLAYOUT_LOG_LEVEL"], env["PLAYOUT_LOG_FORMAT"]) == ("debug", "text")
 
 
+def test_the_heartbeat_reaches_the_operator_and_defaults_to_the_engines() -> None:
+    defaults = env_of(operator_container(template({})))
+    assert float(defaults[REPORT_HEARTBEAT_ENV]) == REPORT_HEARTBEAT_SECONDS
+    env = env_of(operator_container(template({"reportHeartbeatSeconds": "60"})))
+    assert report_heartbeat_seconds(env) == 60
+
+
 def test_log_levels_are_the_cli_ones() -> None:
     schema = json.loads((CHART / "values.schema.json").read_text())
     assert tuple(schema["properties"]["logLevel"]["enum"]) == logs.LEVELS
@@ -200,6 +213,7 @@ def test_log_levels_are_the_cli_ones() -> None:
         ({"networkPolicy.apiServerCIDRs": "{10.0.0.1}"}, "/networkPolicy/apiServerCIDRs/0"),
         ({"networkPolicy.apiServerPorts": "{0}"}, "/networkPolicy/apiServerPorts/0"),
         ({"networkPolicy.apiServerPorts": "{}"}, "/networkPolicy/apiServerPorts"),
+        ({"reportHeartbeatSeconds": "0"}, "/reportHeartbeatSeconds"),
         ({"metrics.serviceMonitor.interval": "soon"}, "/metrics/serviceMonitor/interval"),
         ({"metrics.serviceMonitor.enabled": "true", "metrics.service.enabled": "false"},
          "/metrics/service/enabled"),

@@ -6,10 +6,12 @@ ServiceAccount the operator made for it."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +111,13 @@ class Engine:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
+
+    def status(self) -> dict[str, Any]:
+        """The engine's own /status: what it aired, reported or not."""
+        url = f"http://127.0.0.1:{self.port}/status"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            document: dict[str, Any] = json.loads(response.read())
+            return document
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:

@@ -12,9 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from playout.api.channel import REPORT_HEARTBEAT_ENV
 from tests.conftest import ROOT
 from tests.e2e.kubectl import eventually
 from tests.streaming import free_port
+
+# The streamers' heartbeat here: a test that waits for a missed report then waits seconds,
+# not the production five minutes.
+HEARTBEAT_SECONDS = 10
 
 
 @contextmanager
@@ -22,7 +27,7 @@ def operator_process(
     kubeconfig: Path, args: list[str], env: dict[str, str], workdir: Path
 ) -> Iterator[dict[str, Any]]:
     """`playout operator ARGS` until the block ends, healthy before it starts; its liveness
-    and metrics endpoints on free loopback ports."""
+    and metrics endpoints on free loopback ports; `env` over HEARTBEAT_SECONDS."""
     health_port, metrics_port = free_port(), free_port()
     log_path = workdir / "operator.log"
     with log_path.open("w") as log:
@@ -30,7 +35,12 @@ def operator_process(
             [sys.executable, "-m", "playout.cli", "--log-level", "debug", "operator", *args,
              "--liveness", f"http://127.0.0.1:{health_port}/healthz",
              "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port)],
-            env={**os.environ, **env, "KUBECONFIG": str(kubeconfig)},
+            env={
+                **os.environ,
+                REPORT_HEARTBEAT_ENV: str(HEARTBEAT_SECONDS),
+                **env,
+                "KUBECONFIG": str(kubeconfig),
+            },
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
 

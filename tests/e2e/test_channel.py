@@ -9,8 +9,15 @@ from typing import Any
 
 import pytest
 
+from playout.api import Channel
+from playout.api.channel import REPORT_HEARTBEAT_ENV
+from playout.controller.builders.channel import build_channel
+from playout.controller.config import OperatorConfig
+from playout.controller.drift import holds
 from tests.conftest import load_example
+from tests.e2e.conftest import OPERATOR_ENV
 from tests.e2e.kubectl import Kubectl, eventually
+from tests.e2e.operator_process import HEARTBEAT_SECONDS
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +62,20 @@ def test_children_are_created_and_owned(kubectl: Kubectl) -> None:
         assert reference["uid"] == owner["metadata"]["uid"] and reference["controller"] is True
 
 
+def test_children_as_served_hold_what_was_applied(kubectl: Kubectl) -> None:
+    """With the API server's defaults and canonical forms, every child holds what the
+    operator applied: so its own apply's echo, and every status update of its Deployment,
+    cost no re-apply (controller/drift.py)."""
+    kubectl.apply(channel())
+    eventually(lambda: phase(kubectl) == "Starting", timeout=90, what="phase Starting")
+    config = OperatorConfig.from_env({**OPERATOR_ENV, REPORT_HEARTBEAT_ENV: str(HEARTBEAT_SECONDS)})
+    body = kubectl.get("channel", "classics")
+    for child in build_channel(Channel.model_validate(body), config):
+        kind, name = child["kind"], child["metadata"]["name"]
+        live = eventually(lambda kind=kind, name=name: kubectl.get(kind, name), what=name)
+        assert holds(applied=child, live=live), f"{kind}/{name} as served: {live}"
+
+
 def test_the_pod_runs_and_status_says_so(kubectl: Kubectl) -> None:
     kubectl.apply(channel())
     pods = eventually(
@@ -67,11 +88,18 @@ def test_the_pod_runs_and_status_says_so(kubectl: Kubectl) -> None:
         what="a running streamer pod",
     )
     assert len(pods) == 1
-    # No streamer engine reports from a kwok pod: the channel is honestly Starting.
-    eventually(lambda: phase(kubectl) == "Starting", what="phase Starting")
-    body = kubectl.get("channel", "classics")
-    assert body is not None
-    assert condition(body, "Ready")["reason"] == "WaitingForStream"
+    # No streamer engine reports from a kwok pod: the channel is honestly Starting, first
+    # for its rollout, then waiting for the stream (a wait on the phase alone would take
+    # the first for the second, and fail under load).
+    body = eventually(
+        lambda: (
+            (found := kubectl.get("channel", "classics"))
+            and condition(found, "Ready").get("reason") == "WaitingForStream"
+            and found
+        ),
+        what="waiting for the stream",
+    )
+    assert body["status"]["phase"] == "Starting"
     assert condition(body, "Reconciling")["status"] == "True"
     assert body["status"]["observedGeneration"] == body["metadata"]["generation"]
     assert (

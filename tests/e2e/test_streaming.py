@@ -72,7 +72,8 @@ def test_a_silent_engine_degrades_the_channel(
     engine.start(tmp_path / "state")
     kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
     engine.kill()
-    # The operator sees no report for heartbeat + slack + 3 segments (48 s) and says so.
+    # The operator sees no report for the e2e heartbeat + 3 segments + slack (28 s), with no
+    # event to wake it: its recheck does.
     kubectl("wait", "--for=jsonpath={.status.phase}=Degraded", "channel/classics", "--timeout=120s")
     conditions = {c["type"]: c for c in status(kubectl)["conditions"]}
     assert conditions["StreamHealthy"]["status"] == "False"
@@ -82,6 +83,61 @@ def test_a_silent_engine_degrades_the_channel(
         what="a Degraded event",
     )
     assert events[0]["type"] == "Warning"
+
+
+def test_a_streamer_pod_that_turns_unready_degrades_the_channel_at_once(
+    kubectl: Kubectl, engine: Engine, tmp_path: Path
+) -> None:
+    """The pod's readiness (/healthz) fails within seconds of the last segment; the operator
+    reads it from the Deployment, long before a report would be missed (the engine here
+    keeps reporting), and writes nothing while the pod stays ready."""
+    kubectl.apply(small_channel())
+    engine.start(tmp_path / "state")
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    set_pod_ready(kubectl, ready=False)  # what the kubelet writes when /healthz fails
+    kubectl("wait", "--for=jsonpath={.status.phase}=Degraded", "channel/classics", "--timeout=60s")
+    conditions = {c["type"]: c for c in status(kubectl)["conditions"]}
+    assert conditions["Ready"]["reason"] == "StreamStale"
+    assert conditions["Ready"]["message"].startswith("The streamer has had no ready pod since ")
+    assert conditions["StreamHealthy"]["status"] == "False"
+    assert conditions["Stalled"]["status"] == "False"  # not before five minutes
+    set_pod_ready(kubectl, ready=True)
+    kubectl("wait", "--for=jsonpath={.status.phase}=Live", "channel/classics", "--timeout=60s")
+
+
+def set_pod_ready(kubectl: Kubectl, *, ready: bool) -> None:
+    """Set the Ready condition of the channel's (kwok) pod, as the kubelet would."""
+    (pod,) = [
+        p
+        for p in kubectl.items("pods", "-l", "playout.dev/channel=classics")
+        if not p["metadata"].get("deletionTimestamp")
+    ]
+    value = "True" if ready else "False"
+    conditions = [{"type": kind, "status": value} for kind in ("Ready", "ContainersReady")]
+    kubectl(
+        "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=strategic",
+        "-p", json.dumps({"status": {"conditions": conditions}}),
+    )  # fmt: skip
+
+
+def test_a_stopping_engine_reports_what_it_aired_last(
+    kubectl: Kubectl, engine: Engine, tmp_path: Path
+) -> None:
+    """Between heartbeats the status lags what the engine aired; as it stops it reports
+    once more, so the resume cursor a new pod starts from is the latest."""
+    kubectl.apply(small_channel())
+    engine.start(tmp_path / "state")
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    reported = status(kubectl)["stream"]["mediaSequence"]
+    aired = eventually(
+        lambda: (s := engine.status()["stream"]["mediaSequence"]) > reported and s,
+        timeout=60,
+        what="a segment aired and not yet reported",
+    )
+    assert engine.stop() == 0
+    final = status(kubectl)
+    assert final["stream"]["mediaSequence"] >= aired
+    assert final["progress"]["shows/Cheers"]["positionSeconds"] > 0
 
 
 def test_a_scheduled_channel_publishes_its_timeline(

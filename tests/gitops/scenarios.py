@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playout.api import Channel, ProbeJob
+from playout.api.channel import REPORT_HEARTBEAT_SECONDS
 from playout.controller.status.assessment import STALE_GIVE_UP, stale_after
 from playout.controller.status.observed import DeploymentState, JobState
 from playout.controller.status.patch import channel_status_patch, probejob_status_patch
@@ -34,11 +35,13 @@ def channel(
     suspend: bool = False,
     observed: int = GENERATION,
 ) -> dict[str, Any]:
-    """A stored Channel whose status the operator computed at NOW."""
+    """A stored Channel whose status the operator computed at NOW; one with a report of
+    its last segment has been on air."""
     body = as_stored(load_example("channel.yaml"), generation=GENERATION)
     body["spec"] = {**body["spec"], "suspend": suspend}
     if last_segment_at is not None:
         body["status"] = {
+            "phase": "Live",
             "nowPlaying": {
                 "program": "shows/Cheers",
                 "item": "shows/Cheers/Cheers S01E02.mkv",
@@ -48,7 +51,12 @@ def channel(
             },
             "stream": {"mediaSequence": 1042, "lastSegmentAt": last_segment_at.isoformat()},
         }
-    _, patch = channel_status_patch(Channel.model_validate(body), deployment, now=NOW)
+    _, patch = channel_status_patch(
+        Channel.model_validate(body),
+        deployment,
+        now=NOW,
+        heartbeat_seconds=REPORT_HEARTBEAT_SECONDS,
+    )
     status = {**body.get("status", {}), **patch, "observedGeneration": observed}
     status["stream"] = {**body.get("status", {}).get("stream", {}), **patch["stream"]}
     return {**body, "status": status}
@@ -76,7 +84,17 @@ def _job(**overrides: Any) -> JobState:
 
 
 def _stale(age: timedelta) -> dict[str, Any]:
-    return channel(rolled_out(), last_segment_at=NOW - age)
+    """A channel whose reports stopped `age` after they turned stale."""
+    limit = stale_after(
+        Channel.model_validate(_fresh_channel()), heartbeat_seconds=REPORT_HEARTBEAT_SECONDS
+    )
+    return channel(rolled_out(), last_segment_at=NOW - limit - age)
+
+
+def _unready(age: timedelta) -> dict[str, Any]:
+    """A channel on air whose streamer pod has not been ready for `age`."""
+    unready = rolled_out(available_replicas=0, unavailable_since=NOW - age)
+    return channel(unready, last_segment_at=NOW - age - timedelta(seconds=30))
 
 
 def _fresh_channel() -> dict[str, Any]:
@@ -88,7 +106,12 @@ CHANNELS = [
     # no status at all it says Current. Flux users who need to wait use healthCheckExprs.
     Scenario("no-status", _fresh_channel(), "Current", "Progressing"),
     Scenario("pending", channel(None), "InProgress", "Progressing"),
-    Scenario("rolling-out", channel(rolled_out(available_replicas=0)), "InProgress", "Progressing"),
+    Scenario(
+        "rolling-out",
+        channel(rolled_out(available_replicas=0, rollout_complete=False)),
+        "InProgress",
+        "Progressing",
+    ),
     Scenario("waiting-for-stream", channel(rolled_out()), "InProgress", "Progressing"),
     Scenario(
         "live",
@@ -102,13 +125,13 @@ CHANNELS = [
         "InProgress",
         "Progressing",
     ),
-    Scenario(
-        "stale-recovering",
-        _stale(stale_after(Channel.model_validate(_fresh_channel())) + timedelta(seconds=10)),
-        "InProgress",
-        "Degraded",
-    ),
+    # Given up STALE_GIVE_UP after the stream turned stale, not after its last report.
+    Scenario("stale-recovering", _stale(timedelta(seconds=10)), "InProgress", "Degraded"),
     Scenario("stale-given-up", _stale(STALE_GIVE_UP + timedelta(minutes=1)), "Failed", "Degraded"),
+    Scenario("pod-unready", _unready(timedelta(seconds=10)), "InProgress", "Degraded"),
+    Scenario(
+        "pod-unready-given-up", _unready(STALE_GIVE_UP + timedelta(minutes=1)), "Failed", "Degraded"
+    ),
     Scenario(
         "rollout-failed",
         channel(

@@ -8,6 +8,11 @@ from typing import Any
 import pytest
 
 from playout.api import Channel, ProbeJob
+from playout.api.channel import (
+    REPORT_HEARTBEAT_ENV,
+    REPORT_HEARTBEAT_SECONDS,
+    report_heartbeat_seconds,
+)
 from playout.controller.builders.channel import (
     CONFIG_HASH,
     build_channel,
@@ -323,3 +328,22 @@ def test_the_prober_reports_through_its_termination_message(probejob_body: dict[
     assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
     # No API access: no token in a pod that parses untrusted media.
     assert pod["automountServiceAccountToken"] is False
+
+
+def test_the_streamer_reports_at_the_operators_heartbeat(channel_body: dict[str, Any]) -> None:
+    """One setting for both sides: the operator judges report ages by the heartbeat it
+    hands every streamer."""
+    config = OperatorConfig.from_env({REPORT_HEARTBEAT_ENV: "12.5"})
+    assert config.report_heartbeat_seconds == 12.5
+    (container,) = children(channel_body, config)["Deployment"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    env = {entry["name"]: entry.get("value") for entry in container["env"]}
+    assert report_heartbeat_seconds(env) == 12.5
+    assert OperatorConfig.from_env({}).report_heartbeat_seconds == REPORT_HEARTBEAT_SECONDS
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "nan", "inf", ""])
+def test_a_heartbeat_that_is_not_a_duration_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match=f"{REPORT_HEARTBEAT_ENV}=.*above 0"):
+        OperatorConfig.from_env({REPORT_HEARTBEAT_ENV: value})

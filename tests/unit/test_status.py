@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from playout.api import Channel, ProbeJob
-from playout.api.channel import ScheduleStatus
+from playout.api.channel import REPORT_HEARTBEAT_SECONDS, ChannelPhase, ScheduleStatus
 from playout.api.common import Condition
 from playout.controller.status.assessment import (
+    FALSE,
     STALE_GIVE_UP,
     TRUE,
     Assessment,
@@ -29,10 +30,20 @@ from playout.controller.status.patch import (
 from tests.conftest import probe_job, rolled_out
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
+HEARTBEAT = REPORT_HEARTBEAT_SECONDS
 
 
-def with_stream(body: dict[str, Any], last_segment_at: datetime | None) -> Channel:
+def assess(channel: Channel, deployment: DeploymentState | None, *, now: datetime) -> Assessment:
+    return assess_channel(channel, deployment, now=now, heartbeat_seconds=HEARTBEAT)
+
+
+def with_stream(
+    body: dict[str, Any], last_segment_at: datetime | None, *, phase: str = "Live"
+) -> Channel:
+    """The channel with a report of its last segment at `last_segment_at`, in the `phase`
+    the operator last wrote."""
     body["status"] = {
+        "phase": phase,
         "stream": {"lastSegmentAt": last_segment_at.isoformat() if last_segment_at else None},
         "nowPlaying": {
             "program": "shows/Cheers",
@@ -56,7 +67,7 @@ def summary(assessment: Assessment) -> tuple[str, ...]:
 
 def test_a_fresh_stream_is_live(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW - timedelta(seconds=5))
-    assessment = assess_channel(channel, rolled_out(), now=NOW)
+    assessment = assess(channel, rolled_out(), now=NOW)
     assert summary(assessment) == ("Live", "True", "False", "False")
     assert assessment.ready.message == "On air: Cheers S01E01"
     assert assessment.extra["StreamHealthy"].status == TRUE
@@ -66,8 +77,10 @@ def test_a_fresh_stream_is_live(channel_body: dict[str, Any]) -> None:
     ("state", "expected"),
     [
         (None, ("Pending", "False", "True", "False")),
-        (rolled_out(available_replicas=0), ("Starting", "False", "True", "False")),
-        (rolled_out(observed_generation=0), ("Starting", "False", "True", "False")),
+        (
+            rolled_out(available_replicas=0, rollout_complete=False),
+            ("Starting", "False", "True", "False"),
+        ),
         (
             rolled_out(progress_deadline_exceeded=True, message="ImagePullBackOff"),
             ("Failed", "False", "False", "True"),
@@ -78,50 +91,102 @@ def test_rollout_states(
     channel_body: dict[str, Any], state: DeploymentState | None, expected: tuple[str, ...]
 ) -> None:
     channel = with_stream(channel_body, NOW)
-    assert summary(assess_channel(channel, state, now=NOW)) == expected
+    assert summary(assess(channel, state, now=NOW)) == expected
 
 
 def test_no_report_yet_is_still_starting(channel_body: dict[str, Any]) -> None:
-    channel = with_stream(channel_body, None)
-    assessment = assess_channel(channel, rolled_out(), now=NOW)
+    channel = with_stream(channel_body, None, phase="Starting")
+    assessment = assess(channel, rolled_out(), now=NOW)
     assert summary(assessment) == ("Starting", "False", "True", "False")
     assert assessment.ready.reason == "WaitingForStream"
+    assert assessment.recheck_at is None  # the first report is an event
 
 
-def test_a_stale_stream_degrades_then_stalls(channel_body: dict[str, Any]) -> None:
+def test_reports_that_stop_degrade_then_stall(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW)
-    limit = stale_after(channel)
-    assert summary(assess_channel(channel, rolled_out(), now=NOW + limit)) == (
-        "Live",
-        "True",
-        "False",
-        "False",
-    )
-    stale = assess_channel(channel, rolled_out(), now=NOW + limit + timedelta(seconds=1))
+    limit = stale_after(channel, heartbeat_seconds=HEARTBEAT)
+    live = assess(channel, rolled_out(), now=NOW + limit - timedelta(seconds=1))
+    assert summary(live) == ("Live", "True", "False", "False")
+    assert live.recheck_at == NOW + limit  # the clock alone turns it stale then
+    stale = assess(channel, rolled_out(), now=NOW + limit)
     assert summary(stale) == ("Degraded", "False", "True", "False")
     assert stale.extra["StreamHealthy"].reason == "StreamStale"
-    given_up = assess_channel(channel, rolled_out(), now=NOW + STALE_GIVE_UP + timedelta(seconds=1))
+    assert stale.ready.message == f"No new segment since {NOW.isoformat()}"
+    # Given up five minutes after the stream turned stale, not after its last report.
+    assert stale.recheck_at == NOW + limit + STALE_GIVE_UP
+    still = assess(channel, rolled_out(), now=NOW + limit + STALE_GIVE_UP - timedelta(seconds=1))
+    assert summary(still) == summary(stale)
+    given_up = assess(channel, rolled_out(), now=NOW + limit + STALE_GIVE_UP)
     assert summary(given_up) == ("Degraded", "False", "False", "True")
+    assert given_up.recheck_at is None
+
+
+def test_the_heartbeat_sets_when_reports_are_stale(channel_body: dict[str, Any]) -> None:
+    channel = with_stream(channel_body, NOW)
+    short = stale_after(channel, heartbeat_seconds=10)
+    assert stale_after(channel, heartbeat_seconds=HEARTBEAT) - short == timedelta(
+        seconds=HEARTBEAT - 10
+    )
+    judged = assess_channel(channel, rolled_out(), now=NOW + short, heartbeat_seconds=10)
+    assert judged.phase == ChannelPhase.DEGRADED
+
+
+def test_no_ready_pod_degrades_at_once_then_stalls(channel_body: dict[str, Any]) -> None:
+    """The pod's readiness fails within seconds of the last segment (its /healthz): the
+    Deployment says so long before a report would be missed."""
+    channel = with_stream(channel_body, NOW)
+    since = NOW + timedelta(seconds=20)
+    unready = rolled_out(available_replicas=0, unavailable_since=since)
+    stale = assess(channel, unready, now=since + timedelta(seconds=1))
+    assert summary(stale) == ("Degraded", "False", "True", "False")
+    assert stale.ready.reason == "StreamStale"
+    assert stale.ready.message == f"The streamer has had no ready pod since {since.isoformat()}"
+    assert stale.extra["StreamHealthy"].status == FALSE
+    assert stale.recheck_at == since + STALE_GIVE_UP
+    given_up = assess(channel, unready, now=since + STALE_GIVE_UP)
+    assert summary(given_up) == ("Degraded", "False", "False", "True")
+    back = assess(channel, rolled_out(), now=since + STALE_GIVE_UP)
+    assert summary(back) == ("Live", "True", "False", "False")
+
+
+def test_a_pod_starting_after_a_resume_is_starting_not_degraded(
+    channel_body: dict[str, Any],
+) -> None:
+    """Scaling from 0 keeps the rollout complete, and the last report is from before the
+    suspension: neither means the stream stopped."""
+    channel = with_stream(channel_body, NOW - timedelta(hours=1), phase="Suspended")
+    unready = rolled_out(available_replicas=0, unavailable_since=NOW)
+    starting = assess(channel, unready, now=NOW + timedelta(seconds=5))
+    assert summary(starting) == ("Starting", "False", "True", "False")
+    assert starting.extra["StreamHealthy"].reason == "NoReport"
+    ready_pod = assess(channel, rolled_out(), now=NOW + timedelta(seconds=5))
+    assert summary(ready_pod) == ("Starting", "False", "True", "False")
+    assert ready_pod.ready.reason == "WaitingForStream"
+    # One that never gets a ready pod is given up all the same.
+    never = assess(channel, unready, now=NOW + STALE_GIVE_UP)
+    assert summary(never) == ("Degraded", "False", "False", "True")
 
 
 def test_stale_messages_do_not_change_with_the_clock(channel_body: dict[str, Any]) -> None:
     """A message that changed every evaluation would rewrite the status every time."""
     channel = with_stream(channel_body, NOW)
-    first = assess_channel(channel, rolled_out(), now=NOW + timedelta(minutes=2))
-    later = assess_channel(channel, rolled_out(), now=NOW + timedelta(minutes=3))
-    assert first.conditions == later.conditions
+    for deployment in (rolled_out(), rolled_out(available_replicas=0, unavailable_since=NOW)):
+        first = assess(channel, deployment, now=NOW + timedelta(minutes=6))
+        later = assess(channel, deployment, now=NOW + timedelta(minutes=7))
+        assert first.phase == ChannelPhase.DEGRADED
+        assert first.conditions == later.conditions
 
 
 def test_suspended(channel_body: dict[str, Any]) -> None:
     channel_body["spec"]["suspend"] = True
     channel = with_stream(channel_body, NOW)
-    assert summary(assess_channel(channel, rolled_out(replicas=1), now=NOW)) == (
+    assert summary(assess(channel, rolled_out(replicas=1), now=NOW)) == (
         "Suspended",
         "False",
         "True",
         "False",
     )
-    assert summary(assess_channel(channel, rolled_out(replicas=0), now=NOW)) == (
+    assert summary(assess(channel, rolled_out(replicas=0), now=NOW)) == (
         "Suspended",
         "True",
         "False",
@@ -161,7 +226,7 @@ def test_conditions_keep_their_transition_time_while_unchanged() -> None:
 def test_status_patch_is_kstatus_shaped(channel_body: dict[str, Any]) -> None:
     channel_body["metadata"]["generation"] = 7
     channel = with_stream(channel_body, NOW)
-    _, patch = channel_status_patch(channel, rolled_out(), now=NOW)
+    _, patch = channel_status_patch(channel, rolled_out(), now=NOW, heartbeat_seconds=HEARTBEAT)
     assert patch["observedGeneration"] == 7
     assert {c["type"] for c in patch["conditions"]} == {
         "Ready",
@@ -177,7 +242,7 @@ def test_status_patch_is_kstatus_shaped(channel_body: dict[str, Any]) -> None:
 
 def test_writing_the_same_status_twice_is_a_noop(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW)
-    _, patch = channel_status_patch(channel, rolled_out(), now=NOW)
+    _, patch = channel_status_patch(channel, rolled_out(), now=NOW, heartbeat_seconds=HEARTBEAT)
     current = {
         **channel_body["status"],
         **patch,
@@ -186,7 +251,10 @@ def test_writing_the_same_status_twice_is_a_noop(channel_body: dict[str, Any]) -
     assert is_noop(current, patch)
     channel_body["status"] = current
     _, again = channel_status_patch(
-        Channel.model_validate(channel_body), rolled_out(), now=NOW + timedelta(seconds=10)
+        Channel.model_validate(channel_body),
+        rolled_out(),
+        now=NOW + timedelta(seconds=10),
+        heartbeat_seconds=HEARTBEAT,
     )
     assert is_noop(current, again)
     assert not is_noop(current, {**again, "phase": "Degraded"})
@@ -271,6 +339,33 @@ def test_deployment_state_from_a_real_manifest() -> None:
     assert state.progress_deadline_exceeded
     assert state.available_replicas == 0
     assert "timed out" in state.message
+    assert not state.rollout_complete
+
+
+def test_a_rolled_out_deployment_whose_pod_turned_unready() -> None:
+    """As the Deployment controller leaves it when the one pod fails its readiness probe:
+    the rollout stays complete, Available turns False at that moment."""
+    manifest = {
+        "metadata": {"generation": 2},
+        "status": {
+            "observedGeneration": 2,
+            "replicas": 1,
+            "updatedReplicas": 1,
+            "unavailableReplicas": 1,
+            "conditions": [
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                 "lastTransitionTime": "2026-11-21T11:00:00Z"},
+                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                 "lastTransitionTime": "2026-11-21T12:00:04Z"},
+            ],
+        },
+    }  # fmt: skip
+    state = DeploymentState.from_manifest(manifest)
+    assert state.rollout_complete and state.available_replicas == 0
+    assert state.unavailable_since == datetime(2026, 11, 21, 12, 0, 4, tzinfo=UTC)
+    # A new generation the controller has not seen yet is not rolled out.
+    manifest["metadata"]["generation"] = 3
+    assert not DeploymentState.from_manifest(manifest).rollout_complete
 
 
 # --- the prober's report, from the pod's termination message ------------------------------
@@ -422,7 +517,7 @@ def test_on_schedule_turns_false_past_one_segment(
     channel = with_stream(channel_body, NOW)
     if drift is not None:
         channel.status.schedule = ScheduleStatus(drift_seconds=drift, checked_at=NOW)
-    assessment = assess_channel(channel, rolled_out(), now=NOW)
+    assessment = assess(channel, rolled_out(), now=NOW)
     assert assessment.phase == "Live"
     on_schedule = assessment.conditions["OnSchedule"]
     assert (on_schedule.status, on_schedule.reason) == (expected, reason)

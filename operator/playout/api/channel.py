@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -653,9 +656,31 @@ class ProgramProgress(StatusModel):
     """Shuffle seed, so the order survives restarts."""
 
 
-# Besides every item change, the engine reports its status at least this often, which is
-# how the operator tells a live stream (a recent `stream.lastSegmentAt`) from a stalled one.
-REPORT_HEARTBEAT_SECONDS = 30
+# Besides every item change (and once more as it shuts down), the engine reports its status
+# at least this often. A stream that stops shows first in its pod's readiness, which the
+# operator reads from the Deployment at no write; an old `stream.lastSegmentAt` is the
+# backstop for an engine that cannot report. 1000 channels at 300 s are 3.3 writes a second.
+REPORT_HEARTBEAT_SECONDS = 300.0
+# The operator reads it from its own environment (the chart's `reportHeartbeatSeconds`) and
+# hands it to every streamer in the same variable.
+REPORT_HEARTBEAT_ENV = "PLAYOUT_REPORT_HEARTBEAT_SECONDS"
+
+
+def report_heartbeat_seconds(environ: Mapping[str, str]) -> float:
+    """The heartbeat `environ` sets, else the default."""
+    text = environ.get(REPORT_HEARTBEAT_ENV)
+    if text is None:
+        return REPORT_HEARTBEAT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(
+            f"{REPORT_HEARTBEAT_ENV}={text!r}: set it to a number of seconds above 0 "
+            f"(the default is {REPORT_HEARTBEAT_SECONDS:g})"
+        )
+    return seconds
 
 
 class StreamStatus(StatusModel):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from playout import __version__
+from playout.api.channel import REPORT_HEARTBEAT_SECONDS, report_heartbeat_seconds
 
 # Labels that GitOps tools and package managers use to decide what an object belongs to.
 # Copying them onto children would make Argo CD or Flux adopt, and then prune, the children.
@@ -47,6 +48,8 @@ class OperatorConfig:
     """Where the API server is, for the streamers' egress; empty: any address (on
     `api_server_ports`)."""
     api_server_ports: tuple[int, ...] = API_SERVER_PORTS
+    report_heartbeat_seconds: float = REPORT_HEARTBEAT_SECONDS
+    """How often a streamer reports at least; the operator judges report ages by it."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> OperatorConfig:
@@ -65,6 +68,7 @@ class OperatorConfig:
                 _port(value) for value in _items(environ.get("PLAYOUT_API_SERVER_PORTS", ""))
             )
             or defaults.api_server_ports,
+            report_heartbeat_seconds=report_heartbeat_seconds(environ),
         )
 
     def is_tracking_label(self, key: str) -> bool:

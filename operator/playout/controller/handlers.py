@@ -3,27 +3,31 @@
 Level-triggered, without finalizers or annotations on users' objects:
 - every event of a Channel or ProbeJob (including the operator's own status writes, which
   then find nothing to change) reconciles it;
-- every event of a child re-applies that child (drift correction: a deleted or edited
-  child comes back) and refreshes its owner's status;
-- a resync loop refreshes every object's status periodically, which is how a stream that
-  silently stopped becomes `Degraded`. It is a plain task rather than a kopf timer because
-  timers put a finalizer on every object, and a finalizer makes deletion hang whenever the
-  operator is not running.
+- every event of a child re-applies that child when it lost a field the operator sets
+  (drift correction: a deleted or edited child comes back), and a Deployment's or Job's
+  refreshes its owner's status (a streamer pod turning unready shows there);
+- a resync loop reconciles an object again when the clock alone would change its status
+  (its assessment's `recheck_at`: a stream whose reports stopped, one given up) or a
+  reconcile is to be retried, and every object every RESYNC_SECONDS as a backstop. It is a
+  plain task rather than a kopf timer because timers put a finalizer on every object, and a
+  finalizer makes deletion hang whenever the operator is not running.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import kopf
-from lightkube import AsyncClient
 
 from playout.api.common import GROUP, VERSION
+from playout.clock import utc_now
 from playout.controller import kinds
 from playout.controller.builders.common import (
     CHANNEL_LABEL,
@@ -33,13 +37,19 @@ from playout.controller.builders.common import (
     PROBEJOB_LABEL,
 )
 from playout.controller.context import OperatorContext, OperatorOptions
-from playout.controller.kube import FIELD_MANAGER, Kube
+from playout.controller.kube import (
+    CONNECT_TIMEOUT_SECONDS,
+    REQUEST_TIMEOUT_SECONDS,
+    Kube,
+    client,
+)
 from playout.controller.login import in_cluster
 from playout.controller.metrics import Metrics
-from playout.controller.reconcile import Body, Reconciler
+from playout.controller.reconcile import Body, Key, Reconciler
 from playout.controller.status.observed import DeploymentState, JobState, ProberPod
 
-RESYNC_SECONDS = 30.0
+# Events and rechecks carry the status; the full pass only catches what they missed.
+RESYNC_SECONDS = 600.0
 
 # Children the operator watches, by owner label. Watches are filtered server-side on
 # `managed-by`, so the operator never lists every ConfigMap of the cluster.
@@ -71,7 +81,6 @@ KIND_OF = {
     "jobs": "Job",
     "networkpolicies": "NetworkPolicy",
 }
-Key = tuple[str, str]
 
 
 def configure(settings: kopf.OperatorSettings) -> None:
@@ -81,8 +90,8 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
     )
-    settings.networking.request_timeout = 30
-    settings.networking.connect_timeout = 10
+    settings.networking.request_timeout = REQUEST_TIMEOUT_SECONDS
+    settings.networking.connect_timeout = CONNECT_TIMEOUT_SECONDS
     # The API server ends a watch after `server_timeout`; the client gives up a little
     # later, so a silently dead connection is noticed within minutes, not hours.
     settings.watching.server_timeout = 300
@@ -121,7 +130,7 @@ async def startup(
     options = OperatorOptions.of(memo)
     metrics = Metrics()
     metrics_server = await metrics.serve(options.metrics_host, options.metrics_port)
-    kube = Kube(AsyncClient(field_manager=FIELD_MANAGER))
+    kube = Kube(client())
     reconciler = Reconciler(kube=kube, config=options.config, metrics=metrics)
     indexes_ready = asyncio.Event()
     # Startup handlers receive the (still empty) indexes; the loop keeps the references
@@ -282,7 +291,13 @@ async def probejob_event(
     )
 
 
+def _live(event: kopf.RawEvent) -> Body | None:
+    """The child as the event shows it; None when it is gone."""
+    return None if event["type"] == "DELETED" else dict(event["object"])
+
+
 async def channel_child_event(
+    event: kopf.RawEvent,
     name: str,
     resource: kopf.Resource,
     namespace: str,
@@ -299,7 +314,7 @@ async def channel_child_event(
         return
     reconciler = OperatorContext.of(memo).reconciler
     await reconciler.reapply_channel_child(
-        parent, child_kind=KIND_OF[resource.plural], name=name, logger=logger
+        parent, child_kind=KIND_OF[resource.plural], name=name, live=_live(event), logger=logger
     )
     if resource.plural == "deployments":
         await reconciler.reconcile_channel(
@@ -308,6 +323,7 @@ async def channel_child_event(
 
 
 async def probejob_child_event(
+    event: kopf.RawEvent,
     name: str,
     resource: kopf.Resource,
     namespace: str,
@@ -325,7 +341,7 @@ async def probejob_child_event(
         return
     reconciler = OperatorContext.of(memo).reconciler
     await reconciler.reapply_probejob_child(
-        parent, child_kind=KIND_OF[resource.plural], name=name, logger=logger
+        parent, child_kind=KIND_OF[resource.plural], name=name, live=_live(event), logger=logger
     )
     if resource.plural == "jobs":
         await _reconcile_probejob(
@@ -388,27 +404,47 @@ async def _resync_loop(
     pods: kopf.Index[Key, ProberPod],
     logger: logging.Logger,
 ) -> None:
+    """Sleeps until the next recheck is due (or one sooner is set), reconciles what is due,
+    and every RESYNC_SECONDS reconciles everything."""
+
+    async def channel(key: Key) -> None:
+        body = _body(channels, key)
+        if body is not None:
+            await _guarded(
+                reconciler.reconcile_channel(
+                    body, deployment=_deployment(deployments, key), logger=logger
+                ),
+                logger,
+            )
+
+    async def probejob(key: Key) -> None:
+        body = _body(probejobs, key)
+        if body is not None:
+            await _guarded(
+                _reconcile_probejob(reconciler, body, key=key, jobs=jobs, pods=pods, logger=logger),
+                logger,
+            )
+
     await indexes_ready.wait()
+    full_pass_at = time.monotonic() + RESYNC_SECONDS
     while True:
-        await asyncio.sleep(RESYNC_SECONDS)
-        for key in list(channels):
-            body = _body(channels, key)
-            if body is not None:
-                await _guarded(
-                    reconciler.reconcile_channel(
-                        body, deployment=_deployment(deployments, key), logger=logger
-                    ),
-                    logger,
-                )
-        for key in list(probejobs):
-            body = _body(probejobs, key)
-            if body is not None:
-                await _guarded(
-                    _reconcile_probejob(
-                        reconciler, body, key=key, jobs=jobs, pods=pods, logger=logger
-                    ),
-                    logger,
-                )
+        reconciler.rechecks_changed.clear()
+        wait = full_pass_at - time.monotonic()
+        due = reconciler.next_recheck()
+        if due is not None:
+            wait = min(wait, (due - utc_now()).total_seconds())
+        if wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reconciler.rechecks_changed.wait(), timeout=wait)
+        if time.monotonic() >= full_pass_at:
+            full_pass_at = time.monotonic() + RESYNC_SECONDS
+            for key in list(channels):
+                await channel(key)
+            for key in list(probejobs):
+                await probejob(key)
+            continue
+        for recheck in reconciler.due_rechecks(utc_now()):
+            await (channel if recheck.kind is kinds.CHANNEL else probejob)(recheck.key)
 
 
 async def _guarded(reconcile: Awaitable[None], logger: logging.Logger) -> None:

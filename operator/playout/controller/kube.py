@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
+import httpx2
 from lightkube import ApiError, AsyncClient, codecs
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
@@ -17,6 +18,18 @@ from playout.controller.builders.common import MANAGED_BY, MANAGER, Manifest
 from playout.controller.kinds import ReconciledKind
 
 FIELD_MANAGER = "playout-operator"
+# kopf's own requests wait this long too (handlers.configure): under load, an API server
+# can take longer than lightkube's default of 10 s to answer an apply.
+REQUEST_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+def client() -> AsyncClient:
+    """The operator's API client, with its timeouts and field manager."""
+    return AsyncClient(
+        field_manager=FIELD_MANAGER,
+        timeout=httpx2.Timeout(REQUEST_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
+    )
 
 
 class Kube:

@@ -5,13 +5,16 @@ this; it holds no Kubernetes logic of its own beyond calling the pure builders."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+import httpx2
 from lightkube import ApiError
 from prometheus_client.context_managers import Timer
 from pydantic import ValidationError
@@ -24,6 +27,7 @@ from playout.controller.builders.channel import build_channel
 from playout.controller.builders.common import Manifest
 from playout.controller.builders.probejob import build_probejob
 from playout.controller.config import OperatorConfig
+from playout.controller.drift import holds
 from playout.controller.kinds import CHANNEL, PROBEJOB, ModelT, ReconciledKind
 from playout.controller.kube import Kube
 from playout.controller.metrics import Metrics, ObjectState
@@ -37,6 +41,12 @@ from playout.controller.status.patch import (
 )
 
 Body = dict[str, Any]
+Key = tuple[str, str]
+"""(namespace, name)"""
+
+# A reconcile that failed on something passing (the API server did not answer, a conflict,
+# throttling) is tried again this much later, by the resync loop.
+RETRY_AFTER = timedelta(seconds=10)
 
 _WARNING_PHASES = {ChannelPhase.DEGRADED, ChannelPhase.FAILED, ProbeJobPhase.FAILED}
 
@@ -49,6 +59,22 @@ def _condition_time() -> datetime:
 
 def _digest(manifests: list[Manifest]) -> str:
     return hashlib.sha256(json.dumps(manifests, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """An object to reconcile again at a given time, when no event would trigger it."""
+
+    at: datetime
+    kind: ReconciledKind[Any]
+    key: Key
+
+
+def _whole_second_up(at: datetime) -> datetime:
+    """Condition times, and so the reconciler's clock, are to the second: a recheck due
+    within a second would otherwise find the clock not there yet, and come due again."""
+    whole = at.replace(microsecond=0)
+    return whole if whole == at else whole + timedelta(seconds=1)
 
 
 class Reconciler:
@@ -70,22 +96,70 @@ class Reconciler:
         # children are unchanged skips the apply (child watches catch drift meanwhile).
         self._applied: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # By owner uid: when the clock alone would change the status (an assessment's
+        # `recheck_at`), or the retry of a reconcile that failed on something passing.
+        self._rechecks: dict[str, Recheck] = {}
+        self.rechecks_changed = asyncio.Event()
+        """Set when a recheck comes due sooner than before: the resync loop waits on it."""
 
     def forget(self, uid: str) -> None:
         self._applied.pop(uid, None)
         self._locks.pop(uid, None)
+        self._rechecks.pop(uid, None)
         self._metrics.objects.pop(uid, None)
 
     def _lock(self, uid: str) -> asyncio.Lock:
         return self._locks.setdefault(uid, asyncio.Lock())
+
+    def next_recheck(self) -> datetime | None:
+        return min((recheck.at for recheck in self._rechecks.values()), default=None)
+
+    def due_rechecks(self, now: datetime) -> list[Recheck]:
+        """The rechecks due at `now`, taken off the list (the reconcile sets the next)."""
+        due = [uid for uid, recheck in self._rechecks.items() if recheck.at <= now]
+        return [self._rechecks.pop(uid) for uid in due]
+
+    def _recheck(self, kind: ReconciledKind[Any], body: Body, at: datetime | None) -> None:
+        meta = body["metadata"]
+        if at is None:
+            self._rechecks.pop(meta["uid"], None)
+            return
+        at = _whole_second_up(at)
+        previous = self._rechecks.get(meta["uid"])
+        self._rechecks[meta["uid"]] = Recheck(at, kind, (meta["namespace"], meta["name"]))
+        if previous is None or at < previous.at:
+            self.rechecks_changed.set()
+
+    def _retry(self, kind: ReconciledKind[Any], body: Body) -> None:
+        self._recheck(kind, body, self._clock() + RETRY_AFTER)
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(
+        self, kind: ReconciledKind[Any], body: Body, logger: logging.Logger
+    ) -> AsyncIterator[None]:
+        """One reconcile of an object at a time. One that the API server did not answer
+        (a timeout, a refused connection) is retried RETRY_AFTER later: raised into kopf,
+        it would be a traceback and a lost event."""
+        uid = body["metadata"]["uid"]
+        async with self._lock(uid):
+            try:
+                yield
+            except httpx2.TransportError as error:
+                self._metrics.errors.labels(kind.name, "Unreachable").inc()
+                self._applied.pop(uid, None)  # what was applied is not known
+                self._retry(kind, body)
+                retry = RETRY_AFTER.total_seconds()
+                logger.warning(
+                    f"The API server did not answer ({type(error).__name__}: {error}); "
+                    f"retrying in {retry:g} s"
+                )
 
     # --- Channel ------------------------------------------------------------------------
 
     async def reconcile_channel(
         self, body: Body, *, deployment: DeploymentState | None, logger: logging.Logger
     ) -> None:
-        uid = body["metadata"]["uid"]
-        async with self._lock(uid):
+        async with self._one_at_a_time(CHANNEL, body, logger):
             with self._timed(CHANNEL):
                 channel = await self._validated(CHANNEL, body, logger)
                 if channel is None:
@@ -93,19 +167,31 @@ class Reconciler:
                 children = build_channel(channel, self._config)
                 if not await self._apply_all(CHANNEL, body, children, logger):
                     return
-                assessment, patch = channel_status_patch(channel, deployment, now=self._clock())
+                assessment, patch = channel_status_patch(
+                    channel,
+                    deployment,
+                    now=self._clock(),
+                    heartbeat_seconds=self._config.report_heartbeat_seconds,
+                )
                 await self._write_status(CHANNEL, body, assessment, patch, logger)
 
     async def reapply_channel_child(
-        self, parent: Body, *, child_kind: str, name: str, logger: logging.Logger
+        self,
+        parent: Body,
+        *,
+        child_kind: str,
+        name: str,
+        live: Body | None,
+        logger: logging.Logger,
     ) -> None:
-        """Re-apply one child after it changed or vanished: drift correction."""
+        """Re-apply one child that drifted or vanished (`live` None): drift correction."""
         try:
             channel = CHANNEL.model.model_validate(parent)
         except ValidationError:
             return  # the parent's own reconcile reports this
-        children = build_channel(channel, self._config)
-        await self._reapply(CHANNEL, parent, children, child_kind, name, logger)
+        async with self._one_at_a_time(CHANNEL, parent, logger):
+            children = build_channel(channel, self._config)
+            await self._reapply(CHANNEL, parent, children, child_kind, name, live, logger)
 
     # --- ProbeJob -----------------------------------------------------------------------
 
@@ -119,8 +205,7 @@ class Reconciler:
     ) -> None:
         """`pods`: the finished prober pods of this ProbeJob, whose termination messages
         carry the reports."""
-        uid = body["metadata"]["uid"]
-        async with self._lock(uid):
+        async with self._one_at_a_time(PROBEJOB, body, logger):
             with self._timed(PROBEJOB):
                 probe = await self._validated(PROBEJOB, body, logger)
                 if probe is None:
@@ -140,15 +225,22 @@ class Reconciler:
                 await self._write_status(PROBEJOB, body, assessment, patch, logger)
 
     async def reapply_probejob_child(
-        self, parent: Body, *, child_kind: str, name: str, logger: logging.Logger
+        self,
+        parent: Body,
+        *,
+        child_kind: str,
+        name: str,
+        live: Body | None,
+        logger: logging.Logger,
     ) -> None:
         try:
             probe = PROBEJOB.model.model_validate(parent)
         except ValidationError:
             return
         if not _probe_done(probe, parent):
-            children = build_probejob(probe, self._config)
-            await self._reapply(PROBEJOB, parent, children, child_kind, name, logger)
+            async with self._one_at_a_time(PROBEJOB, parent, logger):
+                children = build_probejob(probe, self._config)
+                await self._reapply(PROBEJOB, parent, children, child_kind, name, live, logger)
 
     # --- shared -------------------------------------------------------------------------
 
@@ -202,14 +294,20 @@ class Reconciler:
         children: list[Manifest],
         child_kind: str,
         name: str,
+        live: Body | None,
         logger: logging.Logger,
     ) -> None:
         for child in children:
             if child["kind"] == child_kind and child["metadata"]["name"] == name:
+                if live is not None and holds(applied=child, live=live):
+                    return  # an echo of our own apply, or a change to fields not ours
                 try:
                     await self._kube.apply(child)
                 except ApiError as error:
                     await self._apply_failed(kind, parent, error, logger)
+                    return
+                drift = "changed" if live is not None else "gone"
+                logger.info(f"Re-applied {child_kind}/{name}: it was {drift}")
 
     async def _apply_failed(
         self, kind: ReconciledKind[Any], body: Body, error: ApiError, logger: logging.Logger
@@ -224,6 +322,8 @@ class Reconciler:
         await self._report_problem(
             kind, body, reason="ApplyFailed", message=message, stalled=permanent, logger=logger
         )
+        if not permanent:
+            self._retry(kind, body)
 
     async def _report_problem(
         self,
@@ -258,6 +358,7 @@ class Reconciler:
     ) -> None:
         meta = body["metadata"]
         current = body.get("status") or {}
+        self._recheck(kind, body, assessment.recheck_at)
         verdict = patch.get("verdict", current.get("verdict")) or ""
         self._metrics.objects[meta["uid"]] = ObjectState(
             kind.name, meta["namespace"], meta["name"], str(assessment.phase), str(verdict)
@@ -271,6 +372,7 @@ class Reconciler:
                 return  # deleted meanwhile
             self._metrics.errors.labels(kind.name, "StatusFailed").inc()
             logger.error(f"Writing status failed: {error.status.message}")
+            self._retry(kind, body)
             return
         previous = current.get("phase")
         if previous != patch["phase"]:

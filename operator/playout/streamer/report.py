@@ -15,7 +15,7 @@ from lightkube import ApiError, AsyncClient
 from lightkube.resources.core_v1 import ConfigMap
 from lightkube.types import PatchType
 
-from playout.api.channel import REPORT_HEARTBEAT_SECONDS, ChannelStatus
+from playout.api.channel import ChannelStatus
 from playout.api.resources import ChannelResource
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,10 @@ TIMELINE_MAX_BYTES = 900 * 1024
 
 
 class KubeReporter:
-    """Rate-limited status reports that never hold up the stream: a report in flight makes
-    the next one wait, and only the newest waiting one is sent."""
+    """Rate-limited status reports that never hold up the stream: one on every item change
+    and otherwise one per heartbeat; a report in flight makes the next one wait, and only the
+    newest waiting one is sent. Closing sends the latest status if it was held back, so
+    what a stopped engine last aired (its resume cursor) is never a heartbeat old."""
 
     def __init__(
         self,
@@ -36,12 +38,17 @@ class KubeReporter:
         client: AsyncClient | None = None,
         *,
         timeline_config_map: str | None = None,
+        heartbeat_seconds: float,
     ) -> None:
         self.name = name
         self.namespace = namespace
         self.timeline_config_map = timeline_config_map
         self._client = client or AsyncClient(field_manager="playout-streamer")
+        self.heartbeat_seconds = heartbeat_seconds
         self._last_sent = float("-inf")
+        self._latest: dict[str, object] | None = None
+        """The newest status the engine gave, sent or not."""
+        self._sent: dict[str, object] | None = None
         self._waiting: dict[str, object] | None = None
         self._sender: asyncio.Task[None] | None = None
 
@@ -56,7 +63,8 @@ class KubeReporter:
         return ChannelStatus.model_validate(channel.status or {})
 
     async def __call__(self, status: dict[str, object], item_changed: bool) -> None:
-        if not item_changed and time.monotonic() - self._last_sent < REPORT_HEARTBEAT_SECONDS:
+        self._latest = status
+        if not item_changed and time.monotonic() - self._last_sent < self.heartbeat_seconds:
             return
         self._waiting = status
         if self._sender is None or self._sender.done():
@@ -66,6 +74,7 @@ class KubeReporter:
         while self._waiting is not None:
             status, self._waiting = self._waiting, None
             self._last_sent = time.monotonic()
+            self._sent = status
             try:
                 await self._client.patch(
                     ChannelResource.Status,
@@ -126,4 +135,7 @@ class KubeReporter:
     async def close(self) -> None:
         if self._sender is not None:
             await asyncio.gather(self._sender, return_exceptions=True)
+        if self._latest is not None and self._latest is not self._sent:
+            self._waiting = self._latest
+            await self._send()
         await self._client.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from playout.api.channel import Channel
+from playout.api.channel import Channel, report_heartbeat_seconds
 from playout.clock import utc_now
 from playout.streamer.engine import Engine
 from playout.streamer.metrics import EngineMetrics
@@ -45,6 +45,7 @@ async def serve(channel: Channel, media_root: Path, state_dir: Path, host: str, 
             os.environ.get("PLAYOUT_CHANNEL", channel.metadata.name),
             os.environ.get("PLAYOUT_NAMESPACE", channel.metadata.namespace or "default"),
             timeline_config_map=os.environ.get("PLAYOUT_TIMELINE_CONFIGMAP"),
+            heartbeat_seconds=report_heartbeat_seconds(os.environ),
         )
     saved = await _saved_state(channel, state_dir, reporter)
     engine = Engine(

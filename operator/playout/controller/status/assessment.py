@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from playout.api.channel import REPORT_HEARTBEAT_SECONDS, Channel, ChannelPhase
+from playout.api.channel import Channel, ChannelPhase
 from playout.api.common import ConditionStatus
 from playout.api.probejob import ProbeJob, ProbeJobPhase, Verdict
 from playout.controller.status.observed import DeploymentState, JobState
@@ -37,6 +37,9 @@ class Assessment:
     stalled: Concluded
     extra: dict[str, Concluded] = field(default_factory=dict)
     """Conditions beyond the three kstatus ones, by type."""
+    recheck_at: datetime | None = None
+    """When the clock alone would change this conclusion (a stream turning stale, a stale
+    one given up); None when only a change of the object or its children can."""
 
     @property
     def conditions(self) -> dict[str, Concluded]:
@@ -50,20 +53,26 @@ class Assessment:
 
 _CALM = Concluded(FALSE, "Reconciled")
 _NOT_STALLED = Concluded(FALSE, "Progressing")
+_WAITING_STREAM = {"StreamHealthy": Concluded(UNKNOWN, "NoReport", "No report from the engine")}
 
 
-def stale_after(channel: Channel) -> timedelta:
-    """A report older than this means the stream stopped: one missed heartbeat's worth of
-    slack over the heartbeat itself and three segments (the engine's own health rule)."""
+def stale_after(channel: Channel, *, heartbeat_seconds: float) -> timedelta:
+    """A report this old means the engine stopped reporting: the heartbeat, three segments
+    (the engine's own health rule) and the slack of one report's travel."""
     segments = timedelta(seconds=3 * channel.spec.output.segment_seconds)
-    return timedelta(seconds=REPORT_HEARTBEAT_SECONDS) + segments + REPORT_SLACK
+    return timedelta(seconds=heartbeat_seconds) + segments + REPORT_SLACK
 
 
 def assess_channel(
-    channel: Channel, deployment: DeploymentState | None, *, now: datetime
+    channel: Channel,
+    deployment: DeploymentState | None,
+    *,
+    now: datetime,
+    heartbeat_seconds: float,
 ) -> Assessment:
-    """Phase and conditions of a Channel from its Deployment and the engine's reports."""
-    assessment = _assess_stream(channel, deployment, now=now)
+    """Phase and conditions of a Channel from its Deployment and the engine's reports;
+    `heartbeat_seconds`: how often the engines report at least."""
+    assessment = _assess_stream(channel, deployment, now=now, heartbeat_seconds=heartbeat_seconds)
     on_schedule = (
         _on_schedule(channel)
         if assessment.phase == ChannelPhase.LIVE
@@ -91,7 +100,11 @@ def _on_schedule(channel: Channel) -> Concluded:
 
 
 def _assess_stream(
-    channel: Channel, deployment: DeploymentState | None, *, now: datetime
+    channel: Channel,
+    deployment: DeploymentState | None,
+    *,
+    now: datetime,
+    heartbeat_seconds: float,
 ) -> Assessment:
     if channel.spec.suspend:
         if deployment is not None and deployment.replicas > 0:
@@ -111,14 +124,13 @@ def _assess_stream(
             stalled=_NOT_STALLED,
             extra={"StreamHealthy": Concluded(UNKNOWN, "Suspended")},
         )
-    waiting_stream = {"StreamHealthy": Concluded(UNKNOWN, "NoReport", "No report from the engine")}
     if deployment is None:
         return Assessment(
             phase=ChannelPhase.PENDING,
             ready=Concluded(FALSE, "Creating", "Creating the streamer"),
             reconciling=Concluded(TRUE, "Creating", "Creating the streamer"),
             stalled=_NOT_STALLED,
-            extra=waiting_stream,
+            extra=_WAITING_STREAM,
         )
     if deployment.progress_deadline_exceeded:
         message = f"The streamer did not become available: {deployment.message}"
@@ -127,63 +139,102 @@ def _assess_stream(
             ready=Concluded(FALSE, "StreamerUnavailable", message),
             reconciling=Concluded(FALSE, "StreamerUnavailable", message),
             stalled=Concluded(TRUE, "ProgressDeadlineExceeded", message),
-            extra=waiting_stream,
+            extra=_WAITING_STREAM,
         )
-    rolled_out = (
-        deployment.observed_generation >= deployment.generation
-        and deployment.updated_replicas >= 1
-        and deployment.available_replicas >= 1
-    )
-    if not rolled_out:
+    if not deployment.rollout_complete:
         waiting = "Waiting for the streamer pod to become available"
         return Assessment(
             phase=ChannelPhase.STARTING,
             ready=Concluded(FALSE, "Starting", waiting),
             reconciling=Concluded(TRUE, "Starting", waiting),
             stalled=_NOT_STALLED,
-            extra=waiting_stream,
+            extra=_WAITING_STREAM,
         )
+    if deployment.available_replicas == 0:
+        # The pod is ready only while segments keep coming (its /healthz): none ready
+        # means the stream stopped, seen as soon as the kubelet probes, at no write.
+        since = deployment.unavailable_since
+        message = "The streamer has had no ready pod"
+        if since is not None:
+            message += f" since {since.isoformat()}"
+        return _stopped(channel, message=message, since=since, now=now)
     stream = channel.status.stream
     last = stream.last_segment_at if stream else None
-    if last is None:
-        return Assessment(
-            phase=ChannelPhase.STARTING,
-            ready=Concluded(FALSE, "WaitingForStream", "Waiting for the first segments"),
-            reconciling=Concluded(TRUE, "WaitingForStream", "Waiting for the first segments"),
-            stalled=_NOT_STALLED,
-            extra=waiting_stream,
-        )
-    age = now - last
-    if age > stale_after(channel):
-        # Timestamps, not ages, in messages: a message that changed on every evaluation
-        # would rewrite the status, and wake every watcher, each time.
-        message = f"No new segment since {last.isoformat()}"
-        unhealthy = {"StreamHealthy": Concluded(FALSE, "StreamStale", message)}
-        if age > STALE_GIVE_UP:
+    if last is not None:
+        stale_since = last + stale_after(channel, heartbeat_seconds=heartbeat_seconds)
+        if now < stale_since:
+            title = channel.status.now_playing.title if channel.status.now_playing else None
             return Assessment(
-                phase=ChannelPhase.DEGRADED,
-                ready=Concluded(FALSE, "StreamStale", message),
-                reconciling=Concluded(FALSE, "StreamStale", message),
-                stalled=Concluded(TRUE, "StreamStale", message),
-                extra=unhealthy,
+                phase=ChannelPhase.LIVE,
+                ready=Concluded(TRUE, "Live", f"On air: {title or 'the stream'}"),
+                reconciling=_CALM,
+                stalled=_NOT_STALLED,
+                extra={
+                    "StreamHealthy": Concluded(TRUE, "SegmentsFresh", "New segments keep coming")
+                },
+                recheck_at=stale_since,
             )
+        if _was_on_air(channel):
+            # The pod looks ready but its reports stopped (or nothing probes it for real).
+            message = f"No new segment since {last.isoformat()}"
+            return _stopped(channel, message=message, since=stale_since, now=now)
+    # No report yet, or only one from before the channel was suspended.
+    return Assessment(
+        phase=ChannelPhase.STARTING,
+        ready=Concluded(FALSE, "WaitingForStream", "Waiting for the first segments"),
+        reconciling=Concluded(TRUE, "WaitingForStream", "Waiting for the first segments"),
+        stalled=_NOT_STALLED,
+        extra=_WAITING_STREAM,
+    )
+
+
+def _stopped(
+    channel: Channel, *, message: str, since: datetime | None, now: datetime
+) -> Assessment:
+    """A stream that stopped at `since` (None: unknown): Degraded while it may recover,
+    Stalled once it has not for STALE_GIVE_UP. A channel that was not on air yet (a pod
+    starting after a resume) is still Starting. Messages hold timestamps, not ages: one that
+    changed on every evaluation would rewrite the status, and wake every watcher, each time."""
+    give_up = since + STALE_GIVE_UP if since is not None else None
+    was_on_air = _was_on_air(channel)
+    unhealthy = (
+        {"StreamHealthy": Concluded(FALSE, "StreamStale", message)}
+        if was_on_air
+        else _WAITING_STREAM
+    )
+    if give_up is not None and now >= give_up:
         return Assessment(
             phase=ChannelPhase.DEGRADED,
             ready=Concluded(FALSE, "StreamStale", message),
-            reconciling=Concluded(
-                TRUE, "Recovering", message + "; waiting for the streamer to recover"
-            ),
-            stalled=_NOT_STALLED,
+            reconciling=Concluded(FALSE, "StreamStale", message),
+            stalled=Concluded(TRUE, "StreamStale", message),
             extra=unhealthy,
         )
-    title = channel.status.now_playing.title if channel.status.now_playing else "the stream"
+    if not was_on_air:
+        waiting = f"Waiting for the streamer to go on air: {message}"
+        return Assessment(
+            phase=ChannelPhase.STARTING,
+            ready=Concluded(FALSE, "Starting", waiting),
+            reconciling=Concluded(TRUE, "Starting", waiting),
+            stalled=_NOT_STALLED,
+            extra=unhealthy,
+            recheck_at=give_up,
+        )
     return Assessment(
-        phase=ChannelPhase.LIVE,
-        ready=Concluded(TRUE, "Live", f"On air: {title}"),
-        reconciling=_CALM,
+        phase=ChannelPhase.DEGRADED,
+        ready=Concluded(FALSE, "StreamStale", message),
+        reconciling=Concluded(
+            TRUE, "Recovering", f"{message}; waiting for the streamer to recover"
+        ),
         stalled=_NOT_STALLED,
-        extra={"StreamHealthy": Concluded(TRUE, "SegmentsFresh", "New segments keep coming")},
+        extra=unhealthy,
+        recheck_at=give_up,
     )
+
+
+def _was_on_air(channel: Channel) -> bool:
+    """Whether the operator last saw the channel on air (the phase it wrote)."""
+    return channel.status.phase in (ChannelPhase.LIVE, ChannelPhase.DEGRADED)
 
 
 def assess_probejob(

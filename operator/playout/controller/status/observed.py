@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,26 +18,34 @@ from playout.controller.builders.probejob import PROBER_CONTAINER
 class DeploymentState:
     """What the operator reads from a channel's Deployment."""
 
-    generation: int
-    observed_generation: int
     replicas: int
-    updated_replicas: int
     available_replicas: int
     progress_deadline_exceeded: bool
     message: str
+    rollout_complete: bool
+    """The current template is rolled out (Progressing, reason NewReplicaSetAvailable). It
+    stays so while the pod restarts or turns unready: only a new rollout resets it."""
+    unavailable_since: datetime | None
+    """Since when fewer replicas are available than wanted (the Available condition)."""
 
     @classmethod
     def from_manifest(cls, body: dict[str, Any]) -> DeploymentState:
         status = body.get("status") or {}
         progressing = _condition(status, "Progressing")
+        available = _condition(status, "Available")
+        generation = body.get("metadata", {}).get("generation", 0)
+        since = available.get("lastTransitionTime")
         return cls(
-            generation=body.get("metadata", {}).get("generation", 0),
-            observed_generation=status.get("observedGeneration", 0),
             replicas=status.get("replicas", 0),
-            updated_replicas=status.get("updatedReplicas", 0),
             available_replicas=status.get("availableReplicas", 0),
             progress_deadline_exceeded=progressing.get("reason") == "ProgressDeadlineExceeded",
             message=progressing.get("message", ""),
+            # A condition of an older generation says nothing of the current template.
+            rollout_complete=progressing.get("reason") == "NewReplicaSetAvailable"
+            and status.get("observedGeneration", 0) >= generation,
+            unavailable_since=datetime.fromisoformat(since)
+            if available.get("status") == "False" and since
+            else None,
         )
 
 

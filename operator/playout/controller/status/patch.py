@@ -52,10 +52,14 @@ def owned_fields(
 
 
 def channel_status_patch(
-    channel: Channel, deployment: DeploymentState | None, *, now: datetime
+    channel: Channel,
+    deployment: DeploymentState | None,
+    *,
+    now: datetime,
+    heartbeat_seconds: float,
 ) -> tuple[Assessment, dict[str, Any]]:
     """The status fields the operator owns, as a merge patch body."""
-    assessment = assess_channel(channel, deployment, now=now)
+    assessment = assess_channel(channel, deployment, now=now, heartbeat_seconds=heartbeat_seconds)
     generation = channel.metadata.generation or 0
     namespace = channel.metadata.namespace or "default"
     return assessment, {
