@@ -590,6 +590,7 @@ class Engine:
                 entry_offset=offset,
             )
             logo = await self._logo_for(planned)
+            text_file: Path | None = None
             if entry.path is not None and info is not None:
                 self._note_copied(info, copy=entry.path not in self._transcode)
                 if self.subtitle_languages:
@@ -613,9 +614,15 @@ class Engine:
                 command = ffmpeg.card_command(
                     self.ffmpeg, output, text_file, remaining, segments, logo=logo
                 )
-            produced, reached, error = await self._run_ffmpeg(
-                command, segments, planned, offset, first
-            )
+            try:
+                produced, reached, error = await self._run_ffmpeg(
+                    command, segments, planned, offset, first
+                )
+            finally:
+                # A card's title is read once, as its ffmpeg starts: kept, one would pile
+                # up in the work folder for every card aired.
+                if text_file is not None:
+                    text_file.unlink(missing_ok=True)
             if produced:
                 first = False
             if error == KEYFRAMES_TOO_FAR and entry.path is not None:

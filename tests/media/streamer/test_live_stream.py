@@ -58,13 +58,13 @@ def test_a_minute_of_live_playlist_follows_rfc_8216(
         bumpers={"path": "bumpers", "upNext": True, "upNextSeconds": 2},
     )
     streamer = streamer_for(document, lineup)
-    started = time.monotonic()
-    streamer.wait_for_playlist(3)
-    assert time.monotonic() - started < 20
+    streamer.wait_for_playlist(3)  # within its 60 s: a start-up time is bench/streamer.py's
     seen = follow_live_playlist(lambda: streamer.get("/live/index.m3u8").decode(), 65, 2)
     assert seen.problems == []
     assert seen.reloads >= 55
     assert seen.transitions >= 5, "fewer than 5 item transitions in a minute"
+    # Each card's title file goes when its ffmpeg run ends: at most the one on air is left.
+    assert len(list((streamer.state_dir / "work").glob("*-card.txt"))) <= 1
     assert {"Cheers S01E01", "ident", "Up next: Cheers S01E02"} <= seen.titles or len(
         seen.titles
     ) >= 5
