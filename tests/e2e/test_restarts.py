@@ -4,6 +4,7 @@ engine's reports resume. Run with -s for the figures."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -78,6 +79,12 @@ class PlaylistWatch:
         during = [sequence for at, sequence in self.edges if start <= at <= end]
         return max(during) - min(during) if during else 0
 
+    def longest_stall(self) -> float:
+        """The longest the live edge stood still between two reloads that saw it grow."""
+        grew = [at for (_, before), (at, sequence) in itertools.pairwise(self.edges)
+                if sequence > before]  # fmt: skip
+        return max((b - a for a, b in itertools.pairwise(grew)), default=0.0)
+
     def __enter__(self) -> PlaylistWatch:
         self._thread.start()
         return self
@@ -140,9 +147,9 @@ def test_a_channel_on_air_rides_out_a_control_plane_restart(
     assert engine.process is not None and engine.process.poll() is None, "the engine stopped"
     assert player.failures == [], player.failures
     assert player.problems == [], player.problems
-    # The engine published all along, the outage included.
-    assert player.published_between(stopped, serving) > 0
-    assert player.published_between(serving, reported) > 0
+    # The engine published all along, the outage included: the live edge never stood
+    # still for as long as a player's three target durations (2 s segments).
+    assert player.longest_stall() < 6, player.edges
     print(
         f"\n{component} {'killed' if options else 'restarted'}: the API served again "
         f"{serving - stopped:.1f}s after the stop; the change was handled "
