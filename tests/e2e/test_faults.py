@@ -147,7 +147,10 @@ def replica_set_owners(kubectl: Kubectl) -> Counter[str]:
     )
 
 
-@pytest.mark.xfail(reason='known bug (session 6): after the restart some NetworkPolicy children are never applied', strict=False)
+@pytest.mark.xfail(
+    reason="known bug (session 6): after the restart some NetworkPolicy children are never applied",
+    strict=False,
+)
 def test_the_operator_killed_mid_burst_converges_without_duplicates_or_orphans(
     admin: Kubectl, burst_namespace: Kubectl, tmp_path: Path
 ) -> None:

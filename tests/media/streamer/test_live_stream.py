@@ -170,7 +170,10 @@ def test_copy_mode_survives_keyframes_far_apart(
     assert b"playout_copy_fallbacks_total 1.0" in streamer.get("/metrics")
 
 
-@pytest.mark.xfail(reason='known bug (session 6): a copied segment can start without SPS/PPS (non-existing PPS 0)', strict=False)
+@pytest.mark.xfail(
+    reason="known bug (session 6): a copied segment can start without SPS/PPS (non-existing PPS 0)",
+    strict=False,
+)
 def test_copy_mode_takes_irregular_open_gop_and_variable_rate_sources(
     tmp_path: Path, streamer_for: StartStreamer
 ) -> None:
