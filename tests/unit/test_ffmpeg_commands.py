@@ -167,10 +167,14 @@ def test_copy_mode_cuts_whole_packets() -> None:
     assert "copy" in command and "libx264" not in command
     assert option(command, "-copypriorss") == "0"
     assert option(command, "-t") == "2.000000"
-    assert option(command, "-bsf:v") == r"noise=drop=gt(pts+duration\,180090)"
+    assert option(command, "-bsf:v") == (
+        r"h264_mp4toannexb,dump_extra=freq=keyframe,noise=drop=gt(pts+duration\,180090)"
+    )
     assert option(command, "-bsf:a") == r"noise=drop=gt(pts+duration\,180000)"
     whole = item_command("ffmpeg", copy, Path("/m/a.mkv"), H264, 0.0, OUT)
-    assert "-t" not in whole and "-bsf:v" not in whole
+    assert "-t" not in whole and "-bsf:a" not in whole
+    # Every keyframe carries the parameter sets, cut or not: a client may join at any.
+    assert option(whole, "-bsf:v") == "h264_mp4toannexb,dump_extra=freq=keyframe"
 
 
 def test_less_than_half_a_frame_is_nothing_to_play() -> None:

@@ -458,19 +458,30 @@ def _length(output: Output, duration: float | None) -> int | None:
     return frames
 
 
+# A copied H.264 picture that starts a segment must carry the parameter sets: files keep
+# them once in their header (avcC), and open-GOP sources have no IDR after the first
+# picture, before which alone h264_mp4toannexb repeats them. Without them a client that
+# joins at such a segment cannot decode until the item ends.
+PARAMETER_SETS = "h264_mp4toannexb,dump_extra=freq=keyframe"
+
+
 def _copy_cut(output: Output, frames: int | None, *, video: bool = True) -> list[str]:
-    """Copy mode cuts whole packets: `-t` stops reading, and the noise filter drops what
+    """Copy mode's bitstream filters: the parameter sets before every keyframe, and the cut.
+    The cut takes whole packets: `-t` stops reading, and the noise filter drops what
     `-t` keeps because it cuts in decode order: video frames that would still be on screen
     after the end (beyond the millisecond to which Matroska rounds times) and audio frames
     that would sound past it. Clean only where the end falls on a keyframe of the source:
     elsewhere the last B-frames may lose a reference."""
     if frames is None:
-        return []
+        return ["-bsf:v", PARAMETER_SETS] if video else []
     seconds = Fraction(frames) / frame_rate(output)
     # ffmpeg 5.1 hands output filters packets timed from the entry's start in the mpegts
     # muxer's 1/90000 while their `tb` still says the source's: count in 90 kHz ticks.
     end = round(seconds * MPEG_TS_CLOCK)
-    pictures = ["-bsf:v", f"noise=drop=gt(pts+duration\\,{end + MPEG_TS_CLOCK // 1000})"]
+    pictures = [
+        "-bsf:v",
+        f"{PARAMETER_SETS},noise=drop=gt(pts+duration\\,{end + MPEG_TS_CLOCK // 1000})",
+    ]
     return [
         "-t", f"{float(seconds):.6f}", *(pictures if video else []),
         "-bsf:a", f"noise=drop=gt(pts+duration\\,{end})",

@@ -3,6 +3,7 @@ whose figures are true, and renditions that agree segment for segment."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -28,14 +29,22 @@ LADDER = [
 ]
 
 
+# The length of each episode of shows/A.
+EPISODE_SECONDS = 5
+
+
 @pytest.fixture(scope="module")
 def shows(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Short episodes of other shapes and rates than the output, so the boundaries come
     often; a busy picture, so the encoders have work at every bit rate."""
     root = tmp_path_factory.mktemp("media")
-    make_clip(root / "shows/A/A S01E01.mkv", 5, size="480x270", rate=25, tone=300)
-    make_clip(root / "shows/A/A S01E02.mkv", 5, size="320x240", rate=30, source="mandelbrot")
-    make_clip(root / "shows/A/A S01E03.mkv", 5, size="640x360", rate=25, source="rgbtestsrc")
+    make_clip(root / "shows/A/A S01E01.mkv", EPISODE_SECONDS, size="480x270", rate=25, tone=300)
+    make_clip(
+        root / "shows/A/A S01E02.mkv", EPISODE_SECONDS, size="320x240", rate=30, source="mandelbrot"
+    )
+    make_clip(
+        root / "shows/A/A S01E03.mkv", EPISODE_SECONDS, size="640x360", rate=25, source="rgbtestsrc"
+    )
     # Copy mode: one shape, keyframes every second (make_clip's GOP is one second).
     make_clip(root / "shows/Copy/C S01E01.mp4", 6, size="640x360", rate=25, tone=500)
     make_clip(root / "shows/Copy/C S01E02.mp4", 6, size="640x360", rate=25, tone=600)
@@ -67,9 +76,6 @@ def fetch_all(get: Any, paths: list[str]) -> list[str]:
     return texts
 
 
-@pytest.mark.xfail(
-    reason="failed in the session 6 rehearsal after the merges, cause not yet read", strict=False
-)
 def test_three_renditions_share_every_segment_boundary(
     shows: Path, streamer_for: StartStreamer
 ) -> None:
@@ -124,8 +130,15 @@ def test_three_renditions_share_every_segment_boundary(
         average = sum(r * s.duration for r, s in zip(rates, playlist.segments, strict=True))
         average /= sum(s.duration for s in playlist.segments)
         assert abs(variant.stream_info.average_bandwidth - average) <= 0.1 * average
-        # A rung never far above its target (maxrate caps it; audio and TS overhead added).
-        assert average <= (rung["bitrateKbps"] + 64) * 1000 * 1.35, (variant.uri, average)
+        # A rung never far above its target: maxrate caps it, audio and TS overhead added,
+        # and every item's encoder may start by spending its whole buffer (2x the rate, see
+        # media/ffmpeg.py), which with 5 s episodes is a share of the window a long show's
+        # first seconds never are.
+        window = sum(s.duration for s in playlist.segments)
+        starts = math.ceil(window / EPISODE_SECONDS) + 1
+        bound = (rung["bitrateKbps"] + 64) * 1000 * 1.35
+        bound += starts * rung["bitrateKbps"] * 2 * 1000 / window
+        assert average <= bound, (variant.uri, average, bound)
 
         info = probe(
             f"{streamer.url}/live/{variant.uri.rpartition('/')[0]}/{playlist.segments[-1].uri}"
