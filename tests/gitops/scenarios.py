@@ -32,11 +32,12 @@ def channel(
     deployment: DeploymentState | None,
     *,
     last_segment_at: datetime | None = None,
+    disk_full_since: datetime | None = None,
     suspend: bool = False,
     observed: int = GENERATION,
 ) -> dict[str, Any]:
     """A stored Channel whose status the operator computed at NOW; one with a report of
-    its last segment has been on air."""
+    its last segment has been on air (and with `disk_full_since`, it is waiting for room)."""
     body = as_stored(load_example("channel.yaml"), generation=GENERATION)
     body["spec"] = {**body["spec"], "suspend": suspend}
     if last_segment_at is not None:
@@ -51,6 +52,8 @@ def channel(
             },
             "stream": {"mediaSequence": 1042, "lastSegmentAt": last_segment_at.isoformat()},
         }
+        if disk_full_since is not None:
+            body["status"]["stream"]["diskFullSince"] = disk_full_since.isoformat()
     _, patch = channel_status_patch(
         Channel.model_validate(body),
         deployment,
@@ -97,6 +100,12 @@ def _unready(age: timedelta) -> dict[str, Any]:
     return channel(unready, last_segment_at=NOW - age - timedelta(seconds=30))
 
 
+def _disk_full(age: timedelta) -> dict[str, Any]:
+    """A channel whose engine has had no room on its volume for `age`: its pod is unready."""
+    unready = rolled_out(available_replicas=0, unavailable_since=NOW - age)
+    return channel(unready, last_segment_at=NOW - age, disk_full_since=NOW - age)
+
+
 def _fresh_channel() -> dict[str, Any]:
     return as_stored(load_example("channel.yaml"), generation=1)
 
@@ -131,6 +140,10 @@ CHANNELS = [
     Scenario("pod-unready", _unready(timedelta(seconds=10)), "InProgress", "Degraded"),
     Scenario(
         "pod-unready-given-up", _unready(STALE_GIVE_UP + timedelta(minutes=1)), "Failed", "Degraded"
+    ),
+    Scenario("disk-full", _disk_full(timedelta(seconds=10)), "InProgress", "Degraded"),
+    Scenario(
+        "disk-full-given-up", _disk_full(STALE_GIVE_UP + timedelta(minutes=1)), "Failed", "Degraded"
     ),
     Scenario(
         "rollout-failed",

@@ -94,6 +94,26 @@ def test_rollout_states(
     assert summary(assess(channel, state, now=NOW)) == expected
 
 
+def test_a_full_volume_says_so_and_how_to_fix_it(channel_body: dict[str, Any]) -> None:
+    channel = with_stream(channel_body, NOW - timedelta(seconds=20))
+    assert channel.status.stream is not None
+    channel.status.stream.disk_full_since = NOW - timedelta(seconds=10)
+    # The pod is unready (no segment comes), and the report says why.
+    degraded = assess(channel, rolled_out(available_replicas=0), now=NOW)
+    assert summary(degraded) == ("Degraded", "False", "True", "False")
+    assert degraded.ready.reason == degraded.extra["StreamHealthy"].reason == "DiskFull"
+    assert "spec.storage" in degraded.ready.message
+    assert degraded.recheck_at == NOW - timedelta(seconds=10) + STALE_GIVE_UP
+    # A volume still full after that needs someone: Stalled, with the same reason.
+    stalled = assess(channel, rolled_out(available_replicas=0), now=NOW + STALE_GIVE_UP)
+    assert summary(stalled) == ("Degraded", "False", "False", "True")
+    assert stalled.stalled.reason == "DiskFull"
+    # Room again: the engine clears the date (null in its merge patch) and is live.
+    channel.status.stream.disk_full_since = None
+    channel.status.stream.last_segment_at = NOW
+    assert summary(assess(channel, rolled_out(), now=NOW)) == ("Live", "True", "False", "False")
+
+
 def test_no_report_yet_is_still_starting(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, None, phase="Starting")
     assessment = assess(channel, rolled_out(), now=NOW)

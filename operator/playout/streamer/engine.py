@@ -1114,8 +1114,13 @@ class Engine:
         }
         if self.last_published_at is not None:
             stream["lastSegmentAt"] = rfc3339(self.last_published_at, timespec="milliseconds")
-        if self.disk_full_since is not None:
-            stream["diskFullSince"] = rfc3339(self.disk_full_since, timespec="milliseconds")
+        # Null once there is room again: the report is a merge patch, which keeps what it
+        # leaves out, and the operator reads a stale date as a full disk.
+        stream["diskFullSince"] = (
+            rfc3339(self.disk_full_since, timespec="milliseconds")
+            if self.disk_full_since is not None
+            else None
+        )
         upcoming = self.up_next(5)
         schedule_status: dict[str, object] = {
             "next": [

@@ -150,6 +150,16 @@ def _assess_stream(
             stalled=_NOT_STALLED,
             extra=_WAITING_STREAM,
         )
+    stream = channel.status.stream
+    last = stream.last_segment_at if stream else None
+    full = stream.disk_full_since if stream else None
+    if full is not None:
+        # The engine said why its segments stopped, and the fix is the user's.
+        message = (
+            f"The streamer's volume has had no room for the next segment since "
+            f"{full.isoformat()}: make spec.storage larger or free the volume"
+        )
+        return _stopped(channel, message=message, since=full, now=now, reason="DiskFull")
     if deployment.available_replicas == 0:
         # The pod is ready only while segments keep coming (its /healthz): none ready
         # means the stream stopped, seen as soon as the kubelet probes, at no write.
@@ -158,8 +168,6 @@ def _assess_stream(
         if since is not None:
             message += f" since {since.isoformat()}"
         return _stopped(channel, message=message, since=since, now=now)
-    stream = channel.status.stream
-    last = stream.last_segment_at if stream else None
     if last is not None:
         stale_since = last + stale_after(channel, heartbeat_seconds=heartbeat_seconds)
         if now < stale_since:
@@ -189,7 +197,12 @@ def _assess_stream(
 
 
 def _stopped(
-    channel: Channel, *, message: str, since: datetime | None, now: datetime
+    channel: Channel,
+    *,
+    message: str,
+    since: datetime | None,
+    now: datetime,
+    reason: str = "StreamStale",
 ) -> Assessment:
     """A stream that stopped at `since` (None: unknown): Degraded while it may recover,
     Stalled once it has not for STALE_GIVE_UP. A channel that was not on air yet (a pod
@@ -198,16 +211,16 @@ def _stopped(
     give_up = since + STALE_GIVE_UP if since is not None else None
     was_on_air = _was_on_air(channel)
     unhealthy = (
-        {"StreamHealthy": Concluded(FALSE, "StreamStale", message)}
+        {"StreamHealthy": Concluded(FALSE, reason, message)}
         if was_on_air
         else _WAITING_STREAM
     )
     if give_up is not None and now >= give_up:
         return Assessment(
             phase=ChannelPhase.DEGRADED,
-            ready=Concluded(FALSE, "StreamStale", message),
-            reconciling=Concluded(FALSE, "StreamStale", message),
-            stalled=Concluded(TRUE, "StreamStale", message),
+            ready=Concluded(FALSE, reason, message),
+            reconciling=Concluded(FALSE, reason, message),
+            stalled=Concluded(TRUE, reason, message),
             extra=unhealthy,
         )
     if not was_on_air:
@@ -222,7 +235,7 @@ def _stopped(
         )
     return Assessment(
         phase=ChannelPhase.DEGRADED,
-        ready=Concluded(FALSE, "StreamStale", message),
+        ready=Concluded(FALSE, reason, message),
         reconciling=Concluded(
             TRUE, "Recovering", f"{message}; waiting for the streamer to recover"
         ),
