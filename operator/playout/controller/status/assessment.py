@@ -211,9 +211,7 @@ def _stopped(
     give_up = since + STALE_GIVE_UP if since is not None else None
     was_on_air = _was_on_air(channel)
     unhealthy = (
-        {"StreamHealthy": Concluded(FALSE, reason, message)}
-        if was_on_air
-        else _WAITING_STREAM
+        {"StreamHealthy": Concluded(FALSE, reason, message)} if was_on_air else _WAITING_STREAM
     )
     if give_up is not None and now >= give_up:
         return Assessment(
