@@ -81,6 +81,14 @@ log = logging.getLogger(__name__)
 # Segments the producer may have ready before it pauses ffmpeg; also how far ahead of the
 # clock the live edge runs, which is what lets a player start at once.
 WORK_AHEAD = 3
+# An ffmpeg that gives no segment for this long is hung and is restarted from its last
+# one. The first may take long (probing, seeking, an encoder's look-ahead); after it, the
+# limit is WATCHDOG_SEGMENTS segment durations (at least WATCHDOG_MIN_SECONDS): the queue
+# (WORK_AHEAD segments) and a player's buffer (three more, hls.js's live sync) then cover
+# the restart, so viewers see no stall.
+FIRST_SEGMENT_WATCHDOG = 60.0
+WATCHDOG_SEGMENTS = 3
+WATCHDOG_MIN_SECONDS = 6.0
 # Segments kept on disk after they leave the window: a player may still be fetching them.
 GRACE_SEGMENTS = 6
 # The timeline is kept this far into the past (the guide's "now", the as-run check) ...
@@ -193,6 +201,7 @@ class Engine:
         self.ffmpeg = find_tool("ffmpeg")
         output = self.spec.output
         self.segment_seconds = output.segment_seconds
+        self._watchdog_seconds = max(WATCHDOG_MIN_SECONDS, WATCHDOG_SEGMENTS * self.segment_seconds)
         self.rungs = ffmpeg.ladder(output)
         self.alternates = ffmpeg.alternate_audio(output)
         # What each ffmpeg writes, in its order: the video rungs, then the alternate audio.
@@ -673,7 +682,7 @@ class Engine:
         waiting: list[deque[tuple[str, float]]] = [deque() for _ in range(count)]
         try:
             while True:
-                limit = 60.0 if produced == 0 else max(20.0, 5.0 * self.segment_seconds)
+                limit = FIRST_SEGMENT_WATCHDOG if produced == 0 else self._watchdog_seconds
                 try:
                     line = await asyncio.wait_for(process.stdout.readline(), limit)
                 except TimeoutError:

@@ -3,7 +3,9 @@ grow."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import itertools
 import os
 import signal
 import subprocess
@@ -47,6 +49,59 @@ def test_a_restart_resumes_within_a_segment(
     resumed_from = resumed["positionSeconds"] - sum(segment.duration for segment in new)
     assert abs(resumed_from - cursor["positionSeconds"]) <= 2.1
     assert cursor["positionSeconds"] >= before["nowPlaying"]["positionSeconds"] - 2.0
+
+
+def segmenting_ffmpeg(parent: int) -> int | None:
+    """The pid of the ffmpeg that `parent` runs to make segments, if one runs."""
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rpartition(")")[2].split()[1])
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and argv[0].endswith(b"ffmpeg") and b"segment" in argv:
+            return int(proc.name)
+    return None
+
+
+def test_a_hung_ffmpeg_is_restarted_before_players_run_dry(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
+    """ffmpeg stopped for good (SIGSTOP, again whenever the engine lets it go on, as a read
+    blocked on a dead NFS server would): the watchdog kills it, the item goes on from its
+    last segment, and the live edge never stands still longer than a player 3 segments
+    behind it holds."""
+    make_clip(tmp_path / "media/shows/Long S01E01.mkv", 60)
+    streamer = streamer_for(channel_document("hung", [{"path": "shows"}]), tmp_path / "media")
+    streamer.wait_for_playlist(3)
+    time.sleep(8)  # into the item, past the start burst
+    assert streamer.process is not None
+    hung = segmenting_ffmpeg(streamer.process.pid)
+    assert hung is not None
+    stopped_at = time.monotonic()
+    edges: list[tuple[float, int]] = []
+    while time.monotonic() - stopped_at < 30:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(hung, signal.SIGSTOP)
+        playlist = parse_playlist(streamer.get("/live/index.m3u8").decode())
+        edge = playlist.segments[-1].sequence
+        if not edges or edges[-1][1] != edge:
+            edges.append((time.monotonic(), edge))
+        time.sleep(0.2)
+    replaced = segmenting_ffmpeg(streamer.process.pid)
+    assert replaced not in (None, hung)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(hung, signal.SIGCONT)
+    longest = max(b[0] - a[0] for a, b in itertools.pairwise(edges))
+    # The edge moved on after the restart, and never stood still for 3 segments (6 s).
+    assert edges[-1][1] >= edges[0][1] + 10, edges
+    assert longest < 3 * 2.0, (longest, edges)
+    assert streamer.log is not None and "(watchdog)" in streamer.log.read_text()
+    metrics = streamer.get("/metrics").decode()
+    assert "playout_ffmpeg_restarts_total 1.0" in metrics
+    final = parse_playlist(streamer.get("/live/index.m3u8").decode())
+    assert playlist_violations(final) == []
+    print(f"\nffmpeg hung: the live edge stood still at most {longest:.1f}s")
 
 
 def test_a_vanished_item_is_replaced_in_its_own_time(
