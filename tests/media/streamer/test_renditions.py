@@ -120,6 +120,9 @@ def test_three_renditions_share_every_segment_boundary(
 
     # What each rendition really is, and its bandwidth within 10% of the truth.
     master = m3u8.loads(streamer.get("/live/index.m3u8").decode())
+    window = sum(s.duration for s in playlist.segments)
+    # Items that start in the window, at most (see the rate bound below).
+    starts = math.ceil(window / EPISODE_SECONDS) + 1
     for variant, height, rung in zip(master.playlists, (360, 240, 144), LADDER, strict=True):
         rates = []
         for segment in playlist.segments:
@@ -128,14 +131,12 @@ def test_three_renditions_share_every_segment_boundary(
         truth = max(rates)
         assert abs(variant.stream_info.bandwidth - truth) <= 0.1 * truth, (variant.uri, truth)
         average = sum(r * s.duration for r, s in zip(rates, playlist.segments, strict=True))
-        average /= sum(s.duration for s in playlist.segments)
+        average /= window
         assert abs(variant.stream_info.average_bandwidth - average) <= 0.1 * average
         # A rung never far above its target: maxrate caps it, audio and TS overhead added,
         # and every item's encoder may start by spending its whole buffer (2x the rate, see
         # media/ffmpeg.py), which with 5 s episodes is a share of the window a long show's
         # first seconds never are.
-        window = sum(s.duration for s in playlist.segments)
-        starts = math.ceil(window / EPISODE_SECONDS) + 1
         bound = (rung["bitrateKbps"] + 64) * 1000 * 1.35
         bound += starts * rung["bitrateKbps"] * 2 * 1000 / window
         assert average <= bound, (variant.uri, average, bound)
