@@ -11,8 +11,9 @@ import yaml
 
 from playout.controller.status.observed import DeploymentState, JobState
 
-# The engine as a fixture (`streamer_for`), for the media and browser tiers.
-pytest_plugins = ["tests.streaming"]
+# The engine as a fixture (`streamer_for`), for the media and browser tiers; the tally of
+# faults and bad inputs at the end of a run.
+pytest_plugins = ["tests.streaming", "tests.tally"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -151,6 +151,7 @@ def test_a_spec_edit_rolls_the_deployment(kubectl: Kubectl) -> None:
     assert second["metadata"]["generation"] > first["metadata"]["generation"]
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize(("kind", "name"), CHILDREN)
 def test_a_deleted_child_comes_back(kubectl: Kubectl, kind: str, name: str) -> None:
     kubectl.apply(channel())

@@ -30,7 +30,7 @@ from tests.e2e.engine import NAME, Engine, channel_status, small_channel
 from tests.e2e.kubectl import Kubectl, eventually, media_namespace
 from tests.e2e.operator_process import operator_process
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.fault]
 
 CHANNELS, PROBEJOBS, BATCHES = 100, 50, 10
 # Every kind the operator makes, by kubectl name (`deployments.apps`): the operator's own

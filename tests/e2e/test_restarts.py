@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 from tests.e2e.engine import NAME, Engine, channel_status, small_channel
 from tests.e2e.kubectl import Kubectl, eventually
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.fault]
 
 
 def restart(component: str, *options: str) -> None:

@@ -33,6 +33,7 @@ def test_the_channel_goes_live_on_real_reports(
     assert row[:4] == ["classics", "Live", "Cheers", "S01E01"] and row[4] == "True"
 
 
+@pytest.mark.fault
 def test_a_pod_that_lost_its_disk_resumes_from_the_status(
     kubectl: Kubectl, engine: Engine, tmp_path: Path
 ) -> None:

@@ -21,7 +21,7 @@ from playout.api.common import explain
 from tests.conftest import load_example
 from tests.e2e.kubectl import Kubectl, eventually, media_namespace
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.bad_input]
 
 CHANNEL = load_example("channel.yaml")
 PROBEJOB = load_example("probejob.yaml")

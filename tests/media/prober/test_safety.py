@@ -17,6 +17,8 @@ import pytest
 from playout.api.probejob import CheckStatus, Verdict
 from tests.media.prober.conftest import check, ffmpeg, make_clip, run
 
+pytestmark = pytest.mark.bad_input
+
 PLAYOUT = [sys.executable, "-m", "playout.cli"]
 
 

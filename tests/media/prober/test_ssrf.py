@@ -31,6 +31,8 @@ from playout.prober import guard
 from playout.prober.relay import Relay
 from tests.media.prober.conftest import check, ffmpeg, run
 
+pytestmark = pytest.mark.bad_input
+
 FIRST_HOP = "127.0.0.2"
 
 

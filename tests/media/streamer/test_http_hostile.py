@@ -13,6 +13,8 @@ import pytest
 
 from tests.streaming import StartStreamer, Streamer, channel_document, make_clip
 
+pytestmark = pytest.mark.bad_input
+
 SLOW_CLIENTS = 1000
 
 

@@ -179,6 +179,7 @@ def decode_errors(path: Path) -> list[str]:
     return decoded.stderr.splitlines()
 
 
+@pytest.mark.fault
 def test_copy_mode_takes_irregular_open_gop_and_variable_rate_sources(
     tmp_path: Path, streamer_for: StartStreamer
 ) -> None:
