@@ -37,7 +37,9 @@ CLIP_WINDOW_SECONDS = 0.1
 FREEZE_STEP_SECONDS = 0.5
 # Blockiness and blur are measured on the middle of the picture (70% x 60%, on the 16-pixel
 # grid of the codec's blocks): the edges of letterbox or pillarbox bars would otherwise read
-# as block boundaries. It also halves the cost of the two dearest filters.
+# as block boundaries. It also halves the cost of the two dearest filters. A picture too
+# small to have a middle of whole blocks (a 16x16 thumbnail) is measured whole.
+_CENTRE_SMALLEST = 32
 _CENTRE = (
     "crop=w=trunc(iw*0.7/16)*16:h=trunc(ih*0.6/16)*16:x=trunc(iw*0.15/16)*16:y=trunc(ih*0.2/16)*16"
 )
@@ -112,6 +114,11 @@ class Filters:
     """Picks (and crops) the frames that blockiness and blur see."""
 
 
+def _centre(media: MediaInfo) -> str:
+    small = min(media.width or 0, media.height or 0) < _CENTRE_SMALLEST
+    return "null" if small else _CENTRE
+
+
 def filters(media: MediaInfo, settings: Settings) -> Filters:
     window = max(round((media.sample_rate or 48000) * CLIP_WINDOW_SECONDS), 1)
     return Filters(
@@ -132,7 +139,7 @@ def filters(media: MediaInfo, settings: Settings) -> Filters:
         clipping=f"asetnsamples=n={window}:p=0,astats=metadata=1:reset=1"
         ":measure_perchannel=none:measure_overall=Peak_level",
         sample=_every(settings.number("sampleSeconds")),
-        quality_sample=f"{_every(settings.number('qualitySampleSeconds'))},{_CENTRE}",
+        quality_sample=f"{_every(settings.number('qualitySampleSeconds'))},{_centre(media)}",
     )
 
 
