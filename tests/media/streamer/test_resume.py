@@ -11,12 +11,15 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from playout.media.hls import parse_playlist, playlist_violations, reload_violations
 from tests.streaming import StartStreamer, channel_document, make_clip
+
+pytestmark = pytest.mark.fault
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
@@ -49,6 +52,69 @@ def test_a_restart_resumes_within_a_segment(
     resumed_from = resumed["positionSeconds"] - sum(segment.duration for segment in new)
     assert abs(resumed_from - cursor["positionSeconds"]) <= 2.1
     assert cursor["positionSeconds"] >= before["nowPlaying"]["positionSeconds"] - 2.0
+
+
+def test_a_kill_mid_break_goes_on_with_the_same_break(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
+    """SIGKILL 4 s into a 16-s ad break: the restarted engine joins the same break where
+    the clock is (the same EXT-X-DATERANGE, no second CUE-OUT), returns from it on time,
+    and the item goes on from its break point."""
+    make_clip(tmp_path / "media/shows/Long S01E01.mkv", 200)
+    breaks = [{"program": "shows", "everyMinutes": 2, "seconds": 16}]
+    document = channel_document("break", [{"path": "shows"}], breaks=breaks)
+    # The item began 108 s ago on the channel's clock: its break is at 120 s.
+    epoch = datetime.now(UTC) - timedelta(seconds=108)
+    document["metadata"]["creationTimestamp"] = epoch.isoformat()
+    state = tmp_path / "state"
+    first = streamer_for(document, tmp_path / "media", state)
+    first.wait_for_playlist(2)
+    while not any(s.cue_out for s in first.wait_for_playlist(1).segments):
+        time.sleep(0.2)
+    time.sleep(4)
+    before = first.wait_for_playlist(1)
+    first.stop(signal.SIGKILL)
+    (opened,) = [s for s in before.segments if s.cue_out]
+    (mark,) = [d for d in before.dateranges if d.attributes.get("SCTE35-OUT")]
+
+    second = streamer_for(document, tmp_path / "media", state)
+    # Every segment and date range a player reloading the playlist saw, before and after,
+    # each segment as first listed (a discontinuity tag goes with the window's first line).
+    seen = {s.sequence: s for s in before.segments}
+    ranges = list(before.dateranges)
+    last = before
+    deadline = time.monotonic() + 40
+    while not any(s.cue_in for s in seen.values() if s.sequence > opened.sequence):
+        assert time.monotonic() < deadline, f"the break never ended:\n{second.log_text()}"
+        time.sleep(0.5)
+        after = second.wait_for_playlist(1)
+        assert playlist_violations(after) == [] and reload_violations(last, after) == []
+        for segment in after.segments:
+            seen.setdefault(segment.sequence, segment)
+        ranges += after.dateranges
+        last = after
+    # The first segment of the second engine starts a discontinuity (new timestamps; the
+    # first may have published one more before the kill landed). It is inside the break.
+    resumed_in = next(
+        seen[n] for n in sorted(seen) if n > opened.sequence and seen[n].discontinuity
+    )
+    assert [s.sequence for s in seen.values() if s.cue_out] == [opened.sequence]
+    assert resumed_in.break_elapsed is not None
+    assert sorted(seen) == list(range(min(seen), max(seen) + 1)), "a segment was lost"
+    assert {d.id for d in ranges if d.attributes.get("SCTE35-OUT")} == {mark.id}
+    assert all(d.start_date == mark.start_date for d in ranges if d.id == mark.id)
+    # Joined where the clock is: the break's elapsed time agrees with its segments' dates.
+    assert resumed_in.program_date_time is not None and mark.start_date is not None
+    since_start = (resumed_in.program_date_time - mark.start_date).total_seconds()
+    assert abs(resumed_in.break_elapsed - since_start) <= 0.1
+    # Back on time, and the item goes on from its break point.
+    (back,) = [s for s in seen.values() if s.cue_in and s.sequence > opened.sequence]
+    assert back.program_date_time is not None
+    assert abs((back.program_date_time - mark.start_date).total_seconds() - 16) <= 0.1
+    resumed = second.wait_for_status(
+        lambda s: (s["nowPlaying"] or {}).get("item") == "shows/Long S01E01.mkv"
+    )["nowPlaying"]
+    assert 120 <= resumed["positionSeconds"] <= 126
 
 
 def segmenting_ffmpeg(parent: int) -> int | None:
