@@ -12,6 +12,7 @@ import pytest
 
 from playout.api.channel import ChannelSpec
 from playout.streamer.timeline import (
+    MAX_PART_SECONDS,
     Library,
     MediaFile,
     Planned,
@@ -318,6 +319,39 @@ def test_copy_mode_breaks_fall_on_keyframes() -> None:
     # 480 s and 960 s move to the nearest keyframes, 483 and 959.
     assert [e.entry.start for e in parts] == [0.0, 483.0, 959.0]
     assert all(e.entry.start in keyframes for e in parts)
+
+
+@pytest.mark.parametrize("with_breaks", [False, True], ids=["plain", "with-breaks"])
+def test_an_item_too_long_for_the_timestamps_airs_in_parts(with_breaks: bool) -> None:
+    """A 30-hour recording: no run of ffmpeg reaches the 2^33 wrap of MPEG-TS timestamps
+    (about 26.5 h). It airs in parts of at most 12 hours, back to back where no break falls
+    (the breaks, where the program has them, stay where they were), and the guide shows it
+    as one programme."""
+    epoch = datetime(2026, 12, 1, tzinfo=UTC)
+    marathon = MediaFile("movies/marathon.mkv", 30 * 3600)
+    breaks = [{"program": "movies", "everyMinutes": 240, "seconds": 60}] if with_breaks else []
+    channel = spec(programs=[{"name": "movies", "path": "movies"}], breaks=breaks)
+    library = Library(programs={"movies": [marathon]}, filler=FILLER)
+    entries = planned(channel, epoch, 40, library=library)
+    assert_contiguous(entries)
+    parts = [e for e in entries if e.entry.path == marathon.path][: 8 if with_breaks else 3]
+    wrap = 2**33 / 90_000
+    for part in parts:
+        assert part.length <= MAX_PART_SECONDS
+        assert ts_offset(part.at, epoch) + part.length < wrap
+    assert [p.final for p in parts] == [False] * (len(parts) - 1) + [True]
+    assert sum(p.length for p in parts) == pytest.approx(marathon.duration, abs=len(parts) * FRAME)
+    if with_breaks:
+        # Breaks every 4 hours; the 12-hour limit never cuts between two of them.
+        assert [round(p.entry.start / 3600, 3) for p in parts] == [0, 4, 8, 12, 16, 20, 24, 28]
+        inside = entries[: entries.index(parts[-1])]
+        assert len({e.avail.id for e in inside if e.avail is not None}) == 7
+    else:
+        assert [p.entry.start for p in parts] == [0, MAX_PART_SECONDS, 2 * MAX_PART_SECONDS]
+        assert entries[: len(parts)] == parts  # nothing between the parts
+    (programme, *later) = programmes(entries)
+    assert programme.path == marathon.path and programme.start == parts[0].at
+    assert all(p.start >= parts[-1].end for p in later)
 
 
 def test_the_plan_key_follows_what_planning_reads() -> None:

@@ -44,8 +44,11 @@ from playout.streamer.schedule import (
 
 # MPEG-TS timestamps wrap at 2^33 / 90 kHz (about 26.5 h). The stream's timestamps restart
 # every 12 hours of the channel's clock, at an entry boundary (which carries a
-# discontinuity), so that an item of up to 14 hours never wraps inside.
+# discontinuity), and an item longer than MAX_PART_SECONDS airs in parts (with no break
+# between, each a run of ffmpeg with timestamps of its own), so that no part wraps inside:
+# a part starts below EARLIEST_TS_OFFSET + TS_PERIOD and ends before 24 h and a bit.
 TS_PERIOD = 43_200.0
+MAX_PART_SECONDS = TS_PERIOD
 # When nothing in the lineup is playable, the slate is planned only this far ahead, so that
 # the guide does not promise it for days.
 EMPTY_LINEUP_SECONDS = 300.0
@@ -302,17 +305,33 @@ class _Planner:
             point += every
         return points
 
+    def part_ends(self, entry: Entry) -> list[tuple[float, bool]]:
+        """Where the item's parts end (seconds into the file), each with whether a break
+        follows it: the break points, and between them cuts that keep each part within
+        MAX_PART_SECONDS. The last is the end of the file."""
+        duration = self.durations.get(entry.path or "", 0.0)
+        keyframes = self.keyframes.get(entry.path or "", ())
+        edges = [entry.start, *self.break_points(entry), duration]
+        ends: list[tuple[float, bool]] = []
+        for index, (start, stop) in enumerate(pairwise(edges)):
+            while stop - start > MAX_PART_SECONDS:
+                cut = start + MAX_PART_SECONDS
+                snapped = _nearest(keyframes, cut) if keyframes else cut
+                start = snapped if start + self.frame < snapped < stop - self.frame else cut
+                ends.append((start, False))
+            ends.append((stop, index < len(edges) - 2))
+        return ends
+
     def item(
         self, cursor: Cursor, entry: Entry, until: datetime | None
     ) -> tuple[list[Planned], Cursor]:
-        """The item from its in-point to its end (or to `until`, cutting it), with its
-        breaks."""
+        """The item from its in-point to its end (or to `until`, cutting it), in parts
+        around its breaks."""
         duration = self.durations.get(entry.path or "", 0.0)
         rule = self.midrolls.get(entry.program)
         planned: list[Planned] = []
         position = entry.start
-        points = self.break_points(entry)
-        for part, stop in enumerate([*points, duration]):
+        for part, (stop, pause) in enumerate(self.part_ends(entry)):
             remaining = None if until is None else (until - cursor.at).total_seconds()
             if remaining is not None and remaining < self.frame:
                 break
@@ -320,30 +339,29 @@ class _Planner:
             cut = remaining is not None and length > remaining
             if cut and remaining is not None:
                 length = self.length(remaining)
-            final = cut or stop == duration or rule is None
+            final = cut or stop == duration
             piece = self.place(
                 cursor, replace(entry, start=round(position, 6)), length, part=part, final=final
             )
             planned.append(piece)
             cursor = self.after(cursor, piece)
             position = stop
-            if stop == duration or rule is None:
+            if final or (until is not None and cursor.at >= until):
                 break
-            if until is not None and cursor.at >= until:
-                break
-            pause, cursor = self.fill(cursor, self.length(rule.seconds), avail=True)
-            planned += pause
+            if pause and rule is not None:
+                breaks, cursor = self.fill(cursor, self.length(rule.seconds), avail=True)
+                planned += breaks
         return planned, cursor
 
     def item_length(self, entry: Entry) -> float:
         """How long the item takes on air, its breaks included."""
-        duration = self.durations.get(entry.path or "", 0.0)
-        points = self.break_points(entry)
         rule = self.midrolls.get(entry.program)
-        edges = [entry.start, *points, duration]
-        total = sum(self.length(b - a) for a, b in pairwise(edges))
-        if rule is not None:
-            total += len(points) * self.length(rule.seconds)
+        total, position = 0.0, entry.start
+        for stop, pause in self.part_ends(entry):
+            total += self.length(stop - position)
+            if pause and rule is not None:
+                total += self.length(rule.seconds)
+            position = stop
         return total
 
     # Filling time ---------------------------------------------------------------------
