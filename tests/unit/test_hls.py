@@ -482,3 +482,7 @@ def test_the_multivariant_playlist_names_what_players_choose_by() -> None:
     assert (top.stream_info.resolution, top.stream_info.frame_rate) == ((1280, 720), 29.97)
     assert top.stream_info.codecs == "avc1.64001f,mp4a.40.2"
     assert low.stream_info.codecs is None  # not yet known: left out, never guessed
+    copied = render_multivariant(
+        [Variant("source/index.m3u8", 1, 1, 2, 2, 25, ())], independent=False
+    )
+    assert m3u8.loads(copied).is_variant and "INDEPENDENT" not in copied

@@ -289,12 +289,18 @@ def render_multivariant(
     variants: Iterable[Variant],
     audio: Iterable[AudioRendition] = (),
     subtitles: Iterable[SubtitleRendition] = (),
+    *,
+    independent: bool = True,
 ) -> str:
     """The playlist a player opens first: every rendition with what it needs to choose.
     Every segment starts with a keyframe (forced on boundaries, or cut on the source's).
-    Alternate audio renditions form one group that every variant names; the variants
-    keep their own sound, the one a player without alternate audio plays."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    `independent`: every segment decodes without the one before (EXT-X-INDEPENDENT-SEGMENTS),
+    which an encoder forcing closed GOPs can promise and a copy of an open-GOP source
+    cannot. Alternate audio renditions form one group that every variant names; the
+    variants keep their own sound, the one a player without alternate audio plays."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
+    if independent:
+        lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
     tracks = list(audio)
     for track in tracks:
         default = "YES" if track.default else "NO"

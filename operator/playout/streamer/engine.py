@@ -1100,7 +1100,9 @@ class Engine:
                     codecs=self._codecs[rendition],
                 )
             )
-        return render_multivariant(variants, audio, subtitles)
+        # A copied open-GOP source's leading pictures refer to the segment before.
+        independent = self.spec.output.mode != "copy"
+        return render_multivariant(variants, audio, subtitles, independent=independent)
 
     def upcoming(self, *, hours: float) -> list[timeline.Programme]:
         """The guide from now (the programme on air first) for `hours`."""
