@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import urllib.request
 from typing import Any
 
@@ -269,14 +270,23 @@ def test_metrics(kubectl: Kubectl, operator: dict[str, Any]) -> None:
 
 
 def test_phase_transitions_post_events(kubectl: Kubectl) -> None:
+    """One event per transition: the Deployment's rollout reconciles the Channel again
+    and again, often with the Channel as it was before the last status write."""
     kubectl.apply(channel())
     eventually(lambda: phase(kubectl) == "Starting", timeout=90, what="phase Starting")
+
+    def ours() -> list[dict[str, Any]]:
+        found = kubectl.items("events", "--field-selector", "involvedObject.kind=Channel")
+        return [e for e in found if e["source"].get("component") == "playout-operator"]
+
     events = eventually(
-        lambda: [
-            e
-            for e in kubectl.items("events", "--field-selector", "involvedObject.kind=Channel")
-            if e["reason"] == "Starting"
-        ],
-        what="a Starting event",
+        lambda: [e for e in ours() if e["reason"] == "Starting"], what="a Starting event"
     )
     assert events[0]["involvedObject"]["name"] == "classics"
+    eventually(
+        lambda: (kubectl.get("deployment", "classics") or {}).get("status", {}).get("replicas"),
+        what="the rollout",
+    )
+    time.sleep(5)  # the rollout's last status changes, and what they reconcile
+    reasons = [e["reason"] for e in ours()]
+    assert sorted(reasons) == sorted(set(reasons)), reasons

@@ -25,6 +25,7 @@ from playout.controller.status.patch import (
     channel_status_patch,
     is_noop,
     merge_conditions,
+    merged,
     probejob_status_patch,
 )
 from tests.conftest import probe_job, rolled_out
@@ -263,11 +264,8 @@ def test_status_patch_is_kstatus_shaped(channel_body: dict[str, Any]) -> None:
 def test_writing_the_same_status_twice_is_a_noop(channel_body: dict[str, Any]) -> None:
     channel = with_stream(channel_body, NOW)
     _, patch = channel_status_patch(channel, rolled_out(), now=NOW, heartbeat_seconds=HEARTBEAT)
-    current = {
-        **channel_body["status"],
-        **patch,
-        "stream": {**channel_body["status"]["stream"], **patch["stream"]},
-    }
+    current = merged(channel_body["status"], patch)
+    assert current["stream"] == {**channel_body["status"]["stream"], **patch["stream"]}
     assert is_noop(current, patch)
     channel_body["status"] = current
     _, again = channel_status_patch(
@@ -278,6 +276,17 @@ def test_writing_the_same_status_twice_is_a_noop(channel_body: dict[str, Any]) -
     )
     assert is_noop(current, again)
     assert not is_noop(current, {**again, "phase": "Degraded"})
+
+
+def test_merge_patches_merge_objects_and_remove_nulls() -> None:
+    status = {"phase": "Live", "stream": {"url": "u", "diskFullSince": "t"}, "skipped": [1]}
+    patch = {"phase": "Degraded", "stream": {"diskFullSince": None}, "skipped": []}
+    assert merged(status, patch) == {"phase": "Degraded", "stream": {"url": "u"}, "skipped": []}
+    # Two patches in one: the null still removes when the sum is applied.
+    both = merged({"stream": {"lastSegmentAt": "x"}}, patch, keep_nulls=True)
+    assert both["stream"] == {"lastSegmentAt": "x", "diskFullSince": None}
+    assert merged(status, both)["stream"] == {"url": "u", "lastSegmentAt": "x"}
+    assert status["stream"] == {"url": "u", "diskFullSince": "t"}  # not changed in place
 
 
 # --- ProbeJob ---------------------------------------------------------------------------

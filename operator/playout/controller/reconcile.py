@@ -36,6 +36,7 @@ from playout.controller.status.observed import DeploymentState, JobState, Prober
 from playout.controller.status.patch import (
     channel_status_patch,
     is_noop,
+    merged,
     owned_fields,
     probejob_status_patch,
 )
@@ -95,6 +96,11 @@ class Reconciler:
         # What was last applied successfully, by owner uid: a reconcile whose desired
         # children are unchanged skips the apply (child watches catch drift meanwhile).
         self._applied: dict[str, str] = {}
+        # What this process last wrote into each owner's status, by uid. The body a
+        # reconcile gets can predate that write (a child's event, with the owner from the
+        # index before the watch brought the write back): read against it alone, the
+        # same phase would be written, and its event posted, again.
+        self._written: dict[str, dict[str, Any]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         # By owner uid: when the clock alone would change the status (an assessment's
         # `recheck_at`), or the retry of a reconcile that failed on something passing.
@@ -104,6 +110,7 @@ class Reconciler:
 
     def forget(self, uid: str) -> None:
         self._applied.pop(uid, None)
+        self._written.pop(uid, None)
         self._locks.pop(uid, None)
         self._rechecks.pop(uid, None)
         self._metrics.objects.pop(uid, None)
@@ -357,7 +364,7 @@ class Reconciler:
         logger: logging.Logger,
     ) -> None:
         meta = body["metadata"]
-        current = body.get("status") or {}
+        current = merged(body.get("status") or {}, self._written.get(meta["uid"], {}))
         self._recheck(kind, body, assessment.recheck_at)
         verdict = patch.get("verdict", current.get("verdict")) or ""
         self._metrics.objects[meta["uid"]] = ObjectState(
@@ -374,6 +381,8 @@ class Reconciler:
             logger.error(f"Writing status failed: {error.status.message}")
             self._retry(kind, body)
             return
+        written = self._written.get(meta["uid"], {})
+        self._written[meta["uid"]] = merged(written, patch, keep_nulls=True)
         previous = current.get("phase")
         if previous != patch["phase"]:
             # Events on transitions only; the Ready condition says why.

@@ -132,6 +132,23 @@ def _no_nulls_in_lists(value: Any, *, in_list: bool = False) -> Any:
     return value
 
 
+def merged(
+    current: dict[str, Any], patch: dict[str, Any], *, keep_nulls: bool = False
+) -> dict[str, Any]:
+    """`current` with the merge patch `patch` applied (RFC 7386: objects merge, null
+    removes, anything else replaces). `keep_nulls`: the nulls stay, so that the result is
+    still a patch (two patches in one)."""
+    result = dict(current)
+    for key, value in patch.items():
+        if value is None and not keep_nulls:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value, keep_nulls=keep_nulls)
+        else:
+            result[key] = value
+    return result
+
+
 def is_noop(current: dict[str, Any], patch: dict[str, Any]) -> bool:
     """Whether merging `patch` into the `current` status would change nothing."""
     for key, value in patch.items():
