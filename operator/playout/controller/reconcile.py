@@ -96,10 +96,7 @@ class Reconciler:
         # What was last applied successfully, by owner uid: a reconcile whose desired
         # children are unchanged skips the apply (child watches catch drift meanwhile).
         self._applied: dict[str, str] = {}
-        # What this process last wrote into each owner's status, by uid. The body a
-        # reconcile gets can predate that write (a child's event, with the owner from the
-        # index before the watch brought the write back): read against it alone, the
-        # same phase would be written, and its event posted, again.
+        # What this process last wrote into each owner's status, by uid (`_as_written`).
         self._written: dict[str, dict[str, Any]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         # By owner uid: when the clock alone would change the status (an assessment's
@@ -114,6 +111,18 @@ class Reconciler:
         self._locks.pop(uid, None)
         self._rechecks.pop(uid, None)
         self._metrics.objects.pop(uid, None)
+
+    def _as_written(self, body: Body) -> Body:
+        """The body with what this process last wrote into its status laid over it. A
+        reconcile's body can predate that write (a child's event, with the owner from the
+        index before the watch brought the write back, or an event that waited in a long
+        queue): read as it is, the same phase was written, and its event posted, again, and
+        two writes with different transition times took turns for ever. No one else
+        writes the operator's fields."""
+        written = self._written.get(body["metadata"]["uid"])
+        if written is None:
+            return body
+        return {**body, "status": merged(body.get("status") or {}, written)}
 
     def _lock(self, uid: str) -> asyncio.Lock:
         return self._locks.setdefault(uid, asyncio.Lock())
@@ -167,6 +176,7 @@ class Reconciler:
         self, body: Body, *, deployment: DeploymentState | None, logger: logging.Logger
     ) -> None:
         async with self._one_at_a_time(CHANNEL, body, logger):
+            body = self._as_written(body)
             with self._timed(CHANNEL):
                 channel = await self._validated(CHANNEL, body, logger)
                 if channel is None:
@@ -198,6 +208,7 @@ class Reconciler:
             return  # the parent's own reconcile reports this
         async with self._one_at_a_time(CHANNEL, parent, logger):
             children = build_channel(channel, self._config)
+            parent = self._as_written(parent)
             await self._reapply(CHANNEL, parent, children, child_kind, name, live, logger)
 
     # --- ProbeJob -----------------------------------------------------------------------
@@ -213,6 +224,7 @@ class Reconciler:
         """`pods`: the finished prober pods of this ProbeJob, whose termination messages
         carry the reports."""
         async with self._one_at_a_time(PROBEJOB, body, logger):
+            body = self._as_written(body)
             with self._timed(PROBEJOB):
                 probe = await self._validated(PROBEJOB, body, logger)
                 if probe is None:
@@ -247,6 +259,7 @@ class Reconciler:
         if not _probe_done(probe, parent):
             async with self._one_at_a_time(PROBEJOB, parent, logger):
                 children = build_probejob(probe, self._config)
+                parent = self._as_written(parent)
                 await self._reapply(PROBEJOB, parent, children, child_kind, name, live, logger)
 
     # --- shared -------------------------------------------------------------------------
@@ -364,7 +377,7 @@ class Reconciler:
         logger: logging.Logger,
     ) -> None:
         meta = body["metadata"]
-        current = merged(body.get("status") or {}, self._written.get(meta["uid"], {}))
+        current = body.get("status") or {}
         self._recheck(kind, body, assessment.recheck_at)
         verdict = patch.get("verdict", current.get("verdict")) or ""
         self._metrics.objects[meta["uid"]] = ObjectState(
