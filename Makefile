@@ -133,9 +133,11 @@ e2e-kind: $(STAMP) system-deps player-assets ## The real-node tests on a kind cl
 bench-deps: ## Install nginx and wrk for the serving benchmark
 	$(call apt_install,nginx wrk,nginx wrk,The serving benchmark)
 
+# The operator benchmark starts (or reuses) the local cluster, as the e2e tier does.
+BENCHES := timeline streamer serving prober renditions operator
 .PHONY: bench
 bench: $(STAMP) system-deps bench-deps ## Benchmarks (ratios against a baseline measured in the same run)
-	for script in bench/*.py; do echo "== $$script"; $(BIN)/python -m bench.$$(basename $$script .py); echo; done
+	for name in $(BENCHES); do echo "== bench/$$name.py"; $(BIN)/python -m bench.$$name; echo; done
 
 # --- local cluster ---------------------------------------------------------------------
 

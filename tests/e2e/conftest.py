@@ -26,10 +26,15 @@ OPERATOR_ENV = {
 }
 
 
-def local_cluster() -> Path:
-    """Build the tools if needed and start (or reuse) the local cluster; its kubeconfig."""
+def local_cluster(nodes: int = 2) -> Path:
+    """Build the tools if needed and start (or reuse) the local cluster with `nodes` kwok
+    nodes (another number starts it afresh); its kubeconfig."""
     subprocess.run(["bash", str(ROOT / "hack" / "tools.sh")], check=True, cwd=ROOT)
-    subprocess.run([sys.executable, str(ROOT / "hack" / "cluster.py"), "up"], check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, str(ROOT / "hack" / "cluster.py"), "up", "--nodes", str(nodes)],
+        check=True,
+        cwd=ROOT,
+    )
     return ROOT / ".cluster" / "kubeconfig"
 
 
@@ -38,13 +43,18 @@ def kubeconfig() -> Path:
     return local_cluster()
 
 
-@pytest.fixture(scope="session")
-def admin(kubeconfig: Path) -> Kubectl:
+def with_crds(kubeconfig: Path) -> Kubectl:
+    """The cluster's admin, once the CRDs are installed and established."""
     kubectl = Kubectl(kubeconfig)
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
     for crd in ("channels.playout.dev", "probejobs.playout.dev"):
         kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
     return kubectl
+
+
+@pytest.fixture(scope="session")
+def admin(kubeconfig: Path) -> Kubectl:
+    return with_crds(kubeconfig)
 
 
 def operator_kubeconfig(admin: Kubectl, path: Path) -> Path:

@@ -24,7 +24,12 @@ HEARTBEAT_SECONDS = 10
 
 @contextmanager
 def operator_process(
-    kubeconfig: Path, args: list[str], env: dict[str, str], workdir: Path
+    kubeconfig: Path,
+    args: list[str],
+    env: dict[str, str],
+    workdir: Path,
+    *,
+    log_level: str = "debug",
 ) -> Iterator[dict[str, Any]]:
     """`playout operator ARGS` until the block ends, healthy before it starts; its liveness
     and metrics endpoints on free loopback ports; `env` over HEARTBEAT_SECONDS."""
@@ -32,7 +37,7 @@ def operator_process(
     log_path = workdir / "operator.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "playout.cli", "--log-level", "debug", "operator", *args,
+            [sys.executable, "-m", "playout.cli", "--log-level", log_level, "operator", *args,
              "--liveness", f"http://127.0.0.1:{health_port}/healthz",
              "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port)],
             env={
