@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from playout.media.hls import parse_playlist, playlist_violations, reload_violations
-from tests.streaming import StartStreamer, channel_document, make_clip
+from tests.streaming import StartStreamer, channel_document, follow_live_playlist, make_clip
 
 pytestmark = pytest.mark.fault
 
@@ -168,6 +168,38 @@ def test_a_hung_ffmpeg_is_restarted_before_players_run_dry(
     final = parse_playlist(streamer.get("/live/index.m3u8").decode())
     assert playlist_violations(final) == []
     print(f"\nffmpeg hung: the live edge stood still at most {longest:.1f}s")
+
+
+def test_a_killed_ffmpeg_is_replaced_and_the_item_goes_on_within_a_segment(
+    tmp_path: Path, streamer_for: StartStreamer
+) -> None:
+    """ffmpeg killed mid-item (SIGKILL, as the OOM killer does): a new one takes the item
+    up from the end of its last published segment, so the playlist goes on with the same
+    item, no segment missing and none repeated, and the restart is counted."""
+    make_clip(tmp_path / "media/shows/Long S01E01.mkv", 60)
+    streamer = streamer_for(channel_document("killed", [{"path": "shows"}]), tmp_path / "media")
+    streamer.wait_for_playlist(3)
+    time.sleep(8)  # into the item, past the start burst
+    assert streamer.process is not None
+    victim = segmenting_ffmpeg(streamer.process.pid)
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    # Long enough for the new run's first segments, short enough that the window (6
+    # segments) still holds the last of the old run.
+    seen = follow_live_playlist(lambda: streamer.get("/live/index.m3u8").decode(), 8, 2)
+    assert seen.problems == []
+    assert seen.titles == {"Long S01E01"}
+    assert segmenting_ffmpeg(streamer.process.pid) not in (None, victim)
+    assert "playout_ffmpeg_restarts_total 1.0" in streamer.get("/metrics").decode()
+    # The new run carries on the old one's timestamps from its last segment (no
+    # discontinuity needed): each segment's date follows the one before it exactly.
+    playlist = parse_playlist(streamer.get("/live/index.m3u8").decode())
+    for before, after in itertools.pairwise(playlist.segments):
+        assert before.program_date_time is not None and after.program_date_time is not None
+        gap = (after.program_date_time - before.program_date_time).total_seconds()
+        assert abs(gap - before.duration) < 0.05, (before, after)
+    position = streamer.status()["nowPlaying"]["positionSeconds"]
+    assert streamer.status()["nowPlaying"]["item"] == "shows/Long S01E01.mkv" and position > 20
 
 
 def test_a_vanished_item_is_replaced_in_its_own_time(
