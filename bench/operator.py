@@ -36,9 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,10 +48,10 @@ from lightkube.types import PatchType
 from bench.timeline import print_table
 from playout.api.resources import ChannelResource, ProbeJobResource
 from playout.controller.kube import FIELD_MANAGER
-from tests.conftest import ROOT, load_example
+from tests.conftest import load_example
 from tests.e2e.conftest import local_cluster, operator_kubeconfig, with_crds
 from tests.e2e.kubectl import Kubectl, eventually, restricted_namespace
-from tests.e2e.operator_process import operator_process
+from tests.e2e.operator_process import healthy_process, operator_process
 from tests.streaming import free_port
 
 NAMESPACE = "bench-operator"
@@ -183,30 +181,17 @@ def quiet_writes(admin: Kubectl, seconds: float) -> int:
     return operator_writes(admin) - before
 
 
-@contextlib.contextmanager
-def noop_operator(kubeconfig: Path, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    port = free_port()
-    log = (workdir / "noop.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.noop_operator", NAMESPACE, f"http://127.0.0.1:{port}/healthz"],
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)}, stdout=log, stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )  # fmt: skip
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return True
-        except OSError:
-            return False
-
-    try:
-        eventually(healthy, timeout=60, what="the no-op operator")
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+def noop_operator(
+    kubeconfig: Path, workdir: Path
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    health = f"http://127.0.0.1:{free_port()}/healthz"
+    return healthy_process(
+        [sys.executable, "-m", "bench.noop_operator", NAMESPACE, health],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        log_path=workdir / "noop.log",
+        health_url=health,
+        what="the no-op operator",
+    )
 
 
 def report_all(client: Client, names: list[str]) -> None:
@@ -262,7 +247,6 @@ def main() -> None:
     operator_config = operator_kubeconfig(admin, workdir / "kubeconfig")
     client = Client(KubeConfig.from_file(str(admin.kubeconfig)), field_manager="bench")
     watch = Generations(client)
-    rows: list[tuple[str, str, float, str]] = []
     try:
         with noop_operator(admin.kubeconfig, workdir) as noop:
             noop_empty = settle(noop.pid)
@@ -317,7 +301,7 @@ def main() -> None:
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
-    rows += [
+    rows: list[tuple[str, str, float, str]] = [
         (
             f"{channels} Channels + {probejobs} ProbeJobs caught up: {done - started:.1f} s "
             f"({done - last_create:.1f} s after the last create)",

@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from playout.media.hls import parse_playlist, playlist_violations, reload_violations
-from tests.streaming import StartStreamer, channel_document, follow_live_playlist, make_clip
+from tests.streaming import (
+    StartStreamer,
+    Streamer,
+    channel_document,
+    follow_live_playlist,
+    make_clip,
+)
 
 pytestmark = pytest.mark.fault
 
@@ -117,8 +123,10 @@ def test_a_kill_mid_break_goes_on_with_the_same_break(
     assert 120 <= resumed["positionSeconds"] <= 126
 
 
-def segmenting_ffmpeg(parent: int) -> int | None:
-    """The pid of the ffmpeg that `parent` runs to make segments, if one runs."""
+def segmenting_ffmpeg(streamer: Streamer) -> int | None:
+    """The pid of the ffmpeg that `streamer`'s engine runs to make segments, if one runs."""
+    assert streamer.process is not None
+    parent = streamer.process.pid
     for proc in Path("/proc").iterdir():
         try:
             ppid = int((proc / "stat").read_text().rpartition(")")[2].split()[1])
@@ -130,6 +138,17 @@ def segmenting_ffmpeg(parent: int) -> int | None:
     return None
 
 
+def _into_an_item(tmp_path: Path, streamer_for: StartStreamer, name: str) -> tuple[Streamer, int]:
+    """A channel 8 s into a 60-s item, past the start burst, and its segmenting ffmpeg."""
+    make_clip(tmp_path / "media/shows/Long S01E01.mkv", 60)
+    streamer = streamer_for(channel_document(name, [{"path": "shows"}]), tmp_path / "media")
+    streamer.wait_for_playlist(3)
+    time.sleep(8)
+    ffmpeg = segmenting_ffmpeg(streamer)
+    assert ffmpeg is not None
+    return streamer, ffmpeg
+
+
 def test_a_hung_ffmpeg_is_restarted_before_players_run_dry(
     tmp_path: Path, streamer_for: StartStreamer
 ) -> None:
@@ -137,13 +156,7 @@ def test_a_hung_ffmpeg_is_restarted_before_players_run_dry(
     blocked on a dead NFS server would): the watchdog kills it, the item goes on from its
     last segment, and the live edge never stands still longer than a player 3 segments
     behind it holds."""
-    make_clip(tmp_path / "media/shows/Long S01E01.mkv", 60)
-    streamer = streamer_for(channel_document("hung", [{"path": "shows"}]), tmp_path / "media")
-    streamer.wait_for_playlist(3)
-    time.sleep(8)  # into the item, past the start burst
-    assert streamer.process is not None
-    hung = segmenting_ffmpeg(streamer.process.pid)
-    assert hung is not None
+    streamer, hung = _into_an_item(tmp_path, streamer_for, "hung")
     stopped_at = time.monotonic()
     edges: list[tuple[float, int]] = []
     while time.monotonic() - stopped_at < 30:
@@ -154,7 +167,7 @@ def test_a_hung_ffmpeg_is_restarted_before_players_run_dry(
         if not edges or edges[-1][1] != edge:
             edges.append((time.monotonic(), edge))
         time.sleep(0.2)
-    replaced = segmenting_ffmpeg(streamer.process.pid)
+    replaced = segmenting_ffmpeg(streamer)
     assert replaced not in (None, hung)
     with contextlib.suppress(ProcessLookupError):
         os.kill(hung, signal.SIGCONT)
@@ -176,20 +189,14 @@ def test_a_killed_ffmpeg_is_replaced_and_the_item_goes_on_within_a_segment(
     """ffmpeg killed mid-item (SIGKILL, as the OOM killer does): a new one takes the item
     up from the end of its last published segment, so the playlist goes on with the same
     item, no segment missing and none repeated, and the restart is counted."""
-    make_clip(tmp_path / "media/shows/Long S01E01.mkv", 60)
-    streamer = streamer_for(channel_document("killed", [{"path": "shows"}]), tmp_path / "media")
-    streamer.wait_for_playlist(3)
-    time.sleep(8)  # into the item, past the start burst
-    assert streamer.process is not None
-    victim = segmenting_ffmpeg(streamer.process.pid)
-    assert victim is not None
+    streamer, victim = _into_an_item(tmp_path, streamer_for, "killed")
     os.kill(victim, signal.SIGKILL)
     # Long enough for the new run's first segments, short enough that the window (6
     # segments) still holds the last of the old run.
     seen = follow_live_playlist(lambda: streamer.get("/live/index.m3u8").decode(), 8, 2)
     assert seen.problems == []
     assert seen.titles == {"Long S01E01"}
-    assert segmenting_ffmpeg(streamer.process.pid) not in (None, victim)
+    assert segmenting_ffmpeg(streamer) not in (None, victim)
     assert "playout_ffmpeg_restarts_total 1.0" in streamer.get("/metrics").decode()
     # The new run carries on the old one's timestamps from its last segment (no
     # discontinuity needed): each segment's date follows the one before it exactly.
