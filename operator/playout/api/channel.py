@@ -227,7 +227,11 @@ class GuideInfo(SpecModel):
 
 
 class Loudness(SpecModel):
-    """EBU R128 loudness normalisation (ffmpeg loudnorm), applied in transcode mode."""
+    """EBU R128 loudness normalisation of every encoded item (transcode mode, and the items
+    copy mode cannot copy). Each item's loudness is measured ahead of its airing, once per
+    version of its file, and it airs at the one linear gain that brings it to the target,
+    behind a limiter where its peaks would pass the true-peak ceiling; an item that airs
+    before its measurement is done goes through ffmpeg's loudnorm instead."""
 
     enabled: bool = True
     """Normalise every item to the same loudness, so viewers do not reach for the remote at
@@ -237,7 +241,8 @@ class Loudness(SpecModel):
     true_peak_dbtp: float = Field(default=-1.0, ge=-9, le=0)
     """Maximum true peak."""
     range_lu: float = Field(default=7.0, ge=1, le=50)
-    """Target loudness range."""
+    """Target loudness range, for items that go through loudnorm; measured items keep
+    their own dynamics (EBU R128's linear normalisation)."""
 
 
 class VideoOutput(SpecModel):

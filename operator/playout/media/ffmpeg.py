@@ -14,13 +14,15 @@ run therefore produces exactly `planned_length` seconds:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
 from playout.api.channel import Logo, Output
-from playout.media import languages
+from playout.media import languages, loudness
+from playout.media.loudness import Level
 from playout.media.metadata import MediaInfo
 from playout.media.source import image_args, input_args, sidecar_args
 
@@ -206,22 +208,22 @@ def _encoded(
     video_in: str,
     sounds: list[str],
     video: str,
-    audio: str,
+    audio: list[str],
     logo: int | None = None,
     per_output: list[str] | None = None,
 ) -> list[str]:
     """Every output from one decode: the `video` chain once, the logo (input `logo`) over
     it, then (with several renditions) the picture split and scaled down for each rung;
-    the `audio` chain on the main sound (`sounds[0]`), split for each rung, and on each
-    alternate's (`sounds[1:]`); one encoder pair and segment muxer per rung, then one AAC
-    encoder and muxer per alternate."""
+    each sound's `audio` chain on it: the main sound's (`sounds[0]`) split for each rung,
+    each alternate's (`sounds[1:]`) on its own; one encoder pair and segment muxer per rung,
+    then one AAC encoder and muxer per alternate."""
     rungs = ladder(output)
     extra = per_output or []
     if logo is not None and output.logo is not None:
         video = f"{video}[base];{_logo_graph(output.logo, rungs[0], logo)}"
     elif len(rungs) == 1 and len(sounds) == 1 and ";" not in video:
         return [
-            "-map", video_in, "-map", sounds[0], "-vf", video, "-af", audio,
+            "-map", video_in, "-map", sounds[0], "-vf", video, "-af", audio[0],
             *_video_encoder(output, rungs[0]), *_audio_encoder(output), *extra,
             *_segment_muxer(segments, segments.pattern),
         ]  # fmt: skip
@@ -230,8 +232,11 @@ def _encoded(
     mains = "".join(f"[a{i}]" for i in range(len(rungs)))
     graph = [f"[{video_in}]{video},split={len(rungs)}{pictures}"]
     graph += [f"[v{i}]scale={r.width}:{r.height},setsar=1[v{i}s]" for i, r in enumerate(rungs) if i]
-    graph.append(f"[{sounds[0]}]{audio},asplit={len(rungs)}{mains}")
-    graph += [f"[{sound}]{audio}[x{j}]" for j, sound in enumerate(sounds[1:])]
+    graph.append(f"[{sounds[0]}]{audio[0]},asplit={len(rungs)}{mains}")
+    graph += [
+        f"[{sound}]{chain}[x{j}]"
+        for j, (sound, chain) in enumerate(zip(sounds[1:], audio[1:], strict=True))
+    ]
     command = ["-filter_complex", ";".join(graph)]
     for i, rung in enumerate(rungs):
         command += [
@@ -264,6 +269,22 @@ def sounds_of(output: Output, info: MediaInfo) -> list[str]:
     main = next((index for index in preferred if index is not None), default)
     alternates = [in_language(code) for code in output.audio.alternate_languages]
     return [f"0:{main}", *(f"0:{main if index is None else index}" for index in alternates)]
+
+
+def airs_copied(
+    output: Output, info: MediaInfo, *, copy: bool = True, burn: BurnIn | None = None
+) -> bool:
+    """Whether `item_command` copies the file as it is rather than encoding it."""
+    # A file without sound is encoded where alternate audio renditions need silence from it.
+    silent_alternates = info.audio_index is None and bool(output.audio.alternate_languages)
+    return (
+        copy and output.mode == "copy" and can_copy(info) and burn is None and not silent_alternates
+    )
+
+
+def tracks_heard(output: Output, info: MediaInfo) -> list[int]:
+    """The file's audio tracks that its sounds play (`sounds_of`), by stream index."""
+    return sorted({int(sound[2:]) for sound in sounds_of(output, info) if sound.startswith("0:")})
 
 
 def _silent(output: Output) -> list[str]:
@@ -424,8 +445,10 @@ def _audio_length(output: Output, frames: int | None, phase: Fraction) -> str:
 
 
 def _audio_filter(
-    output: Output, frames: int | None, phase: Fraction, *, loudness: bool = True
+    output: Output, frames: int | None, phase: Fraction, normalised: str | None = None
 ) -> str:
+    """One sound's chain: resampled to the stream's rate and layout, `normalised` (the
+    loudness filters), then cut to the entry's length."""
     audio = output.audio
     layout = "stereo" if audio.channels == 2 else "mono"
     # first_pts=0: samples count from the entry's start (padded with silence where the
@@ -434,14 +457,23 @@ def _audio_filter(
         f"aresample={audio.sample_rate}:async=1:first_pts=0",
         f"aformat=channel_layouts={layout}",
     ]
-    if loudness and audio.loudness.enabled:
-        loud = audio.loudness
-        steps.append(
-            f"loudnorm=I={loud.integrated_lufs}:TP={loud.true_peak_dbtp}:LRA={loud.range_lu}"
-        )
-        steps.append(f"aresample={audio.sample_rate}")  # loudnorm works at 192 kHz
+    if normalised:
+        steps.append(normalised)
     steps.append(_audio_length(output, frames, phase))
     return ",".join(steps)
+
+
+def _normalised(output: Output, sound: str, levels: Mapping[str, Level]) -> str | None:
+    """`audio.loudness` for one sound: the linear level measured for its track, or
+    loudnorm's dynamic mode where none is known yet; nothing for the silence of an item
+    without audio."""
+    target = output.audio.loudness
+    if not target.enabled or not sound.startswith("0:"):
+        return None
+    level = levels.get(sound)
+    if level is None:
+        return loudness.dynamic_filter(target, output.audio.sample_rate)
+    return loudness.level_filter(level, target)
 
 
 def _silence(output: Output) -> list[str]:
@@ -500,21 +532,22 @@ def item_command(
     copy: bool = True,
     logo: Path | None = None,
     burn: BurnIn | None = None,
+    levels: Mapping[str, Level] | None = None,
 ) -> list[str]:
     """Play one file from `start` seconds into segments: `planned_length(duration)` seconds
     of it, or to its end when `duration` is None. Files that already match the stream are
     copied in copy mode (unless `copy` is False: their keyframes are too far apart for the
     segments); everything else is normalised to `output`, padded or cut to the exact
-    length."""
+    length, each sound at its measured loudness level (`levels`, by input stream as
+    `sounds_of` names them) or else through loudnorm."""
     frames = _length(output, duration)
+    phase = _phase(segments)
     head = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats"]
     seek = ["-ss", f"{start:.6f}"] if start > 0 else []
     source_input = [*seek, *input_args(source)]
     has_audio = info.audio_index is not None
     sounds = sounds_of(output, info)
-    # A file without sound is encoded where alternate audio renditions need silence from it.
-    silent_alternates = not has_audio and bool(output.audio.alternate_languages)
-    if copy and output.mode == "copy" and can_copy(info) and burn is None and not silent_alternates:
+    if airs_copied(output, info, copy=copy, burn=burn):
         return [*head, *source_input, *_copied(output, frames, segments, sounds, has_audio)]
     inputs = [*source_input, *([] if has_audio else _silence(output))]
     logo_input = None
@@ -528,7 +561,11 @@ def item_command(
         *_encoded(
             output, segments, video_in="0:v:0", sounds=sounds,
             video=_video_filter(output, frames, info, burn=burn, start=start), logo=logo_input,
-            audio=_audio_filter(output, frames, _phase(segments)), per_output=shortest,
+            audio=[
+                _audio_filter(output, frames, phase, _normalised(output, sound, levels or {}))
+                for sound in sounds
+            ],
+            per_output=shortest,
         ),
     ]  # fmt: skip
 
@@ -601,7 +638,7 @@ def card_command(
             output, segments, video_in="0:v:0", sounds=_silent(output),
             video=f"{text},trim=end_frame={frames},format=yuv420p",
             logo=None if logo is None else 2,
-            audio=_audio_filter(output, frames, _phase(segments), loudness=False),
+            audio=[_audio_filter(output, frames, _phase(segments))] * len(_silent(output)),
         ),
     ]  # fmt: skip
 

@@ -14,7 +14,9 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 # Local files only; `pipe` for stdin/stdout. Never concat, subfile or data: they let a
 # crafted input read other files.
@@ -101,19 +103,22 @@ def kill_group(process: asyncio.subprocess.Process) -> None:
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def _in_child(nice: int) -> None:
     """In the child before exec: killed when the engine that started it dies, even by
-    SIGKILL. Otherwise a paused (SIGSTOP) ffmpeg outlives it, stopped, forever."""
+    SIGKILL (otherwise a paused, SIGSTOPped, ffmpeg outlives it, stopped, forever), and
+    `nice` steps below its parent's priority."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if nice:
+        os.nice(nice)
 
 
 async def start_tool(
-    args: Sequence[str], *, env: Mapping[str, str] | None = None
+    args: Sequence[str], *, env: Mapping[str, str] | None = None, nice: int = 0
 ) -> asyncio.subprocess.Process:
     """Start ffmpeg/ffprobe (args[0]) in its own process group (so a kill takes its
     children too), tied to this process's life, with its output on pipes; `env` replaces
-    the environment when given."""
+    the environment when given; `nice` lowers its priority (work that can wait)."""
     return await asyncio.create_subprocess_exec(
         *args,
         env=env,
@@ -121,8 +126,13 @@ async def start_tool(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        preexec_fn=partial(_in_child, nice) if sys.platform == "linux" else None,
     )
+
+
+def _outcome_dropped(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def run_tool(
@@ -132,9 +142,10 @@ async def run_tool(
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     stderr_limit: int = 1024 * 1024,
     env: Mapping[str, str] | None = None,
+    nice: int = 0,
 ) -> ToolResult:
     """Run ffmpeg/ffprobe (args[0]) to completion, or kill it after `time_limit` seconds."""
-    process = await start_tool(args, env=env)
+    process = await start_tool(args, env=env, nice=nice)
     readers = asyncio.gather(
         _read_bounded(process.stdout, output_limit), _read_bounded(process.stderr, stderr_limit)
     )
@@ -153,6 +164,9 @@ async def run_tool(
         await process.wait()
     except BaseException:
         kill_group(process)
+        # Nobody reads the readers' outcome now: cancelled with the loop (a shutdown),
+        # they would report their CancelledError as an error.
+        readers.add_done_callback(_outcome_dropped)
         raise
     return ToolResult(
         returncode=process.returncode if process.returncode is not None else -1,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playout.media.ffmpeg import escape
+from playout.media.loudness import EBUR128
 from playout.media.metadata import MediaInfo
 from playout.media.source import input_args
 from playout.prober.catalogue import Settings
@@ -134,8 +135,7 @@ def filters(media: MediaInfo, settings: Settings) -> Filters:
         blur="blurdetect",
         silence=f"silencedetect=n={settings.number('silenceDb'):g}dB"
         f":d={settings.number('silenceSeconds'):g}",
-        # Per-frame loudness lines go to the verbose level: the summary is what counts.
-        loudness="ebur128=peak=true:framelog=verbose",
+        loudness=EBUR128,
         clipping=f"asetnsamples=n={window}:p=0,astats=metadata=1:reset=1"
         ":measure_perchannel=none:measure_overall=Peak_level",
         sample=_every(settings.number("sampleSeconds")),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import itertools
 import logging
 import math
 import os
@@ -49,13 +50,14 @@ from playout.media.hls import (
     render_multivariant,
     target_duration_for,
 )
+from playout.media.loudness import Level
 from playout.media.metadata import MediaInfo
 from playout.media.mpegts import codecs as codecs_in
 from playout.media.process import find_tool, kill_group, start_tool
-from playout.prober.engine import ProbeRequest, probe
 from playout.streamer import schedule, timeline
 from playout.streamer.asrun import AsRunLog
 from playout.streamer.library import MediaLibrary, Unplayable
+from playout.streamer.loudness import LoudnessMeter
 from playout.streamer.metrics import EngineMetrics
 from playout.streamer.schedule import LineupState
 from playout.streamer.state import (
@@ -95,6 +97,10 @@ GRACE_SEGMENTS = 6
 KEEP_PAST = timedelta(hours=1)
 # ... extended when its end comes closer than the horizon less this ...
 EXTEND_MARGIN = timedelta(hours=1)
+# ... planned this far ahead before the channel goes on air (the rest right after) ...
+FIRST_PLAN = timedelta(hours=1)
+# ... which the guide's readers wait for, this long at most ...
+GUIDE_WAIT = 10.0
 # ... and the media folders listed again at most this often.
 RESCAN_SECONDS = 60.0
 # Pause before the next try after a generated card failed to render.
@@ -114,6 +120,13 @@ ROOM_POLL_SECONDS = 5.0
 # What `_run_ffmpeg` says when a copied file's keyframes are too far apart for the target
 # duration: the rest of it is transcoded instead.
 KEYFRAMES_TOO_FAR = "keyframes further apart than the target duration"
+
+# An item about to air waits this long for its loudness to be measured, if the meter did
+# not get to it ahead of time (the first item of a new channel): less than loudnorm costs
+# before its first sound (its 3-second look-ahead), which it airs through otherwise.
+MEASURE_WAIT = 0.5
+# The files of the entries starting this soon after the one on air are measured ahead.
+MEASURE_AHEAD = timedelta(minutes=15)
 
 # Items whose subtitle cues are kept in memory (the producer runs a few segments ahead).
 CUES_KEPT = 4
@@ -238,9 +251,28 @@ class Engine:
             ffprobe=find_tool("ffprobe"),
             on_unplayable=self._left_out,
         )
+        self._on_air = asyncio.Event()
+        """Set once the first WORK_AHEAD segments are listed: work that can wait (the rest
+        of the guide, measuring loudness ahead) waits for it, not to slow the start."""
+        self.loudness = (
+            LoudnessMeter(
+                ffmpeg=self.ffmpeg,
+                media_root=media_root,
+                state_dir=state_dir,
+                target=output.audio.loudness,
+                tracks_of=self._tracks_to_measure,
+                background_after=self._on_air,
+            )
+            if output.audio.loudness.enabled
+            else None
+        )
         self.asrun = AsRunLog(state_dir)
         self.timeline: list[Planned] = []
         self.cursor: Cursor | None = None
+        self._guide_planned = asyncio.Event()
+        self._planning = asyncio.Lock()
+        """Held while the timeline is planned: by the producer, and at the start by the
+        planning of the guide beyond its first hour."""
         self.now_playing: NowPlaying | None = None
         self.last_published: float | None = None
         self.last_published_at: datetime | None = None
@@ -264,8 +296,24 @@ class Engine:
 
     async def run(self) -> None:
         self._prepare_dirs()
-        await self._start_timeline()
-        await asyncio.gather(self._produce(), self._publish())
+        try:
+            await self._start_timeline()
+            await asyncio.gather(self._produce(), self._publish(), self._plan_the_rest())
+        finally:
+            if self.loudness is not None:
+                await self.loudness.close()
+
+    async def _plan_the_rest(self) -> None:
+        """The guide beyond the first hour, once the channel is on air."""
+        await self._on_air.wait()
+        await self._extend()
+        self._guide_planned.set()
+
+    async def guide_planned(self) -> None:
+        """Returns once the timeline is planned to the guide's horizon (at most a few
+        seconds after the start), or after GUIDE_WAIT if planning takes longer."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._guide_planned.wait(), GUIDE_WAIT)
 
     def subtitle_dir(self, language: str) -> Path:
         return self.segments_dir / subtitle_name(language)
@@ -331,13 +379,23 @@ class Engine:
         if saved is not None and saved.plan_key != timeline.plan_key(self.spec):
             log.info("The schedule changed: planning the timeline again")
             saved = None
-        if saved is not None and saved.entries:
+        if saved is not None and saved.entries and not self._off_air_too_long():
             self.timeline, self.cursor = saved.entries, saved.cursor
         elif self._resumed and not self._slotted:
+            # A lineup that was off air longer than the window resumes where it stopped.
             self.cursor = self._resume_cursor()
         else:
             self.cursor = timeline.start_cursor(self.spec, self.clock_epoch)
-        await self._extend(force=True)
+        # The first hour now, to go on air; the rest of the guide while the first
+        # segments are made (`run`).
+        await self._extend(force=True, until=utc_now() + FIRST_PLAN)
+
+    def _off_air_too_long(self) -> bool:
+        """A lineup off air for longer than its window does not pick up its old timeline."""
+        if self._slotted or not self._resumed or self.playlist.end_time is None:
+            return False
+        window = self.spec.output.window_segments * self.segment_seconds
+        return (utc_now() - self.playlist.end_time).total_seconds() > window
 
     def _resume_cursor(self) -> Cursor:
         """A lineup that was off air carries on from its cursors, now (`resume`)."""
@@ -345,12 +403,16 @@ class Engine:
             lineup=self.aired, at=utc_now(), sequence=self.playlist.next_sequence - self._shift
         )
 
-    async def _extend(self, *, force: bool = False) -> None:
-        """Plan up to the guide's horizon, drop what aired more than KEEP_PAST ago, and
-        persist it when it changed."""
+    async def _extend(self, *, force: bool = False, until: datetime | None = None) -> None:
+        """Plan up to the guide's horizon (or `until`, unsaved: the start's first hour),
+        drop what aired more than KEEP_PAST ago, and persist it when it changed."""
+        async with self._planning:
+            await self._extend_planned(force=force, until=until)
+
+    async def _extend_planned(self, *, force: bool, until: datetime | None = None) -> None:
         assert self.cursor is not None
         now = utc_now()
-        horizon = now + timedelta(days=self.spec.schedule.guide_days)
+        horizon = until or now + timedelta(days=self.spec.schedule.guide_days)
         if not force and self.cursor.at > horizon - EXTEND_MARGIN:
             return
         library = await self._scan(force=force)
@@ -359,16 +421,22 @@ class Engine:
         cursor = self.cursor
         while cursor.at < horizon:
             # A day at a time, so that planning from an epoch long ago holds little in memory.
-            until = min(horizon, max(cursor.at, keep_from) + timedelta(days=1))
+            day_end = min(horizon, max(cursor.at, keep_from) + timedelta(days=1))
             planned, cursor = await asyncio.to_thread(
-                timeline.plan, self.spec, library, cursor, until=until
+                timeline.plan, self.spec, library, cursor, until=day_end
             )
             entries += [e for e in planned if e.end >= keep_from]
-            if not planned or cursor.at < until:
+            if not planned or cursor.at < day_end:
                 break  # nothing playable: a few minutes of slate, planned again soon
         self.timeline, self.cursor = entries, cursor
+        if until is None:
+            self._save_timeline()
+
+    def _save_timeline(self) -> None:
         document = (
-            SavedTimeline(entries=entries, cursor=cursor, plan_key=timeline.plan_key(self.spec))
+            SavedTimeline(
+                entries=self.timeline, cursor=self.cursor, plan_key=timeline.plan_key(self.spec)
+            )
             .model_dump_json()
             .encode()
         )
@@ -410,14 +478,9 @@ class Engine:
     async def _produce(self) -> None:
         if not self.timeline:
             await self._extend(force=True)
-        if self._resumed and not self._slotted and self.playlist.end_time is not None:
-            window = self.spec.output.window_segments * self.segment_seconds
-            if (utc_now() - self.playlist.end_time).total_seconds() > window:
-                # Off air longer than the window: the lineup resumes where it stopped.
-                self.timeline, self.cursor = [], self._resume_cursor()
-                await self._extend(force=True)
         index, offset = self._join()
         while True:
+            self._measure_ahead(index)
             try:
                 planned = await self._air(self.timeline[index], offset)
             except DiskFull as full:
@@ -489,13 +552,14 @@ class Engine:
         assert self.cursor is not None
         aired = replace(planned, length=cut)
         log.info("Media to play is back: planning the lineup again")
-        self.timeline = [e for e in self.timeline if e.at < planned.at] + [aired]
-        self.cursor = replace(
-            self.cursor,
-            at=aired.end,
-            sequence=planned.sequence + aired.segments(self.segment_seconds),
-        )
-        await self._extend(force=True)
+        async with self._planning:
+            self.timeline = [e for e in self.timeline if e.at < planned.at] + [aired]
+            self.cursor = replace(
+                self.cursor,
+                at=aired.end,
+                sequence=planned.sequence + aired.segments(self.segment_seconds),
+            )
+            await self._extend_planned(force=True)
         return aired
 
     def _left_out(self, path: str, problem: Unplayable) -> None:
@@ -546,6 +610,10 @@ class Engine:
         key = (str(path), stat.st_mtime, stat.st_size)
         if key not in self._check_cache:
             assert self.spec.probe is not None
+            # Imported here: the prober is a tenth of the start-up of a channel without
+            # checks.
+            from playout.prober.engine import ProbeRequest, probe
+
             request = ProbeRequest(
                 source=str(path),
                 profile=ProbeProfile.QUICK,
@@ -605,6 +673,7 @@ class Engine:
                 if self.subtitle_languages:
                     await self._load_cues(entry.path, info)
                 burn = await self._burn_in(entry.path, info)
+                copy = entry.path not in self._transcode
                 command = ffmpeg.item_command(
                     self.ffmpeg,
                     output,
@@ -613,9 +682,10 @@ class Engine:
                     entry.start + offset,
                     segments,
                     duration=remaining,
-                    copy=entry.path not in self._transcode,
+                    copy=copy,
                     logo=logo,
                     burn=burn,
+                    levels=await self._levels(entry.path, info, copy=copy, burn=burn),
                 )
             else:
                 text_file = self.work_dir / f"{run}-card.txt"
@@ -659,6 +729,45 @@ class Engine:
             if attempts >= 3 or entry.path is None:
                 raise ItemFailed("undecodable", error, offset=offset)
             log.warning(f"ffmpeg failed on {entry.path} at {offset:.1f}s ({error}); resuming")
+
+    # --- loudness -------------------------------------------------------------------
+
+    async def _levels(
+        self, relative: str, info: MediaInfo, *, copy: bool, burn: ffmpeg.BurnIn | None
+    ) -> dict[str, Level]:
+        """The measured levels of an item's sounds, by input stream; none where it airs as
+        it is, or its loudness is not known in time (it airs through loudnorm)."""
+        output = self.spec.output
+        if self.loudness is None or ffmpeg.airs_copied(output, info, copy=copy, burn=burn):
+            return {}
+        tracks = ffmpeg.tracks_heard(output, info)
+        length = info.duration_seconds or 0.0
+        levels = await self.loudness.levels(relative, tracks, length, wait=MEASURE_WAIT)
+        return {f"0:{track}": level for track, level in levels.items()}
+
+    async def _tracks_to_measure(self, relative: str) -> tuple[list[int], float] | None:
+        try:
+            info = await self.library.info(relative)
+        except Unplayable:
+            return None
+        output = self.spec.output
+        if ffmpeg.airs_copied(output, info, copy=relative not in self._transcode):
+            return [], 0.0
+        return ffmpeg.tracks_heard(output, info), info.duration_seconds or 0.0
+
+    def _measure_ahead(self, index: int) -> None:
+        """Have the meter measure the files of the entry at `index` and of those after it
+        up to MEASURE_AHEAD, so that each is measured before its time comes."""
+        if self.loudness is None:
+            return
+        until = self.timeline[index].end + MEASURE_AHEAD
+        files: list[str] = []
+        for planned in itertools.islice(self.timeline, index, None):
+            if planned.at > until and files:
+                break
+            if planned.entry.path is not None:
+                files.append(planned.entry.path)
+        self.loudness.ahead(files)
 
     async def _run_ffmpeg(
         self,
@@ -792,6 +901,7 @@ class Engine:
 
     async def _publish(self) -> None:
         lead = timedelta(seconds=WORK_AHEAD * self.segment_seconds)
+        published = 0
         while True:
             produced = await self._queue.get()
             # The live edge runs WORK_AHEAD segments ahead of the clock, no more.
@@ -801,6 +911,9 @@ class Engine:
             if self._queue.qsize() < WORK_AHEAD:
                 self._room.set()
             await self._publish_one(produced)
+            published += 1
+            if published == WORK_AHEAD:
+                self._on_air.set()
 
     def _sequence_for(self, produced: Produced) -> int:
         """The timeline's sequence number for this segment, so that engines agree; never

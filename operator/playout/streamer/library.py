@@ -47,6 +47,15 @@ class Version:
     mtime: float
 
 
+def version_of(path: Path) -> Version | None:
+    """The file's version, or None if it cannot be read."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return Version(stat.st_size, stat.st_mtime)
+
+
 @dataclass(frozen=True)
 class Known:
     """What the cache holds of one version of a file."""
@@ -209,14 +218,8 @@ class MediaLibrary:
         return found
 
     def _versions(self, paths: list[str]) -> dict[str, Version]:
-        found = {}
-        for path in paths:
-            try:
-                stat = (self.media_root / path).stat()
-            except OSError:
-                continue
-            found[path] = Version(stat.st_size, stat.st_mtime)
-        return found
+        versions = {path: version_of(self.media_root / path) for path in paths}
+        return {path: version for path, version in versions.items() if version is not None}
 
     async def scan(self, spec: ChannelSpec, *, excluded: set[str]) -> Library:
         """What the channel's folders hold now, less the files `excluded` (those that

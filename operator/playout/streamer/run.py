@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,9 +15,11 @@ from playout.api.channel import Channel, report_heartbeat_seconds
 from playout.clock import utc_now
 from playout.streamer.engine import Engine
 from playout.streamer.metrics import EngineMetrics
-from playout.streamer.report import KubeReporter
 from playout.streamer.server import make_app
 from playout.streamer.state import SavedState, from_status, load
+
+if TYPE_CHECKING:
+    from playout.streamer.report import KubeReporter
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,10 @@ async def _saved_state(
 async def serve(channel: Channel, media_root: Path, state_dir: Path, host: str, port: int) -> None:
     reporter = None
     if os.environ.get("PLAYOUT_REPORT") == "kubernetes":
+        # Imported here: the Kubernetes client is a tenth of the start-up of a channel
+        # that runs without a cluster.
+        from playout.streamer.report import KubeReporter
+
         reporter = KubeReporter(
             os.environ.get("PLAYOUT_CHANNEL", channel.metadata.name),
             os.environ.get("PLAYOUT_NAMESPACE", channel.metadata.namespace or "default"),

@@ -364,6 +364,7 @@ async def xmltv(request: web.Request) -> web.Response:
     """The guide for `schedule.guideDays`, from the published timeline."""
     engine = request.app[ENGINE]
     hours = engine.spec.schedule.guide_days * 24
+    await engine.guide_planned()
     programmes = [_guide_programme(p) for p in engine.upcoming(hours=hours)]
     text = guide.render_xmltv(_guide_channel(request), programmes)
     return web.Response(text=text, content_type="application/xml", charset="utf-8")
@@ -382,6 +383,7 @@ async def guide_json(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     hours = _bounded(request, "hours", 6, GUIDE_HOURS_MAX)
     limit = _bounded(request, "limit", GUIDE_LIMIT_MAX, GUIDE_LIMIT_MAX)
+    await engine.guide_planned()
     now = utc_now()
     programmes = engine.upcoming(hours=hours)[:limit]
     on_break = next(
