@@ -74,6 +74,12 @@ THRESHOLDS: tuple[Threshold, ...] = (
     _same("broadcastRangeRatio", 0.01, "share of pixels that may lie outside broadcast range",
           SHARE),
     _same("decodeErrors", 0, "decoder errors allowed", COUNT),
+    _same("flashesPerSecond", 3, "most flashes (and red flashes) in any one second (BT.1702)",
+          COUNT),
+    _same("flashAreaRatio", 0.25, "share of the screen that changes together in a flash",
+          SHARE),
+    _same("flashLuminanceCdm2", 20, "luminance change, in cd/m² on a 200 cd/m² display, that "
+          "makes half a flash", (1, 200)),
     _same("psnrDb", 35, "lowest average PSNR against the reference, in dB", (0, None)),
     _same("ssim", 0.95, "lowest average SSIM against the reference", SHARE),
     _same("vmaf", 80, "lowest VMAF score against the reference", (0, 100)),

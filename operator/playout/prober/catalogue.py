@@ -50,6 +50,8 @@ CONTENT_CHECKS = (
     _spec("blockiness", WARN),
     _spec("blur", WARN),
     _spec("broadcastRange", WARN, FAIL),
+    _spec("flashes", WARN, FAIL),
+    _spec("redFlashes", WARN, FAIL),
 )
 REFERENCE_CHECKS = (_spec("psnr", FAIL), _spec("ssim", FAIL), _spec("vmaf", FAIL))
 HLS_CHECKS = (

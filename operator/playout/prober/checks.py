@@ -12,6 +12,7 @@ from playout.api.probejob import Check, CheckStatus, TimeRange, Verdict
 from playout.media.metadata import MediaInfo, PacketStats
 from playout.prober.catalogue import Settings
 from playout.prober.content import Frame, Interlacing, LogFindings, Span
+from playout.prober.flashes import FlashFindings, FlashRules
 from playout.prober.graph import CLIP_WINDOW_SECONDS
 
 # Events beyond this many per check are counted, not listed.
@@ -440,4 +441,31 @@ def reference_checks(
                     limit,
                 )
             )
+    return checks
+
+
+def flash_rules(settings: Settings) -> FlashRules:
+    return FlashRules(
+        change_cdm2=settings.number("flashLuminanceCdm2"),
+        area=settings.number("flashAreaRatio"),
+        per_second=settings.number("flashesPerSecond"),
+    )
+
+
+def flash_checks(settings: Settings, found: FlashFindings) -> list[Check]:
+    """Photosensitive flashing and red flashing (BT.1702): the most flashes in any second,
+    and the seconds with too many."""
+    limit = settings.number("flashesPerSecond")
+    checks = []
+    for name, what, most, over in (
+        ("flashes", "flashes", found.most, found.over),
+        ("redFlashes", "red flashes", found.red_most, found.red_over),
+    ):
+        events = [TimeRange(start=start, end=end) for start, end in over]
+        message = (
+            f"{most} {what} in one second, more than {limit:g}, {where(events)}"
+            if events
+            else f"at most {most} {what} in any second (limit {limit:g})"
+        )
+        checks.append(judged(settings, name, bool(events), message, most, limit, events))
     return checks

@@ -40,10 +40,12 @@ from playout.media.source import is_playlist
 from playout.prober import checks, guard, hls
 from playout.prober.catalogue import Settings, decodes, settings_for
 from playout.prober.content import Frame, parse_frames, parse_log, parse_progress
+from playout.prober.flashes import find_flashes
 from playout.prober.graph import (
     ContentFiles,
     Reference,
     content_command,
+    flash_rate,
     vmaf_available,
 )
 from playout.prober.relay import PLAYLIST_LIMIT, Relay
@@ -348,6 +350,16 @@ async def _content(
                 checks.blockiness_check(settings, quality, end),
                 checks.blur_check(settings, quality, end),
                 checks.broadcast_range_check(settings, media, samples, end),
+                *checks.flash_checks(
+                    settings,
+                    await asyncio.to_thread(
+                        find_flashes,
+                        files.flashes.read_bytes() if files.flashes.exists() else b"",
+                        flash_rate(media),
+                        checks.flash_rules(settings),
+                        media.start_seconds or 0.0,
+                    ),
+                ),
             ]
             if reference is not None:
                 found += checks.reference_checks(

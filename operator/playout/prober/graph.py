@@ -30,6 +30,7 @@ from playout.media.loudness import EBUR128
 from playout.media.metadata import MediaInfo
 from playout.media.source import input_args
 from playout.prober.catalogue import Settings
+from playout.prober.flashes import GRID
 
 CLIP_WINDOW_SECONDS = 0.1
 # freezedetect compares frames with the first of a still run, and in coded video the next
@@ -56,6 +57,8 @@ class ContentFiles:
     clipping: Path
     psnr: Path
     ssim: Path
+    flashes: Path
+    """Every frame as GRID x GRID RGB cells, raw (`prober.flashes`)."""
 
     @classmethod
     def under(cls, directory: Path) -> ContentFiles:
@@ -66,6 +69,7 @@ class ContentFiles:
             clipping=directory / "clipping.txt",
             psnr=directory / "psnr.txt",
             ssim=directory / "ssim.txt",
+            flashes=directory / "flashes.rgb",
         )
 
 
@@ -154,6 +158,7 @@ def one_pass_per_check(media: MediaInfo, settings: Settings) -> dict[str, tuple[
         "interlacing": f.interlacing,
         "letterbox": f"{f.sample},{f.letterbox}",
         "broadcastRange": f"{f.sample},{f.broadcast_range}",
+        "flashes": flash_cells(media),
         "blockiness": f"{f.quality_sample},{f.blockiness}",
         "blur": f"{f.quality_sample},{f.blur}",
     }
@@ -178,7 +183,8 @@ def filter_graph(
     chains: list[str] = []
     outputs: list[str] = []
     if media.video_index is not None:
-        branches = ["[vout]", "[vint]", "[vsam]", "[vqua]"] + (["[vref]"] if reference else [])
+        branches = ["[vout]", "[vint]", "[vsam]", "[vqua]", "[vfla]"]
+        branches += ["[vref]"] if reference else []
         outputs.append("[vout]")
         chains.append(
             f"[0:{media.video_index}]{f.black},{f.freeze},{f.interlacing},"
@@ -201,6 +207,7 @@ def filter_graph(
             + _print(files.quality)
             + ",nullsink"
         )
+        chains.append(f"[vfla]{flash_cells(media)}[{FLASH_OUTPUT}]")
         if reference is not None:
             chains += _reference_chains(reference, settings, files, vmaf)
     if media.audio_index is not None:
@@ -219,6 +226,20 @@ def filter_graph(
             + ",anullsink"
         )
     return ";".join(chains), outputs
+
+
+FLASH_OUTPUT = "flashcells"
+
+
+def flash_rate(media: MediaInfo) -> float:
+    """The rate the flash cells are taken at: the source's own (a steady rate, so that a
+    cell's frame number is its time)."""
+    return media.frame_rate or 25.0
+
+
+def flash_cells(media: MediaInfo) -> str:
+    """Every frame averaged down to the flash grid's cells, as RGB (`prober.flashes`)."""
+    return f"fps={flash_rate(media):g},scale={GRID}:{GRID}:flags=area,format=rgb24"
 
 
 def _reference_chains(
@@ -262,6 +283,12 @@ def content_command(
     limit = ["-t", f"{settings.number('liveSeconds'):g}"] if media.live else []
     second = input_args(reference.source) if reference else []
     maps = [arg for label in outputs for arg in ("-map", label)]
+    # The flash cells go to a file of their own, raw.
+    cells = (
+        ["-map", f"[{FLASH_OUTPUT}]", "-f", "rawvideo", "-y", str(files.flashes)]
+        if media.video_index is not None
+        else []
+    )
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats",
         # Every log line carries its level, so decoder errors can be told from the rest.
@@ -269,7 +296,7 @@ def content_command(
         "-progress", "pipe:1",
         *limit, *input_args(source), *second,
         "-filter_complex", graph,
-        *maps, "-f", "null", "-",
+        *maps, "-f", "null", "-", *cells,
     ]  # fmt: skip
 
 
