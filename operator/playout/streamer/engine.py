@@ -306,7 +306,9 @@ class Engine:
     async def _plan_the_rest(self) -> None:
         """The guide beyond the first hour, once the channel is on air."""
         await self._on_air.wait()
-        await self._extend()
+        # Forced: saved and published even where the first hour's plan already reaches
+        # the horizon (a slot that fills the rest of the day).
+        await self._extend(force=True)
         self._guide_planned.set()
 
     async def guide_planned(self) -> None:
