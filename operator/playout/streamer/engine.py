@@ -739,11 +739,9 @@ class Engine:
     ) -> dict[str, Level]:
         """The measured levels of an item's sounds, by input stream; none where it airs as
         it is, or its loudness is not known in time (it airs through loudnorm)."""
-        output = self.spec.output
-        if self.loudness is None or ffmpeg.airs_copied(output, info, copy=copy, burn=burn):
+        tracks, length = self._heard(info, copy=copy, burn=burn)
+        if self.loudness is None or not tracks:
             return {}
-        tracks = ffmpeg.tracks_heard(output, info)
-        length = info.duration_seconds or 0.0
         levels = await self.loudness.levels(relative, tracks, length, wait=MEASURE_WAIT)
         return {f"0:{track}": level for track, level in levels.items()}
 
@@ -752,8 +750,14 @@ class Engine:
             info = await self.library.info(relative)
         except Unplayable:
             return None
+        return self._heard(info, copy=relative not in self._transcode)
+
+    def _heard(
+        self, info: MediaInfo, *, copy: bool, burn: ffmpeg.BurnIn | None = None
+    ) -> tuple[list[int], float]:
+        """The tracks whose loudness an item needs, and its length: none if it airs as it is."""
         output = self.spec.output
-        if ffmpeg.airs_copied(output, info, copy=relative not in self._transcode):
+        if ffmpeg.airs_copied(output, info, copy=copy, burn=burn):
             return [], 0.0
         return ffmpeg.tracks_heard(output, info), info.duration_seconds or 0.0
 
