@@ -39,9 +39,10 @@ from xml.etree import ElementTree
 import yaml
 
 from playout.api.channel import Channel, ChannelSpec
+from playout.media.folders import list_media
 from playout.media.metadata import metadata_command, parse_metadata
 from playout.media.process import find_tool
-from playout.streamer.library import PROBES_AT_ONCE, MediaLibrary, Unplayable, list_media
+from playout.streamer.library import PROBES_AT_ONCE, MediaLibrary, Unplayable
 from playout.streamer.state import SavedTimeline
 from playout.streamer.timeline import plan, start_cursor
 from tests.samples import channel_document, free_port, make_clip

@@ -246,6 +246,53 @@ def sweep(directory: Path, older_than: float) -> None:
     "link-local addresses. Without it only public addresses are probed; cloud metadata "
     "addresses never are.",
 )
+@click.option(
+    "--folder",
+    "is_folder",
+    is_flag=True,
+    help="SOURCE is a folder, even when it is missing (which then fails) or names a file "
+    "(a library of one). Without it, SOURCE is a folder when it is one.",
+)
+@click.option("--recursive", is_flag=True, help="With a folder: also the files in its subfolders.")
+@click.option(
+    "--shard",
+    type=click.IntRange(min=0),
+    default=0,
+    envvar="JOB_COMPLETION_INDEX",
+    help="With a folder: probe only this shard of its files (an Indexed Job's pod index).",
+)
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=1,
+    help="With a folder: how many shards its files are dealt into (every N-th file).",
+)
+@click.option(
+    "--earlier",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With a folder: an earlier run's `--json` report; files whose size and "
+    "modification time are unchanged are carried over, not probed again.",
+)
+@click.option(
+    "--report-config-map",
+    "config_maps",
+    multiple=True,
+    metavar="NAME",
+    help="In a probe Job: keep the whole report in these ConfigMaps (one per shard, in "
+    "shard order; this shard writes its own).",
+)
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="In a probe Job of a folder: carry over the results the report ConfigMaps hold "
+    "of files that did not change.",
+)
+@click.option(
+    "--namespace",
+    envvar="POD_NAMESPACE",
+    default="default",
+    help="The namespace of the report ConfigMaps.",
+)
 def probe(
     source: str,
     profile: str,
@@ -255,24 +302,42 @@ def probe(
     reference: str | None,
     termination_log: Path | None,
     allow_private_addresses: bool,
+    is_folder: bool,
+    recursive: bool,
+    shard: int,
+    shards: int,
+    earlier: Path | None,
+    config_maps: tuple[str, ...],
+    incremental: bool,
+    namespace: str,
 ) -> None:
-    """Check SOURCE (a file, an http(s) URL or an HLS playlist): what it is, and whether
-    it is fit to air, with a pass/warn/fail status per check.
+    """Check SOURCE (a file, a folder of them, an http(s) URL or an HLS playlist): what it
+    is, and whether it is fit to air, with a pass/warn/fail status per check (per file for a
+    folder).
 
     Exit code: 0 for a pass or warn verdict, 1 for fail, 2 for a usage error."""
     import asyncio
 
-    from playout.api.probejob import ProbeProfile, Verdict
+    from playout.api.probejob import LibraryReport, ProbeProfile, ProbeReport, Verdict
     from playout.prober.catalogue import ThresholdError, parse_override
     from playout.prober.engine import ProbeRequest
-    from playout.prober.engine import probe as run_probe
-    from playout.prober.report import human, to_json
-    from playout.prober.termination import write_termination_message
+    from playout.prober.report import human, human_library, to_json
+    from playout.prober.run import Keeping, run_library, run_single
 
     try:
         overrides = dict(parse_override(text) for text in thresholds)
     except ThresholdError as error:
         raise click.BadParameter(str(error), param_hint="--threshold") from error
+    if shard >= shards:
+        raise click.BadParameter(
+            f"shard {shard} is not one of the {shards} shards (0 to {shards - 1})",
+            param_hint="--shard",
+        )
+    if config_maps and len(config_maps) != shards:
+        raise click.BadParameter(
+            f"give one ConfigMap per shard: {shards} shards, {len(config_maps)} ConfigMaps",
+            param_hint="--report-config-map",
+        )
     request = ProbeRequest(
         source,
         ProbeProfile(profile),
@@ -281,10 +346,37 @@ def probe(
         reference,
         allow_private_addresses=allow_private_addresses,
     )
-    report = asyncio.run(run_probe(request))
-    click.echo(to_json(report) if as_json else human(report, source, profile))
+    keeping = (
+        Keeping(namespace=namespace, config_maps=config_maps, incremental=incremental)
+        if config_maps
+        else None
+    )
+    report: LibraryReport | ProbeReport
+    earlier_report = None
+    if earlier is not None:
+        try:
+            earlier_report = LibraryReport.model_validate_json(earlier.read_bytes())
+        except ValueError as error:
+            raise click.BadParameter(
+                f"{earlier} is not a folder's `--json` report: {error}", param_hint="--earlier"
+            ) from error
+    if is_folder or Path(source).is_dir():
+        report, message = asyncio.run(
+            run_library(
+                request,
+                recursive=recursive,
+                shard=shard,
+                shards=shards,
+                earlier_report=earlier_report,
+                keeping=keeping,
+            )
+        )
+        click.echo(to_json(report) if as_json else human_library(report))
+    else:
+        report, message = asyncio.run(run_single(request, keeping))
+        click.echo(to_json(report) if as_json else human(report, source, profile))
     if termination_log is not None:
-        write_termination_message(report, termination_log)
+        termination_log.write_text(message, encoding="utf-8")
         return  # the verdict travels in the report; a failing exit would retry the Job
     if report.verdict == Verdict.FAIL:
         sys.exit(1)

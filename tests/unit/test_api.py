@@ -492,3 +492,54 @@ def test_slot_clashes_read_alike(slots: list[dict[str, Any]]) -> None:
     except ValidationError:
         in_python = False
     assert cel_holds(rule, document) == in_python
+
+
+def folder_probe(**spec: Any) -> dict[str, Any]:
+    document = probe(volume={"persistentVolumeClaim": {"claimName": "m"}}, path="shows/Cheers")
+    document["spec"] |= spec
+    return document
+
+
+def test_a_folder_source_is_a_library_probe() -> None:
+    spec = ProbeJob.model_validate(folder_probe()).spec
+    assert spec.source.is_folder and spec.shards == probejob_api.DEFAULT_PARALLELISM
+    assert ProbeJob.model_validate(folder_probe(parallelism=5)).spec.shards == 5
+    one = probe(volume={"persistentVolumeClaim": {"claimName": "m"}}, path="shows/a.MKV")
+    assert ProbeJob.model_validate(one).spec.shards == 1
+    assert "spec.parallelism: Input should be less than or equal to 32" in error_of(
+        ProbeJob, folder_probe(parallelism=33)
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "spec"),
+    [
+        ({"path": "shows/Cheers"}, {"parallelism": 3}),
+        ({"path": "shows/Cheers/"}, {"parallelism": 3}),
+        ({"path": "shows/a.mkv"}, {"parallelism": 3}),
+        ({"path": "shows/a.mkv", "recursive": True}, {"parallelism": 3}),
+        ({"path": "shows/a.Mp4/"}, {"parallelism": 3}),
+        ({"path": "shows/.mkv"}, {"parallelism": 3}),
+        ({"path": "shows/a.mkv.part"}, {"parallelism": 3}),
+        ({"path": "shows/a.mkv"}, {}),
+    ],
+)
+def test_parallelism_goes_with_a_folder_alike(source: dict[str, Any], spec: dict[str, Any]) -> None:
+    document = probe(volume={"persistentVolumeClaim": {"claimName": "m"}}, **source)["spec"]
+    document |= spec
+    document["source"].setdefault("recursive", False)  # the API server's default
+    schema = probejob_api.ProbeJobSpec.model_json_schema(by_alias=True)
+    in_cel = all(cel_holds(rule, document) for rule in validations(schema))
+    try:
+        probejob_api.ProbeJobSpec.model_validate(document)
+        in_python = True
+    except ValidationError as error:
+        assert "parallelism applies to a folder source" in str(error)
+        in_python = False
+    assert in_cel == in_python
+
+
+def test_recursive_goes_with_a_volume_path() -> None:
+    assert "`recursive` goes with a folder `path`" in error_of(
+        ProbeJob, probe(url="https://example.com/a.mp4", recursive=True)
+    )

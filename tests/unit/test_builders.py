@@ -48,9 +48,10 @@ def pod_specs(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def probe_run(body: dict[str, Any]) -> dict[str, Any]:
-    """The Job or CronJob of a ProbeJob, after its NetworkPolicy."""
-    policy, run = build_probejob(ProbeJob.model_validate(body), CONFIG)
-    assert policy["kind"] == "NetworkPolicy"
+    """The Job or CronJob of a ProbeJob, the last of its children."""
+    *before, run = build_probejob(ProbeJob.model_validate(body), CONFIG)
+    assert before[-1]["kind"] == "NetworkPolicy"  # no prober pod runs before it exists
+    assert run["kind"] in {"Job", "CronJob"}
     return run
 
 
@@ -290,6 +291,8 @@ def test_probe_arguments(probejob_body: dict[str, Any]) -> None:
         "590",
         "--threshold",
         "blackSeconds=2",
+        "--report-config-map",
+        "cheers-s01e01-report",
     ]
 
 
@@ -326,8 +329,81 @@ def test_the_prober_reports_through_its_termination_message(probejob_body: dict[
     assert {"name": "PLAYOUT_TERMINATION_LOG", "value": "/dev/termination-log"} in container["env"]
     assert container["terminationMessagePath"] == "/dev/termination-log"
     assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
-    # No API access: no token in a pod that parses untrusted media.
-    assert pod["automountServiceAccountToken"] is False
+
+
+def test_the_prober_may_touch_its_report_config_maps_and_nothing_else(
+    probejob_body: dict[str, Any],
+) -> None:
+    """A pod that parses untrusted media holds a token that can read and write its own
+    report ConfigMaps only: no list, no create, no other object."""
+    manifests = build_probejob(ProbeJob.model_validate(probejob_body), CONFIG)
+    made = {child["kind"]: child for child in manifests}
+    pod = made["Job"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "cheers-s01e01-prober"
+    assert pod["automountServiceAccountToken"] is True
+    assert made["ServiceAccount"]["automountServiceAccountToken"] is False
+    assert made["Role"]["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": ["cheers-s01e01-report"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+    assert made["RoleBinding"]["roleRef"]["name"] == "cheers-s01e01-prober"
+    assert made["RoleBinding"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "cheers-s01e01-prober", "namespace": "tv"}
+    ]
+    assert made["ConfigMap"]["metadata"]["name"] == "cheers-s01e01-report"
+    assert "data" not in made["ConfigMap"] and "binaryData" not in made["ConfigMap"]
+    args = pod["containers"][0]["args"]
+    assert args[args.index("--report-config-map") + 1] == "cheers-s01e01-report"
+    assert "--shards" not in args
+    env = pod["containers"][0]["env"]
+    assert {
+        "name": "POD_NAMESPACE",
+        "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+    } in env
+
+
+def library_body(probejob_body: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    probejob_body["spec"]["source"] = {
+        "volume": probejob_body["spec"]["source"]["volume"],
+        "path": "shows/Cheers",
+    }
+    probejob_body["spec"] |= spec
+    return probejob_body
+
+
+def test_a_folder_is_probed_by_an_indexed_job_a_shard_per_pod(
+    probejob_body: dict[str, Any],
+) -> None:
+    body = library_body(probejob_body, parallelism=3)
+    body["spec"]["source"]["recursive"] = True
+    manifests = build_probejob(ProbeJob.model_validate(body), CONFIG)
+    job = manifests[-1]
+    assert job["spec"]["completionMode"] == "Indexed"
+    assert job["spec"]["completions"] == job["spec"]["parallelism"] == 3
+    assert "activeDeadlineSeconds" not in job["spec"]  # each file has its own timeout
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--shards") + 1] == "3"
+    assert "--recursive" in args and "--incremental" not in args
+    reports = ["cheers-s01e01-report", "cheers-s01e01-report-1", "cheers-s01e01-report-2"]
+    assert [args[i + 1] for i, arg in enumerate(args) if arg == "--report-config-map"] == reports
+    maps = [m["metadata"]["name"] for m in manifests if m["kind"] == "ConfigMap"]
+    assert maps == reports
+    (role,) = [m for m in manifests if m["kind"] == "Role"]
+    assert role["rules"][0]["resourceNames"] == reports
+
+
+def test_a_folder_defaults_to_two_shards_and_a_schedule_probes_only_changes(
+    probejob_body: dict[str, Any],
+) -> None:
+    cron = probe_run(library_body(probejob_body, schedule="0 3 * * *"))
+    job = cron["spec"]["jobTemplate"]["spec"]
+    assert job["completions"] == 2
+    args = job["template"]["spec"]["containers"][0]["args"]
+    assert "--incremental" in args and "--recursive" not in args
 
 
 def test_the_streamer_reports_at_the_operators_heartbeat(channel_body: dict[str, Any]) -> None:

@@ -45,10 +45,18 @@ def channel_policy(body: dict[str, Any], config: OperatorConfig = CONFIG) -> dic
     return policy
 
 
-def probe_policy(body: dict[str, Any], **source: Any) -> dict[str, Any]:
+# Where the test cluster's API server is: the probers' egress to it, narrowed, leaves the
+# rest of the private ranges closed on its ports too.
+NARROWED = OperatorConfig(api_server_cidrs=("10.0.0.10/32",))
+API_SERVER = "10.0.0.10"
+
+
+def probe_policy(
+    body: dict[str, Any], config: OperatorConfig = NARROWED, **source: Any
+) -> dict[str, Any]:
     if source:
         body["spec"]["source"] = source
-    (policy,) = of_kind(build_probejob(ProbeJob.model_validate(body), CONFIG), "NetworkPolicy")
+    (policy,) = of_kind(build_probejob(ProbeJob.model_validate(body), config), "NetworkPolicy")
     return policy
 
 
@@ -153,11 +161,21 @@ def test_api_server_cidrs_narrow_the_streamer_egress(channel_body: dict[str, Any
 # --- ProbeJob -----------------------------------------------------------------------------
 
 
-def test_a_probe_of_a_volume_has_no_network(probejob_body: dict[str, Any]) -> None:
+def test_a_probe_of_a_volume_reaches_the_api_server_only(probejob_body: dict[str, Any]) -> None:
+    """For its report ConfigMaps; the kubelet mounts the media."""
     policy = probe_policy(probejob_body)
     assert policy["metadata"]["name"] == "cheers-s01e01-probejob"
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    assert "ingress" not in policy["spec"] and "egress" not in policy["spec"]
+    assert "ingress" not in policy["spec"]
+    for port in (443, 6443):
+        assert egress_to(policy, port=port, address=API_SERVER)
+        for address in [*PUBLIC, *PRIVATE]:
+            assert not egress_to(policy, port=port, address=address), address
+    assert not egress_to(policy, port=53, protocol="UDP", address="10.96.0.10")
+    # Not narrowed: the API server's ports, anywhere (the streamers' rule too).
+    policy = probe_policy(probejob_body, CONFIG)
+    assert egress_to(policy, port=6443, address="192.168.1.1")
+    assert not egress_to(policy, port=80, address="192.168.1.1")
     (job,) = of_kind(build_probejob(ProbeJob.model_validate(probejob_body), CONFIG), "Job")
     assert selects(policy, job["spec"]["template"]["metadata"]["labels"])
 
@@ -166,7 +184,7 @@ def test_a_scheduled_probe_s_pods_are_picked_too(probejob_body: dict[str, Any]) 
     probejob_body["spec"]["schedule"] = "*/30 * * * *"
     manifests = build_probejob(ProbeJob.model_validate(probejob_body), CONFIG)
     (policy,) = of_kind(manifests, "NetworkPolicy")
-    assert manifests[0] is policy  # before any prober pod can run
+    assert manifests[-2] is policy  # before any prober pod can run
     (cron,) = of_kind(manifests, "CronJob")
     labels = cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
     assert selects(policy, labels)

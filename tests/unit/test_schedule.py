@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from playout.api.channel import ChannelSpec, ProgramProgress
+from playout.media.folders import natural_sorted
 from playout.streamer.schedule import (
     LineupState,
     advance,
     at_position,
     current_entry,
     interstitials,
-    natural_sorted,
     play_order,
     title_of,
 )

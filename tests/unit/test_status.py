@@ -452,22 +452,22 @@ def test_a_running_prober_has_no_report_yet() -> None:
 def test_the_report_comes_from_the_termination_message() -> None:
     pod = ProberPod.from_manifest(prober_pod())
     assert pod is not None and pod.job == "cheers-s01e01-1"
-    run = latest_run([pod], "cheers-s01e01-1")
+    run = latest_run([pod], probe_job(name="cheers-s01e01-1"))
     assert run is not None and run.report.verdict == "fail"
-    assert latest_run([pod], "cheers-s01e01-2") is None
+    assert latest_run([pod], probe_job(name="cheers-s01e01-2")) is None
 
 
 def test_a_log_tail_is_not_a_report() -> None:
     # terminationMessagePolicy FallbackToLogsOnError: a crash leaves the end of the log.
     pod = ProberPod.from_manifest(prober_pod(message="Traceback (most recent call last):"))
     assert pod is not None and pod.report() is None
-    assert latest_run([pod], "cheers-s01e01-1") is None
+    assert latest_run([pod], probe_job(name="cheers-s01e01-1")) is None
 
 
 def test_a_report_lands_in_status_once(probejob_body: dict[str, Any]) -> None:
     pod = ProberPod.from_manifest(prober_pod())
     assert pod is not None
-    run = latest_run([pod], "cheers-s01e01-1")
+    run = latest_run([pod], probe_job(name="cheers-s01e01-1"))
     probe = probejob(probejob_body)
     done = probe_job(complete=True)
     assessment, patch = probejob_status_patch(probe, done, now=NOW, run=run)
@@ -492,7 +492,7 @@ def test_a_new_report_replaces_the_old_summary(probejob_body: dict[str, Any]) ->
         "summary": {"container": "mov", "audio": {"codec": "aac"}},
         "history": [{"job": "cheers-s01e01-0", "verdict": "pass"}],
     }
-    run = latest_run([ProberPod.from_manifest(prober_pod())], "cheers-s01e01-1")  # type: ignore[list-item]
+    run = latest_run([ProberPod.from_manifest(prober_pod())], probe_job(name="cheers-s01e01-1"))  # type: ignore[list-item]
     _, patch = probejob_status_patch(
         probejob(probejob_body), probe_job(complete=True), now=NOW, run=run
     )
@@ -508,7 +508,10 @@ def test_a_scheduled_probe_keeps_a_short_history(probejob_body: dict[str, Any]) 
         "verdict": "pass",
         "history": [{"job": f"cheers-s01e01-{i}", "verdict": "pass"} for i in range(10)],
     }
-    run = latest_run([ProberPod.from_manifest(prober_pod("cheers-s01e01-99"))], "cheers-s01e01-99")  # type: ignore[list-item]
+    run = latest_run(
+        [ProberPod.from_manifest(prober_pod("cheers-s01e01-99"))],
+        probe_job(name="cheers-s01e01-99"),
+    )  # type: ignore[list-item]
     _, patch = probejob_status_patch(
         probejob(probejob_body), probe_job(name="cheers-s01e01-99", complete=True), now=NOW, run=run
     )
@@ -552,3 +555,96 @@ def test_on_schedule_turns_false_past_one_segment(
     assert (on_schedule.status, on_schedule.reason) == (expected, reason)
     if expected == "False":
         assert f"{drift:+.1f}s" in on_schedule.message
+
+
+# --- a library probe: a summary per shard -------------------------------------------------
+
+
+def shard_pod(
+    shard: int,
+    *,
+    shards: int = 2,
+    failed: int = 0,
+    passed: int = 1,
+    finished: str = "2026-11-21T12:05:00Z",
+    notes: tuple[str, ...] = (),
+) -> ProberPod:
+    import json
+
+    worst = [
+        {"path": f"s{shard}/bad{i}.mkv", "status": "fail", "problems": ["black"]}
+        for i in range(failed)
+    ]
+    summary = {
+        "shard": shard,
+        "shards": shards,
+        "counts": {"total": failed + passed, "pass": passed, "fail": failed},
+        "worst": worst,
+        "configMap": "cheers-s01e01-report" + (f"-{shard}" if shard else ""),
+        "notes": list(notes),
+    }
+    body = prober_pod(message=json.dumps(summary), finished=finished)
+    body["metadata"]["annotations"] = {"batch.kubernetes.io/job-completion-index": str(shard)}
+    pod = ProberPod.from_manifest(body)
+    assert pod is not None and pod.index == shard
+    return pod
+
+
+def test_a_library_run_waits_for_every_shard(probejob_body: dict[str, Any]) -> None:
+    running = probe_job(active=1)
+    assert latest_run([shard_pod(0)], running, shards=2) is None
+    run = latest_run([shard_pod(0), shard_pod(1, failed=2)], running, shards=2)
+    assert run is not None and run.library is not None
+    assert run.report.verdict == "fail"
+    assert run.library.counts.total == 4 and run.library.counts.failed == 2
+    assert run.library.reports == ["cheers-s01e01-report", "cheers-s01e01-report-1"]
+    assert [item.path for item in run.library.worst] == ["s1/bad0.mkv", "s1/bad1.mkv"]
+
+
+def test_a_shard_that_left_no_report_fails_the_library() -> None:
+    done = probe_job(complete=False, failed=True)
+    run = latest_run([shard_pod(1)], done, shards=2)
+    assert run is not None and run.library is not None
+    assert run.report.verdict == "fail"
+    assert run.library.shards_reported == 1
+    assert any("shard 0 left no report" in note for note in run.report.notes)
+
+
+def test_a_retried_shard_counts_once_and_a_summary_must_be_its_pods() -> None:
+    retried = [shard_pod(0, failed=1, finished="2026-11-21T12:01:00Z"), shard_pod(0)]
+    run = latest_run([*retried, shard_pod(1)], probe_job(complete=True), shards=2)
+    assert run is not None and run.library is not None
+    assert run.library.counts.total == 2 and run.report.verdict == "pass"
+    # A summary of another shard than the pod's index (or of another shard count) is no
+    # summary of this run.
+    wrong = shard_pod(1)
+    moved = ProberPod(job=wrong.job, finished_at=wrong.finished_at, message=wrong.message, index=0)
+    assert moved.shard() is None
+    assert latest_run([shard_pod(0, shards=3)], probe_job(active=1), shards=2) is None
+
+
+def test_an_empty_folder_fails_with_the_shards_note() -> None:
+    note = "no media files in /media/shows/Cheers"
+    pods = [shard_pod(i, passed=0, notes=(note,)) for i in range(2)]
+    run = latest_run(pods, probe_job(complete=True), shards=2)
+    assert run is not None and run.report.verdict == "fail"
+    assert run.report.notes == [note]  # once, though every shard said it
+
+
+def test_a_library_run_lands_in_status_and_history(probejob_body: dict[str, Any]) -> None:
+    probejob_body["spec"]["source"]["path"] = "shows/Cheers"
+    probejob_body["spec"]["parallelism"] = 2
+    probe = probejob(probejob_body)
+    done = probe_job(complete=True)
+    run = latest_run([shard_pod(0, failed=3), shard_pod(1, failed=4)], done, shards=2)
+    assessment, patch = probejob_status_patch(probe, done, now=NOW, run=run)
+    assert assessment.phase == "Succeeded"
+    assert patch["verdict"] == "fail"
+    assert patch["library"]["counts"] == {
+        "total": 9, "pass": 2, "warn": 0, "fail": 7, "error": 0, "reused": 0
+    }  # fmt: skip
+    assert len(patch["library"]["worst"]) == 7
+    assert len(patch["history"][-1]["problems"]) == 5  # the worst files, in brief
+    probejob_body["status"] = apply_merge_patch({}, patch)
+    _, again = probejob_status_patch(probejob(probejob_body), done, now=NOW, run=run)
+    assert is_noop(probejob_body["status"], again)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -32,11 +33,20 @@ from playout.api.thresholds import (
     unknown_message,
     unknown_names,
 )
+from playout.media.folders import MEDIA_NAME_PATTERN, is_media_name
 
 # The probe Job is named "<probejob>-<generation>" and a CronJob name is capped at 52.
 PROBEJOB_NAME_MAX = 40
 
 _SOURCE_KINDS = ("url", "volume", "channelRef")
+_RECURSIVE_ALONE = "`recursive` goes with a folder `path` on a `volume`: remove it, or set both"
+_PARALLELISM_ALONE = (
+    "parallelism applies to a folder source (`volume` with a folder `path`): remove it"
+)
+# A library probe's pods: enough for a node's cores, few enough that one ProbeJob cannot
+# occupy a cluster.
+PARALLELISM_MAX = 32
+DEFAULT_PARALLELISM = 2
 
 # --- cron schedules ---------------------------------------------------------------------
 
@@ -209,6 +219,11 @@ class ProbeSource(SpecModel):
                     "`path` goes with `volume`: set both or neither",
                     ".path",
                 ),
+                cel(
+                    "!has(self.recursive) || !self.recursive || has(self.path)",
+                    _RECURSIVE_ALONE,
+                    ".recursive",
+                ),
             ]
         }
     )
@@ -218,9 +233,19 @@ class ProbeSource(SpecModel):
     volume: MediaVolume | None = None
     """A volume holding the file, mounted read-only at /media."""
     path: MediaPath | None = None
-    """The file to check, relative to the root of `volume`."""
+    """The file or folder to check, relative to the root of `volume`. A path whose name
+    ends in a media extension (.mkv, .mp4, .ts...) is a file; any other is a folder, whose
+    media files are each checked (a library probe: see `parallelism`)."""
+    recursive: bool = False
+    """With a folder `path`: also check the files in its subfolders (hidden ones are left
+    out)."""
     channel_ref: ChannelReference | None = None
     """A Channel in the same namespace: its live stream is checked."""
+
+    @property
+    def is_folder(self) -> bool:
+        """A library probe: every media file under `path`."""
+        return self.path is not None and (self.recursive or not is_media_name(self.path))
 
     @model_validator(mode="after")
     def _one_source(self) -> ProbeSource:
@@ -229,6 +254,8 @@ class ProbeSource(SpecModel):
             raise ValueError("set exactly one of url, volume or channelRef")
         if (self.volume is None) != (self.path is None):
             raise ValueError("`path` goes with `volume`: set both or neither")
+        if self.recursive and self.path is None:
+            raise ValueError(_RECURSIVE_ALONE)
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise ValueError("url must be an http:// or https:// URL")
         if self.url is not None and not _has_valid_port(self.url):
@@ -263,7 +290,15 @@ class ProbeJobSpec(SpecModel):
                     "!has(self.timeZone) || has(self.schedule)",
                     _TIME_ZONE_ALONE,
                     ".timeZone",
-                )
+                ),
+                # A folder, as `ProbeSource.is_folder` tells one.
+                cel(
+                    "!has(self.parallelism) || has(self.source.path) && ("
+                    "has(self.source.recursive) && self.source.recursive"
+                    f" || !self.source.path.matches({json.dumps(MEDIA_NAME_PATTERN)}))",
+                    _PARALLELISM_ALONE,
+                    ".parallelism",
+                ),
             ]
         }
     )
@@ -282,7 +317,12 @@ class ProbeJobSpec(SpecModel):
     changes are followed. Default: the time zone of the cluster's controller manager,
     usually UTC."""
     timeout_seconds: int = Field(default=600, ge=10, le=86400)
-    """Wall-clock limit of one probe run; the run fails when it is exceeded."""
+    """Wall-clock limit of one probe run; the run fails when it is exceeded. For a folder
+    it applies to each file: a file that takes longer gets an error check and the next one
+    is probed."""
+    parallelism: int | None = Field(default=None, ge=1, le=PARALLELISM_MAX)
+    """How many pods probe a folder at once (default 2), as an Indexed Job whose pods each
+    take one shard of the files; each pod gets `resources`. Only for a folder source."""
     resources: ResourceRequirements | None = None
     """Resources of the prober container; defaults depend on `profile`."""
     allow_private_addresses: bool = False
@@ -296,7 +336,16 @@ class ProbeJobSpec(SpecModel):
     def _time_zone_goes_with_schedule(self) -> ProbeJobSpec:
         if self.time_zone is not None and self.schedule is None:
             raise ValueError(_TIME_ZONE_ALONE)
+        if self.parallelism is not None and not self.source.is_folder:
+            raise ValueError(_PARALLELISM_ALONE)
         return self
+
+    @property
+    def shards(self) -> int:
+        """How many pods share the work: one for anything but a folder."""
+        if not self.source.is_folder:
+            return 1
+        return self.parallelism or DEFAULT_PARALLELISM
 
 
 class ProbeJobPhase(StrEnum):
@@ -511,6 +560,103 @@ class ProbeRun(StatusModel):
 
 
 HISTORY_LIMIT = 10
+# A library probe's status lists this many of its worst files; the report has them all.
+WORST_FILES = 20
+
+
+class LibraryFile(StatusModel):
+    """One file of a library probe."""
+
+    path: str
+    """The file, relative to the probed folder."""
+    status: CheckStatus
+    """fail if a check failed, else error if one could not run, else warn or pass."""
+    problems: list[str] = []
+    """The checks that did not pass."""
+    size_bytes: int | None = None
+    """The file's size when it was probed."""
+    modified: float | None = None
+    """The file's modification time when it was probed (seconds since 1970): with
+    `sizeBytes`, what tells a later run the file is unchanged."""
+    reused: bool = False
+    """The result of an earlier run, carried over because the file did not change."""
+    report: ProbeReport | None = None
+    """The file's whole report (in the report ConfigMap, not in the status)."""
+
+
+class FileCounts(StatusModel):
+    """How many files of a library probe ended how."""
+
+    total: int = 0
+    """Every file probed or carried over."""
+    passed: int = Field(default=0, alias="pass")
+    """Files that passed every check."""
+    warned: int = Field(default=0, alias="warn")
+    """Files whose worst check warned."""
+    failed: int = Field(default=0, alias="fail")
+    """Files with a failed check."""
+    errors: int = Field(default=0, alias="error")
+    """Files with a check that could not run (none failed)."""
+    reused: int = 0
+    """Files whose earlier result was carried over (unchanged since it was probed)."""
+
+
+class LibraryReport(StatusModel):
+    """Every file of a library probe (or of one shard of it): what `playout probe FOLDER
+    --json` prints, and what the report ConfigMap holds."""
+
+    source: str
+    """The folder, as the prober saw it."""
+    profile: ProbeProfile
+    """The profile the files were checked with."""
+    thresholds: dict[str, float] = {}
+    """The threshold overrides they were checked with."""
+    shard: int = Field(default=0, ge=0)
+    """Which shard of the files this is."""
+    shards: int = Field(default=1, ge=1)
+    """How many shards the files were dealt into."""
+    verdict: Verdict | None = None
+    """The worst of the files (an error counts as fail)."""
+    counts: FileCounts = FileCounts()
+    files: list[LibraryFile] = []
+    """Every file, in natural order."""
+    notes: list[str] = []
+    """What the report leaves out and why."""
+    elapsed_seconds: float | None = None
+    """How long the probe took."""
+
+
+class LibraryShard(StatusModel):
+    """What one pod of a library probe found: the counts and worst files of its shard, as
+    its termination message; every file's whole report is in `configMap`."""
+
+    shard: int = Field(ge=0)
+    """Which shard (the pod's completion index)."""
+    shards: int = Field(ge=1)
+    """How many shards the files were dealt into."""
+    counts: FileCounts
+    worst: list[LibraryFile] = []
+    """The shard's worst files, worst first, without their reports."""
+    config_map: str | None = None
+    """The ConfigMap holding every file's report, when it could be written."""
+    notes: list[str] = []
+    """What the shard's report leaves out and why."""
+
+
+class LibraryStatus(StatusModel):
+    """A library probe in brief: the counts, the worst files and where the reports are."""
+
+    counts: FileCounts
+    worst: Annotated[list[LibraryFile], Field(max_length=WORST_FILES)] = []
+    """The worst files, worst first: failed, then errors, then warned, most problems first."""
+    reports: list[str] = []
+    """The ConfigMaps holding every file's report, one per shard (`<name>-report`, then
+    `<name>-report-1`...): `kubectl get configmap <name>-report -o
+    jsonpath='{.binaryData.report\\.json\\.gz}' | base64 -d | gunzip` prints one."""
+    shards_reported: int = 0
+    """How many shards have reported (the rest are still running, or left no report)."""
+    shards: int = 1
+    """How many shards the files were dealt into."""
 
 
 class ProbeJobStatus(ProbeReport):
@@ -526,6 +672,8 @@ class ProbeJobStatus(ProbeReport):
     """When the latest probe run finished."""
     history: Annotated[list[ProbeRun], Field(max_length=HISTORY_LIMIT)] = []
     """The latest runs, oldest first (a scheduled probe keeps the last 10)."""
+    library: LibraryStatus | None = None
+    """For a folder source: how its files fared (`verdict` is the worst of them)."""
 
 
 class ProbeJob(Resource):

@@ -45,8 +45,8 @@ class OperatorConfig:
     """Give every streamer and prober pod a NetworkPolicy; off, the operator deletes those
     it made."""
     api_server_cidrs: tuple[str, ...] = ()
-    """Where the API server is, for the streamers' egress; empty: any address (on
-    `api_server_ports`)."""
+    """Where the API server is, for the egress of streamers and probers; empty: any address
+    (on `api_server_ports`)."""
     api_server_ports: tuple[int, ...] = API_SERVER_PORTS
     report_heartbeat_seconds: float = REPORT_HEARTBEAT_SECONDS
     """How often a streamer reports at least; the operator judges report ages by it."""

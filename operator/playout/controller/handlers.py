@@ -64,6 +64,10 @@ CHANNEL_CHILDREN = (
     ("networking.k8s.io/v1", "networkpolicies"),
 )
 PROBEJOB_CHILDREN = (
+    ("v1", "configmaps"),
+    ("v1", "serviceaccounts"),
+    ("rbac.authorization.k8s.io/v1", "roles"),
+    ("rbac.authorization.k8s.io/v1", "rolebindings"),
     ("batch/v1", "jobs"),
     ("batch/v1", "cronjobs"),
     ("networking.k8s.io/v1", "networkpolicies"),

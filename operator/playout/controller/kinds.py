@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from lightkube.core.resource import NamespacedResource
 from lightkube.resources.batch_v1 import CronJob, Job
+from lightkube.resources.core_v1 import ConfigMap
 from lightkube.resources.networking_v1 import NetworkPolicy
 
 from playout.api import crd
@@ -58,7 +59,7 @@ PROBEJOB = ReconciledKind(
     failed_phase=ProbeJobPhase.FAILED,
     status_resource=ProbeJobResource.Status,
     owner_label=PROBEJOB_LABEL,
-    # The Job of an earlier generation; the CronJob, when the schedule goes; the policy,
-    # when policies are turned off.
-    prunable=(Job, CronJob, NetworkPolicy),
+    # The Job of an earlier generation; the CronJob, when the schedule goes; a report
+    # ConfigMap, when there are fewer shards; the policy, when policies are turned off.
+    prunable=(Job, CronJob, ConfigMap, NetworkPolicy),
 )

@@ -239,7 +239,8 @@ class Reconciler:
                     return  # the result stands after its Job is gone
                 if not scheduled and job is not None and job.name != _job_name(children):
                     job = None  # the Job of an earlier generation says nothing of this one
-                run = latest_run(pods, job.name) if job is not None else None
+                shards = probe.spec.shards if probe.spec.source.is_folder else None
+                run = latest_run(pods, job, shards=shards) if job is not None else None
                 assessment, patch = probejob_status_patch(probe, job, now=self._clock(), run=run)
                 await self._write_status(PROBEJOB, body, assessment, patch, logger)
 

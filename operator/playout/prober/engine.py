@@ -17,7 +17,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from playout.api.probejob import Check, CheckStatus, ProbeProfile, ProbeReport
+from playout.api.probejob import (
+    Check,
+    CheckStatus,
+    LibraryFile,
+    LibraryReport,
+    ProbeProfile,
+    ProbeReport,
+    Verdict,
+)
+from playout.media.folders import list_media, version_of
 from playout.media.metadata import (
     MediaInfo,
     PacketStats,
@@ -37,7 +46,7 @@ from playout.media.process import (
     run_tool,
 )
 from playout.media.source import is_playlist
-from playout.prober import checks, guard, hls
+from playout.prober import checks, guard, hls, library
 from playout.prober.catalogue import Settings, decodes, settings_for
 from playout.prober.content import Frame, parse_frames, parse_log, parse_progress
 from playout.prober.flashes import find_flashes
@@ -140,6 +149,54 @@ async def probe(request: ProbeRequest) -> ProbeReport:
         summary=media.summary if media else None,
         checks=results,
         notes=notes,
+        elapsed_seconds=round(time.monotonic() - started, 2),
+    )
+
+
+async def probe_library(
+    request: ProbeRequest,
+    *,
+    recursive: bool,
+    shard: int = 0,
+    shards: int = 1,
+    earlier: Mapping[str, LibraryFile] | None = None,
+) -> LibraryReport:
+    """Probe every media file of the folder `request.source` that falls to `shard`, one
+    after another, each within `request.timeout`. A file whose size and modification time
+    match its result in `earlier` is not probed again: that result is carried over."""
+    started = time.monotonic()
+    folder = Path(request.source)
+    folder, listed = await asyncio.to_thread(_library_files, folder, recursive=recursive)
+    files = []
+    for path in library.shard_of(listed, shard=shard, shards=shards):
+        version = version_of(folder / path)
+        if version is not None:
+            found = library.reusable(earlier or {}, path, size=version.size, modified=version.mtime)
+            if found is not None:
+                files.append(found)
+                continue
+        log.info(f"Probing {path}")
+        report = await probe(replace(request, source=str(folder / path)))
+        files.append(
+            library.file_result(
+                path,
+                report,
+                size=version.size if version else None,
+                modified=version.mtime if version else None,
+            )
+        )
+    counts = library.count(files)
+    return LibraryReport(
+        source=request.source,
+        profile=request.profile,
+        thresholds=request.thresholds,
+        shard=shard,
+        shards=shards,
+        # A folder without media is a mistake to fix (a wrong path), not a pass.
+        verdict=library.verdict_of(counts) if listed else Verdict.FAIL,
+        counts=counts,
+        files=files,
+        notes=[] if listed else [_nothing_in(folder)],
         elapsed_seconds=round(time.monotonic() - started, 2),
     )
 
@@ -480,3 +537,19 @@ async def _rendition(
             raise TimeoutError
         probes.append(hls.parse_segment_probe(index, result.stdout.decode(errors="replace")))
     return hls.Rendition(uri, playlist, reload, probes, variant)
+
+
+def _library_files(folder: Path, *, recursive: bool) -> tuple[Path, list[str]]:
+    """The folder and its media files, relative to it; a file is a library of one (a
+    folder source whose name looks like a file's)."""
+    if folder.is_file():
+        return folder.parent, [folder.name]
+    return folder, list_media(folder, "", recursive=recursive)
+
+
+def _nothing_in(folder: Path) -> str:
+    if not folder.exists():
+        return f"{folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    return f"no media files in {folder}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playout.api.probejob import Check, CheckStatus, ProbeReport, Summary
+from playout.api.common import StatusModel
+from playout.api.probejob import Check, CheckStatus, LibraryReport, ProbeReport, Summary
 
 # Kubernetes keeps at most this much of a container's termination message.
 TERMINATION_MESSAGE_LIMIT = 4096
 
 
-def to_json(report: ProbeReport, *, indent: int | None = 2) -> str:
+def to_json(report: StatusModel, *, indent: int | None = 2) -> str:
     return report.model_dump_json(
         by_alias=True, exclude_none=True, exclude_defaults=True, indent=indent
     )
@@ -135,7 +136,7 @@ def _note(dropped: list[str]) -> str:
     return (
         f"trimmed to fit the {TERMINATION_MESSAGE_LIMIT}-byte termination message, without "
         + ", ".join(dropped)
-        + "; the pod's log has the full report"
+        + "; the whole report is in the pod's log and its report ConfigMap"
     )
 
 
@@ -154,6 +155,26 @@ def human(report: ProbeReport, source: str, profile: str) -> str:
     width = max((len(check.name) for check in report.checks), default=0)
     for check in report.checks:
         lines.append(f"  {check.status.value.upper():5} {check.name:{width}}  {check.message}")
+    lines += [f"  note: {note}" for note in report.notes]
+    if report.elapsed_seconds is not None:
+        lines.append(f"  ({report.elapsed_seconds:.1f} s)")
+    return "\n".join(lines)
+
+
+def human_library(report: LibraryReport) -> str:
+    """One line per file, then the counts."""
+    verdict = report.verdict.value.upper() if report.verdict else "?"
+    shard = f", shard {report.shard + 1} of {report.shards}" if report.shards > 1 else ""
+    lines = [f"{report.source}: {verdict} ({report.profile.value} profile{shard})"]
+    for item in report.files:
+        problems = f"  {', '.join(item.problems)}" if item.problems else ""
+        reused = "  (unchanged: earlier result)" if item.reused else ""
+        lines.append(f"  {item.status.value.upper():5} {item.path}{problems}{reused}")
+    counts = report.counts
+    lines.append(
+        f"  {counts.total} files: {counts.passed} pass, {counts.warned} warn, "
+        f"{counts.failed} fail, {counts.errors} error; {counts.reused} carried over"
+    )
     lines += [f"  note: {note}" for note in report.notes]
     if report.elapsed_seconds is not None:
         lines.append(f"  ({report.elapsed_seconds:.1f} s)")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from playout.api.channel import ChannelSpec
 from playout.atomic import write_atomically
+from playout.media.folders import Version, list_media, version_of
 from playout.media.metadata import (
     MediaInfo,
     UnreadableMedia,
@@ -28,7 +28,6 @@ from playout.media.metadata import (
     parse_metadata,
 )
 from playout.media.process import run_tool
-from playout.streamer.schedule import MEDIA_EXTENSIONS
 from playout.streamer.timeline import Library, MediaFile
 
 log = logging.getLogger(__name__)
@@ -37,23 +36,6 @@ CACHE_FILE = "durations.json"
 PROBE_SECONDS = 30.0
 # ffprobe runs at once while a library is first read (each is mostly waiting on the disk).
 PROBES_AT_ONCE = 4
-
-
-@dataclass(frozen=True)
-class Version:
-    """What identifies one version of a file: a change of either means probe again."""
-
-    size: int
-    mtime: float
-
-
-def version_of(path: Path) -> Version | None:
-    """The file's version, or None if it cannot be read."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return Version(stat.st_size, stat.st_mtime)
 
 
 @dataclass(frozen=True)
@@ -71,24 +53,6 @@ class Unplayable(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
-
-
-def list_media(media_root: Path, relative: str) -> list[str]:
-    """Media files under `relative` (a file or a folder), relative to the media root;
-    hidden files and folders are left out."""
-    root = media_root / relative
-    if root.is_file():
-        return [relative]
-    if not root.is_dir():
-        return []
-    found = []
-    for directory, folders, files in os.walk(root):
-        folders[:] = [f for f in folders if not f.startswith(".")]
-        for name in files:
-            if name.startswith(".") or Path(name).suffix.lower() not in MEDIA_EXTENSIONS:
-                continue
-            found.append(str((Path(directory) / name).relative_to(media_root)))
-    return found
 
 
 class MediaLibrary:

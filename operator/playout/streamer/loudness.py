@@ -16,11 +16,11 @@ from pathlib import Path
 
 from playout.api.channel import Loudness
 from playout.atomic import write_atomically
+from playout.media.folders import Version, version_of
 from playout.media.loudness import Level, Measured, corrected, level_filter, level_for
 from playout.media.loudness import measure_command as command
 from playout.media.process import run_tool
 from playout.prober.content import parse_log
-from playout.streamer.library import Version, version_of
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ is `status.progress`, and it is all a restart needs to carry on from the same fr
 from __future__ import annotations
 
 import random
-import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,23 +16,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from playout.api.channel import ChannelSpec, Program, ProgramProgress
-
-MEDIA_EXTENSIONS = frozenset(
-    {".mkv", ".mp4", ".m4v", ".mov", ".avi", ".ts", ".m2ts", ".mts", ".mpg", ".mpeg",
-     ".webm", ".wmv", ".flv", ".mxf", ".ogv"}
-)  # fmt: skip
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(path: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that puts S01E02 before S01E10 and "Season 2" before "Season 10"."""
-    parts = _DIGITS.split(path.casefold())
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts if part)
-
-
-def natural_sorted(paths: Sequence[str]) -> list[str]:
-    return sorted(paths, key=natural_key)
+from playout.media.folders import natural_key, natural_sorted
 
 
 def title_of(path: str) -> str:

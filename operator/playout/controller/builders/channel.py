@@ -11,6 +11,7 @@ import yaml
 from playout.api.channel import REPORT_HEARTBEAT_ENV, Channel
 from playout.api.common import ResourceRequirements
 from playout.clock import rfc3339
+from playout.controller.builders.access import config_map_rule, pod_identity
 from playout.controller.builders.common import (
     CHANNEL_LABEL,
     STREAMER_PORT,
@@ -121,9 +122,7 @@ def build_channel(channel: Channel, config: OperatorConfig) -> list[Manifest]:
     policy = [channel_network_policy(owner=owner, config=config)]
     rendered = engine_config(channel)  # once: the ConfigMap holds it, the pod its hash
     children = [
-        _service_account(owner, names, labels, config),
-        _role(owner, names, labels, config),
-        _role_binding(owner, names, labels, config),
+        *_access(owner, names, labels, config),
         _config_map(rendered, owner, names, labels, config),
         _timeline_config_map(owner, names, labels, config),
         *(policy if config.network_policies else []),
@@ -135,70 +134,30 @@ def build_channel(channel: Channel, config: OperatorConfig) -> list[Manifest]:
     return children
 
 
-def _service_account(
+def _access(
     owner: Owner, names: ChannelNames, labels: dict[str, str], config: OperatorConfig
-) -> Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": child_metadata(names.service_account, owner, labels, config),
-        "automountServiceAccountToken": False,
-    }
-
-
-def _role(
-    owner: Owner, names: ChannelNames, labels: dict[str, str], config: OperatorConfig
-) -> Manifest:
+) -> list[Manifest]:
     # The engine reads its own Channel (to resume from status.progress) and reports into
     # its status; resourceNames scopes both to this one Channel.
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": child_metadata(names.service_account, owner, labels, config),
-        "rules": [
-            {
-                "apiGroups": ["playout.dev"],
-                "resources": ["channels"],
-                "resourceNames": [owner.name],
-                "verbs": ["get"],
-            },
-            {
-                "apiGroups": ["playout.dev"],
-                "resources": ["channels/status"],
-                "resourceNames": [owner.name],
-                "verbs": ["get", "patch"],
-            },
-            # The published timeline, so that a replacement pod airs the same guide.
-            {
-                "apiGroups": [""],
-                "resources": ["configmaps"],
-                "resourceNames": [names.timeline],
-                "verbs": ["get", "patch"],
-            },
-        ],
-    }
-
-
-def _role_binding(
-    owner: Owner, names: ChannelNames, labels: dict[str, str], config: OperatorConfig
-) -> Manifest:
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": child_metadata(names.service_account, owner, labels, config),
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "Role",
-            "name": names.service_account,
+    rules = [
+        {
+            "apiGroups": ["playout.dev"],
+            "resources": ["channels"],
+            "resourceNames": [owner.name],
+            "verbs": ["get"],
         },
-        "subjects": [
-            {
-                "kind": "ServiceAccount",
-                "name": names.service_account,
-                "namespace": owner.namespace,
-            }
-        ],
-    }
+        {
+            "apiGroups": ["playout.dev"],
+            "resources": ["channels/status"],
+            "resourceNames": [owner.name],
+            "verbs": ["get", "patch"],
+        },
+        # The published timeline, so that a replacement pod airs the same guide.
+        config_map_rule([names.timeline]),
+    ]
+    return pod_identity(
+        names.service_account, owner=owner, labels=labels, rules=rules, config=config
+    )
 
 
 def _config_map(

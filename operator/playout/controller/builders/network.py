@@ -88,7 +88,8 @@ def channel_network_policy(*, owner: Owner, config: OperatorConfig) -> Manifest:
 
 
 def probejob_network_policy(*, probe: ProbeJob, config: OperatorConfig) -> Manifest:
-    """Nothing comes in; out only to the source."""
+    """Nothing comes in; out only to the source, and to the API server for the report
+    ConfigMaps."""
     owner = Owner("ProbeJob", probe.metadata)
     return _policy(
         name=probejob_policy_name(owner.name),
@@ -96,7 +97,7 @@ def probejob_network_policy(*, probe: ProbeJob, config: OperatorConfig) -> Manif
         labels=identity_labels(PROBEJOB_LABEL, owner, "prober"),
         pods=pod_selector(owner_label=PROBEJOB_LABEL, owner_name=owner.name, component="prober"),
         ingress=[],
-        egress=_source_egress(probe),
+        egress=[*_source_egress(probe), _api_server(config)],
         config=config,
     )
 
@@ -109,12 +110,10 @@ def _source_egress(probe: ProbeJob) -> list[dict[str, Any]]:
         streamer = {"podSelector": {"matchLabels": streamer_selector(source.channel_ref.name)}}
         return [_dns(), {"to": [streamer], "ports": [_tcp(STREAMER_PORT)]}]
     if source.url is None:
-        return []  # a volume: the kubelet mounts it, the pod needs no network
+        return []  # a volume: the kubelet mounts it
     url = urlsplit(source.url)
     port = {"ports": [_tcp(url.port or _DEFAULT_PORTS[url.scheme])]}
-    # FOLLOW-UP: `allowPrivateAddresses` is being added to the ProbeJob spec beside this;
-    # read defensively until it is on the model, then read it directly.
-    if getattr(probe.spec, "allow_private_addresses", False):
+    if probe.spec.allow_private_addresses:
         # Every pod too: some plugins match pods by their selectors only, never by ipBlock.
         to = [_block("0.0.0.0/0", METADATA_IPV4), _block("::/0", METADATA_IPV6)]
         to.append({"namespaceSelector": {}})

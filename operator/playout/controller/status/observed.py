@@ -10,8 +10,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from playout.api.probejob import ProbeReport
+from playout.api.probejob import LibraryShard, LibraryStatus, ProbeReport, Verdict
 from playout.controller.builders.probejob import PROBER_CONTAINER
+from playout.prober.library import library_status, verdict_of
+
+# Set by the Job controller on each pod of an Indexed Job: the pod's shard.
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +89,8 @@ class ProberPod:
     job: str
     finished_at: str
     message: str
+    index: int | None = None
+    """The pod's completion index in an Indexed Job (a library probe's shard)."""
 
     @classmethod
     def from_manifest(cls, body: dict[str, Any]) -> ProberPod | None:
@@ -105,22 +111,43 @@ class ProberPod:
         terminated = (prober.get("state") or {}).get("terminated")
         if job is None or not terminated:
             return None
+        index = (meta.get("annotations") or {}).get(COMPLETION_INDEX, "")
         return cls(
             job=job,
             finished_at=terminated.get("finishedAt") or "",
             message=terminated.get("message") or "",
+            index=int(index) if index.isdigit() else None,
         )
 
     def report(self) -> ProbeReport | None:
         """The report in the termination message; None when there is none (the prober died
         before writing it, and the kubelet fell back to the end of its log)."""
+        document = self._document()
+        if document is None or "verdict" not in document:
+            return None
+        try:
+            return ProbeReport.model_validate(document)
+        except ValidationError:
+            return None
+
+    def shard(self) -> LibraryShard | None:
+        """The summary of a library probe's shard in the termination message; None when
+        there is none, or it is not this pod's shard."""
+        document = self._document()
+        if document is None or "shard" not in document:
+            return None
+        try:
+            summary = LibraryShard.model_validate(document)
+        except ValidationError:
+            return None
+        return summary if summary.shard == self.index else None
+
+    def _document(self) -> dict[str, Any] | None:
         try:
             document = json.loads(self.message)
-            if not isinstance(document, dict) or "verdict" not in document:
-                return None
-            return ProbeReport.model_validate(document)
-        except (ValueError, ValidationError):
+        except ValueError:
             return None
+        return document if isinstance(document, dict) else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,17 +158,53 @@ class Run:
     finished_at: str
     """As the kubelet wrote it (RFC 3339)."""
     report: ProbeReport
+    """The report; of a library probe, only its verdict and notes."""
+    library: LibraryStatus | None = None
+    """A library probe's counts and worst files."""
 
 
-def latest_run(pods: list[ProberPod], job: str) -> Run | None:
-    """The report of `job`: from its last pod to finish with one (a retried Job has more)."""
+def latest_run(pods: list[ProberPod], job: JobState, *, shards: int | None = None) -> Run | None:
+    """The report of `job`: from its last pod to finish with one (a retried Job has more).
+    With `shards`, a library probe's: once every shard has reported, or the Job is over."""
+    if shards is not None:
+        return _library_run(pods, job, shards=shards)
     for pod in sorted(pods, key=lambda pod: pod.finished_at, reverse=True):
-        if pod.job != job:
+        if pod.job != job.name:
             continue
         report = pod.report()
         if report is not None:
-            return Run(job=job, finished_at=pod.finished_at, report=report)
+            return Run(job=job.name, finished_at=pod.finished_at, report=report)
     return None
+
+
+def _library_run(pods: list[ProberPod], job: JobState, *, shards: int) -> Run | None:
+    latest: dict[int, tuple[str, LibraryShard]] = {}
+    for pod in sorted(pods, key=lambda pod: pod.finished_at):
+        summary = pod.shard() if pod.job == job.name else None
+        if summary is not None and summary.shards == shards:
+            latest[summary.shard] = (pod.finished_at, summary)
+    over = job.complete or job.failed
+    if not latest or (len(latest) < shards and not over):
+        return None
+    ordered = [latest[shard][1] for shard in sorted(latest)]
+    status = library_status(ordered, shards=shards)
+    # Once each: every shard says the same of the folder as a whole.
+    notes = list(dict.fromkeys(note for summary in ordered for note in summary.notes))
+    missing = [str(shard) for shard in range(shards) if shard not in latest]
+    if missing:
+        notes.append(
+            f"shard {', '.join(missing)} left no report (its pod's log says why): "
+            "the counts leave its files out"
+        )
+    if not status.counts.total and not missing and not notes:
+        notes.append("no media files in the folder")
+    verdict = Verdict.FAIL if missing or not status.counts.total else verdict_of(status.counts)
+    return Run(
+        job=job.name,
+        finished_at=max(finished for finished, _ in latest.values()),
+        report=ProbeReport(verdict=verdict, notes=notes),
+        library=status,
+    )
 
 
 def _condition(status: dict[str, Any], condition_type: str) -> dict[str, Any]:

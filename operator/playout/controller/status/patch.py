@@ -13,6 +13,9 @@ from playout.controller.builders.channel import stream_url
 from playout.controller.status.assessment import Assessment, assess_channel, assess_probejob
 from playout.controller.status.observed import DeploymentState, JobState, Run
 
+# A library run in the history names this many of its worst files (the status has 20).
+HISTORY_PROBLEMS = 5
+
 
 def merge_conditions(
     existing: list[Condition], assessment: Assessment, *, generation: int, now: datetime
@@ -94,13 +97,18 @@ def probejob_status_patch(
     patch = owned_fields(probe.status.conditions, assessment, generation=generation, now=now)
     if run is not None:
         patch.update(_report_fields(run.report))
+        patch["library"] = (
+            _no_nulls_in_lists(run.library.model_dump(mode="json", by_alias=True))
+            if run.library is not None
+            else None
+        )
         patch["lastRunAt"] = run.finished_at or None
         if not history or history[-1].job != run.job:
             entry = ProbeRun(
                 job=run.job,
                 finished_at=run.finished_at or None,
                 verdict=run.report.verdict,
-                problems=[c.name for c in run.report.checks if c.status != CheckStatus.PASS],
+                problems=_problems(run),
             )
             history = [*history, entry][-HISTORY_LIMIT:]
             patch["history"] = _no_nulls_in_lists(
@@ -108,7 +116,17 @@ def probejob_status_patch(
             )
     elif stale:
         patch.update({name: None for name in _report_fields(ProbeReport())})
+        patch["library"] = None
     return assessment, patch
+
+
+def _problems(run: Run) -> list[str]:
+    """In the history: the checks that did not pass, or a library's worst files."""
+    if run.library is not None:
+        return [item.path for item in run.library.worst if item.status != CheckStatus.PASS][
+            :HISTORY_PROBLEMS
+        ]
+    return [check.name for check in run.report.checks if check.status != CheckStatus.PASS]
 
 
 def _report_fields(report: ProbeReport) -> dict[str, Any]:

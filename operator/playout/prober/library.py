@@ -1,0 +1,229 @@
+"""A library probe, pure: the files of a folder dealt into shards, each file's result, the
+counts and worst files a shard reports, their sum for the ProbeJob's status, and the
+report as it is kept in a ConfigMap (compressed, trimmed to fit)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Iterable, Mapping, Sequence
+
+from pydantic import ValidationError
+
+from playout.api.common import StatusModel
+from playout.api.probejob import (
+    WORST_FILES,
+    CheckStatus,
+    FileCounts,
+    LibraryFile,
+    LibraryReport,
+    LibraryShard,
+    LibraryStatus,
+    ProbeReport,
+    Verdict,
+)
+from playout.media.folders import natural_key, natural_sorted
+from playout.prober.report import TERMINATION_MESSAGE_LIMIT, fit, to_json
+
+# The key of the report in its ConfigMap.
+REPORT_KEY = "report.json.gz"
+# A ConfigMap holds at most 1 MiB, names and metadata included.
+CONFIG_MAP_BUDGET = 1000 * 1024
+
+_SEVERITY = {CheckStatus.FAIL: 3, CheckStatus.ERROR: 2, CheckStatus.WARN: 1, CheckStatus.PASS: 0}
+
+
+def shard_of(paths: Iterable[str], *, shard: int, shards: int) -> list[str]:
+    """The files one shard probes: every `shards`-th of the natural order, from `shard`.
+    Dealt rather than cut in blocks, so a season's long and short episodes spread evenly."""
+    return natural_sorted(list(paths))[shard::shards]
+
+
+def file_status(report: ProbeReport) -> CheckStatus:
+    statuses = {check.status for check in report.checks}
+    for status in (CheckStatus.FAIL, CheckStatus.ERROR, CheckStatus.WARN):
+        if status in statuses:
+            return status
+    return CheckStatus.PASS
+
+
+def file_result(
+    path: str, report: ProbeReport, *, size: int | None, modified: float | None
+) -> LibraryFile:
+    return LibraryFile(
+        path=path,
+        status=file_status(report),
+        problems=[check.name for check in report.checks if check.status != CheckStatus.PASS],
+        size_bytes=size,
+        modified=modified,
+        report=report,
+    )
+
+
+def reusable(
+    earlier: Mapping[str, LibraryFile], path: str, *, size: int, modified: float
+) -> LibraryFile | None:
+    """The earlier result of `path` when the file is the same version (size and
+    modification time)."""
+    found = earlier.get(path)
+    if found is None:
+        return None
+    if found.size_bytes != size or found.modified != modified:
+        return None
+    return found.model_copy(update={"reused": True})
+
+
+def earlier_results(
+    reports: Iterable[LibraryReport], *, profile: str, thresholds: Mapping[str, float]
+) -> dict[str, LibraryFile]:
+    """Earlier files by path, from reports made with the same checks only: a changed
+    profile or threshold judges every file again."""
+    found: dict[str, LibraryFile] = {}
+    for report in reports:
+        if report.profile != profile or dict(report.thresholds) != dict(thresholds):
+            continue
+        for item in report.files:
+            found[item.path] = item
+    return found
+
+
+def count(files: Iterable[LibraryFile]) -> FileCounts:
+    counts = FileCounts()
+    for item in files:
+        counts.total += 1
+        counts.reused += item.reused
+        match item.status:
+            case CheckStatus.PASS:
+                counts.passed += 1
+            case CheckStatus.WARN:
+                counts.warned += 1
+            case CheckStatus.FAIL:
+                counts.failed += 1
+            case CheckStatus.ERROR:
+                counts.errors += 1
+    return counts
+
+
+def add(counts: Iterable[FileCounts]) -> FileCounts:
+    total = FileCounts()
+    for part in counts:
+        for name in FileCounts.model_fields:
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+    return total
+
+
+def worst(files: Iterable[LibraryFile], limit: int = WORST_FILES) -> list[LibraryFile]:
+    """The files that did not pass, worst first (failed, errors, warned; then most
+    problems; then in natural order), without their reports."""
+    kept = [item for item in files if item.status != CheckStatus.PASS]
+    kept.sort(
+        key=lambda item: (-_SEVERITY[item.status], -len(item.problems), natural_key(item.path))
+    )
+    return [item.model_copy(update={"report": None}) for item in kept[:limit]]
+
+
+def verdict_of(counts: FileCounts) -> Verdict:
+    """The library's verdict: as a single file's, an error counts as a failure."""
+    if counts.failed or counts.errors:
+        return Verdict.FAIL
+    if counts.warned:
+        return Verdict.WARN
+    return Verdict.PASS
+
+
+def shard_summary(
+    report: LibraryReport, *, config_map: str | None, notes: Sequence[str] = ()
+) -> str:
+    """What a shard's pod leaves as its termination message: counts and worst files, as
+    many of them as fit in 4096 bytes."""
+    summary = LibraryShard(
+        shard=report.shard,
+        shards=report.shards,
+        counts=count(report.files),
+        worst=worst(report.files),
+        config_map=config_map,
+        notes=list(notes),
+    )
+    while True:
+        text = to_json(summary, indent=None)
+        if len(text.encode()) <= TERMINATION_MESSAGE_LIMIT or not summary.worst:
+            return text
+        summary = summary.model_copy(
+            update={"worst": summary.worst[:-1], "notes": _worst_note(summary.notes)}
+        )
+
+
+def _worst_note(notes: list[str]) -> list[str]:
+    note = "fewer worst files than usual, to fit the 4096-byte termination message"
+    return notes if note in notes else [*notes, note]
+
+
+def library_status(summaries: Sequence[LibraryShard], *, shards: int) -> LibraryStatus:
+    """The shards' summaries added up, for the ProbeJob's status."""
+    ordered = sorted(summaries, key=lambda summary: summary.shard)
+    return LibraryStatus(
+        counts=add(summary.counts for summary in ordered),
+        worst=worst(item for summary in ordered for item in summary.worst),
+        reports=[summary.config_map for summary in ordered if summary.config_map],
+        shards_reported=len(ordered),
+        shards=shards,
+    )
+
+
+# --- the report in a ConfigMap ----------------------------------------------------------
+
+
+def pack(report: LibraryReport, budget: int = CONFIG_MAP_BUDGET) -> tuple[str, LibraryReport]:
+    """The report gzipped and base64-encoded for a ConfigMap's binaryData, and the report
+    as packed: when the whole does not fit, each file's report is trimmed as a termination
+    message is, then dropped (the file's status and problems stay), and a note says so."""
+    steps = (
+        ("", lambda item: item),
+        ("each file's report trimmed to 4096 bytes", _trimmed),
+        ("the files' reports (only their status and failing checks are kept)", _bare),
+    )
+    packed = ""
+    for note, step in steps:
+        files = [step(item) for item in report.files]
+        current = report.model_copy(
+            update={"files": files, "notes": [*report.notes, *([note] if note else [])]}
+        )
+        packed = _encode(current)
+        if len(packed) <= budget:
+            return packed, current
+    return packed, current
+
+
+def pack_single(report: ProbeReport, budget: int = CONFIG_MAP_BUDGET) -> str:
+    """One source's report, packed as `pack` does; trimmed as a termination message only
+    in the unlikely case that the whole does not fit."""
+    packed = _encode(report)
+    if len(packed) <= budget:
+        return packed
+    return _encode(ProbeReport.model_validate_json(fit(report)))
+
+
+def unpack(packed: str) -> LibraryReport | None:
+    """A packed report, or None when it cannot be read (it is then probed again)."""
+    try:
+        document = json.loads(gzip.decompress(base64.b64decode(packed)))
+        return LibraryReport.model_validate(document)
+    except (OSError, ValueError, ValidationError):
+        return None
+
+
+def _encode(report: StatusModel) -> str:
+    text = to_json(report, indent=None).encode()
+    return base64.b64encode(gzip.compress(text, mtime=0)).decode()
+
+
+def _trimmed(item: LibraryFile) -> LibraryFile:
+    if item.report is None:
+        return item
+    small = ProbeReport.model_validate_json(fit(item.report))
+    return item.model_copy(update={"report": small})
+
+
+def _bare(item: LibraryFile) -> LibraryFile:
+    return item.model_copy(update={"report": None})
