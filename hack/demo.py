@@ -150,6 +150,34 @@ def make_media() -> Path:
     return media
 
 
+def demo_library_probe() -> str:
+    """examples/probejob-library.yaml run once now (not nightly), two shards: the whole
+    Cheers folder checked, each pod its half of the episodes."""
+    document = yaml.safe_load((ROOT / "examples" / "probejob-library.yaml").read_text())
+    del document["spec"]["schedule"]
+    document["spec"]["parallelism"] = 2
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def show_library() -> None:
+    """The library probe's counts and worst files, as its status keeps them."""
+    found = kubectl("get", "-n", NAMESPACE, "probejob", "cheers-library", "-o",
+                    "jsonpath={.status.library}", check=False)  # fmt: skip
+    if not found.strip():
+        print("The library probe has no result (its pods run no prober here).")
+        return
+    library = yaml.safe_load(found)
+    counts = library["counts"]
+    print(
+        f"Library QC of shows/Cheers ({library['shardsReported']} shards): "
+        f"{counts['total']} files, {counts['pass']} pass, {counts['warn']} warn, "
+        f"{counts['fail']} fail, {counts['error']} error; reports in "
+        f"{', '.join(library['reports'])}"
+    )
+    for item in library.get("worst", []):
+        print(f"  {item['status'].upper():5} {item['path']}  {', '.join(item['problems'])}")
+
+
 def demo_channel() -> str:
     """examples/channel.yaml with its slots moved to the next minutes and a break every
     two minutes of the film, so the guide, a slot change and an ad break show up at once."""
@@ -325,6 +353,7 @@ def up() -> None:
     kubectl("apply", "-f", "-", stdin=MEDIA_CLAIM)
     kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=demo_channel())
     kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "examples" / "probejob.yaml"))
+    kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=demo_library_probe())
     if not real:
         kubectl("wait", "-n", NAMESPACE, "--for=jsonpath={.status.phase}=Starting",
                 "channel/classics", "--timeout=120s", check=False)  # fmt: skip
@@ -334,8 +363,9 @@ def up() -> None:
             "--timeout=180s", check=False)  # fmt: skip
     if real:
         start_port_forward()
-    kubectl("wait", "-n", NAMESPACE, "--for=condition=Complete", "probejob/cheers-s01e01",
-            "--timeout=240s", check=False)  # fmt: skip
+    for probe in ("cheers-s01e01", "cheers-library"):
+        kubectl("wait", "-n", NAMESPACE, "--for=condition=Complete", f"probejob/{probe}",
+                "--timeout=240s", check=False)  # fmt: skip
     print(kubectl("get", "-n", NAMESPACE, "channels,probejobs", "-o", "wide"))
     print(kubectl("get", "-n", NAMESPACE, "deployments,services,jobs,pods", "-o", "wide"))
     where = (
@@ -349,6 +379,7 @@ def up() -> None:
     )
     show_guide()
     show_ladder()
+    show_library()
     print(
         f"Watch the channel: {PLAYER}  (playlist {PLAYER}live/index.m3u8, one per rendition\n"
         f"at {PLAYER}live/480p/index.m3u8 and so on)\n"

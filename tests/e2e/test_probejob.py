@@ -130,3 +130,82 @@ def test_the_report_arrives_through_the_termination_message(kubectl: Kubectl) ->
     assert final["history"][0]["problems"] == ["loudness"]
     conditions = {c["type"]: c for c in final["conditions"]}
     assert conditions["Ready"]["reason"] == "VerdictFail"
+
+
+def library_probe(parallelism: int = 3) -> dict[str, Any]:
+    document = probejob()
+    document["spec"]["source"]["path"] = "shows/Cheers"
+    document["spec"]["source"]["recursive"] = True
+    document["spec"]["parallelism"] = parallelism
+    return document
+
+
+def test_a_folder_is_probed_by_an_indexed_job_and_its_shards_add_up(kubectl: Kubectl) -> None:
+    """kwok runs no prober: the test writes each shard's summary, as the prober leaves it,
+    into its finished pod's status."""
+    kubectl.apply(library_probe())
+    job = eventually(lambda: kubectl.get("job", "cheers-s01e01-1"), what="the Indexed Job")
+    assert job["spec"]["completionMode"] == "Indexed"
+    assert job["spec"]["completions"] == job["spec"]["parallelism"] == 3
+    reports = ["cheers-s01e01-report", "cheers-s01e01-report-1", "cheers-s01e01-report-2"]
+    for name in reports:
+        config_map = kubectl.get("configmap", name)
+        assert config_map is not None, name
+        assert config_map["metadata"]["ownerReferences"][0]["kind"] == "ProbeJob"
+    role = kubectl.get("role", "cheers-s01e01-prober")
+    assert role is not None and role["rules"][0]["resourceNames"] == reports
+
+    def finished() -> list[dict[str, Any]] | None:
+        pods = [
+            p
+            for p in kubectl.items("pods", "-l", "playout.dev/probejob=cheers-s01e01")
+            if p["status"].get("phase") == "Succeeded"
+        ]
+        return pods if len(pods) == 3 else None
+
+    for pod in eventually(finished, timeout=120, what="three finished shard pods"):
+        shard = int(pod["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"])
+        summary = {
+            "shard": shard,
+            "shards": 3,
+            "counts": {"total": 4, "pass": 4 - shard, "fail": shard},
+            "worst": [
+                {"path": f"Season {shard}/E{i}.mkv", "status": "fail", "problems": ["black"]}
+                for i in range(shard)
+            ],
+            "configMap": reports[shard],
+        }
+        kubectl(
+            "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=json", "-p",
+            json.dumps([{
+                "op": "add",
+                "path": "/status/containerStatuses/0/state/terminated/message",
+                "value": json.dumps(summary),
+            }]),
+        )  # fmt: skip
+    eventually(
+        lambda: (
+            status(kubectl).get("verdict") == "fail" and status(kubectl).get("phase") == "Succeeded"
+        ),
+        what="the library's verdict",
+    )
+    final = status(kubectl)
+    library = final["library"]
+    assert library["counts"] == {"total": 12, "pass": 9, "warn": 0, "fail": 3, "error": 0,
+                                 "reused": 0}  # fmt: skip
+    assert library["reports"] == reports and library["shardsReported"] == 3
+    assert [w["path"] for w in library["worst"]] == ["Season 1/E0.mkv", "Season 2/E0.mkv",
+                                                     "Season 2/E1.mkv"]  # fmt: skip
+    assert final["history"][0]["problems"] == [w["path"] for w in library["worst"]]
+
+
+def test_fewer_shards_prune_the_extra_report(kubectl: Kubectl) -> None:
+    kubectl.apply(library_probe())
+    eventually(lambda: kubectl.get("configmap", "cheers-s01e01-report-2"), what="three reports")
+    kubectl.apply(library_probe(parallelism=2))
+    eventually(lambda: kubectl.get("job", "cheers-s01e01-2"), what="the second Job")
+    eventually(
+        lambda: kubectl.get("configmap", "cheers-s01e01-report-2") is None,
+        what="the third report pruned",
+    )
+    assert kubectl.get("configmap", "cheers-s01e01-report-1") is not None

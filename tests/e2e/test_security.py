@@ -86,27 +86,41 @@ def test_a_streamer_may_touch_only_its_own_channel_and_timeline(kubectl: Kubectl
     assert not status_of(kubectl, streamer, "patch", "probejobs/classics")
 
 
-def test_prober_and_sweeper_pods_run_without_a_token(kubectl: Kubectl) -> None:
+def test_a_prober_may_touch_only_its_report_and_the_sweeper_nothing(kubectl: Kubectl) -> None:
     document = channel()
     document["spec"]["storage"] = {"persistentVolumeClaim": {"claimName": "segments"}}
     kubectl.apply(document)
     kubectl.apply(copy.deepcopy(load_example("probejob.yaml")))
+    other = copy.deepcopy(load_example("probejob.yaml"))
+    other["metadata"]["name"] = "other"
+    kubectl.apply(other)
     cron = eventually(lambda: kubectl.get("cronjob", "classics-sweep"), what="the sweeper")
     sweeper = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert sweeper["automountServiceAccountToken"] is False
-    # The prober's pod as admitted: no token volume mounted in it.
     pod = eventually(
         lambda: next(iter(kubectl.items("pods", "-l", "playout.dev/probejob=cheers-s01e01")), None),
         timeout=90,
         what="the prober's pod",
     )
-    assert pod["spec"]["automountServiceAccountToken"] is False
-    assert not [v for v in pod["spec"].get("volumes", []) if "projected" in v]
-    # Both run as the namespace's default account, which may do nothing of ours.
-    default = f"system:serviceaccount:{kubectl.namespace}:default"
-    assert pod["spec"]["serviceAccountName"] == "default"
-    for verb, what in [("get", "channels"), ("get", "configmaps"), ("get", "secrets")]:
-        assert not can(kubectl, default, verb, what)
+    assert pod["spec"]["serviceAccountName"] == "cheers-s01e01-prober"
+    for name in ("cheers-s01e01", "other"):
+        eventually(
+            lambda name=name: kubectl.get("rolebinding", f"{name}-prober"),
+            what=f"{name}'s RoleBinding",
+        )
+    prober = f"system:serviceaccount:{kubectl.namespace}:cheers-s01e01-prober"
+    assert can(kubectl, prober, "get", "configmaps/cheers-s01e01-report")
+    assert can(kubectl, prober, "patch", "configmaps/cheers-s01e01-report")
+    # Not another probe's report, not a channel's, no list or create, nothing else.
+    assert not can(kubectl, prober, "patch", "configmaps/other-report")
+    assert not can(kubectl, prober, "patch", "configmaps/classics-timeline")
+    assert not can(kubectl, prober, "list", "configmaps")
+    assert not can(kubectl, prober, "create", "configmaps")
+    assert not can(kubectl, prober, "delete", "configmaps/cheers-s01e01-report")
+    assert not can(kubectl, prober, "get", "secrets")
+    assert not can(kubectl, prober, "get", "probejobs/cheers-s01e01")
+    assert not status_of(kubectl, prober, "patch", "probejobs/cheers-s01e01")
+    assert not can(kubectl, prober, "get", "channels/classics")
 
 
 def test_a_scheduled_probe_s_policy_comes_back_when_deleted(kubectl: Kubectl) -> None:

@@ -3,6 +3,8 @@ container survives a kill, and the prober pod's verdict reaches the ProbeJob."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 import subprocess
@@ -170,9 +172,13 @@ def on_file(path: str) -> dict[str, Any]:
 
 
 def probe(
-    installed: Installed, name: str, source: dict[str, Any], profile: str = "broadcast"
+    installed: Installed,
+    name: str,
+    source: dict[str, Any],
+    profile: str = "broadcast",
+    **spec: Any,
 ) -> dict[str, Any]:
-    """Apply a ProbeJob, wait for its run to finish, and return its status (its pod checked
+    """Apply a ProbeJob, wait for its run to finish, and return its status (its pods checked
     to have run on the real node)."""
     tv = installed.tv
     tv.apply(
@@ -180,14 +186,24 @@ def probe(
             "apiVersion": "playout.dev/v1alpha1",
             "kind": "ProbeJob",
             "metadata": {"name": name},
-            "spec": {"source": source, "profile": profile, "timeoutSeconds": 120},
+            "spec": {"source": source, "profile": profile, "timeoutSeconds": 120, **spec},
         }
     )
-    tv("wait", "--for=jsonpath={.status.phase}=Succeeded", f"probejob/{name}", "--timeout=180s")
+    tv("wait", "--for=jsonpath={.status.phase}=Succeeded", f"probejob/{name}", "--timeout=240s")
     if installed.target.local:
-        (pod,) = tv.items("pods", "-l", f"job-name={name}-1")
-        assert pod["spec"]["nodeName"] == REAL_NODE
+        pods = tv.items("pods", "-l", f"job-name={name}-1")
+        assert pods and all(pod["spec"]["nodeName"] == REAL_NODE for pod in pods)
     return dict((tv.get("probejob", name) or {})["status"])
+
+
+def report_in(installed: Installed, config_map: str) -> dict[str, Any]:
+    """The whole report a prober pod wrote into its report ConfigMap."""
+    found = installed.tv.get("configmap", config_map)
+    assert found is not None and "binaryData" in found, f"no report in {config_map}"
+    document: dict[str, Any] = json.loads(
+        gzip.decompress(base64.b64decode(found["binaryData"]["report.json.gz"]))
+    )
+    return document
 
 
 def test_the_prober_pods_verdict_reaches_the_status(installed: Installed, media: Path) -> None:
@@ -202,3 +218,22 @@ def test_the_prober_pods_verdict_reaches_the_status(installed: Installed, media:
     failed = {check["name"]: check for check in defects["checks"] if check["status"] == "fail"}
     assert {"black", "silence", "freeze"} <= set(failed), defects["checks"]
     assert failed["black"]["events"][0]["start"] == pytest.approx(5, abs=0.25)
+    # The whole report is in the ProbeJob's ConfigMap too, written by the pod itself.
+    assert report_in(installed, "defects-report")["checks"] == defects["checks"]
+
+
+def test_a_folder_is_probed_by_shards_whose_reports_arrive(
+    installed: Installed, media: Path
+) -> None:
+    status = probe(installed, "checks", on_file("checks"), parallelism=2)
+    library = status["library"]
+    assert status["verdict"] == "fail"
+    assert library["counts"]["total"] == 2 and library["counts"]["pass"] == 1
+    assert library["counts"]["fail"] == 1 and library["shardsReported"] == 2
+    assert [(w["path"], w["status"]) for w in library["worst"]] == [("defects.mkv", "fail")]
+    assert library["reports"] == ["checks-report", "checks-report-1"]
+    # Dealt in natural order: clean.mkv to shard 0, defects.mkv to shard 1.
+    for name, path in zip(library["reports"], ["clean.mkv", "defects.mkv"], strict=True):
+        report = report_in(installed, name)
+        assert [item["path"] for item in report["files"]] == [path]
+        assert report["files"][0]["report"]["checks"], report

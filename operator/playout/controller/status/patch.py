@@ -103,17 +103,20 @@ def probejob_status_patch(
             else None
         )
         patch["lastRunAt"] = run.finished_at or None
-        if not history or history[-1].job != run.job:
-            entry = ProbeRun(
-                job=run.job,
-                finished_at=run.finished_at or None,
-                verdict=run.report.verdict,
-                problems=_problems(run),
-            )
-            history = [*history, entry][-HISTORY_LIMIT:]
-            patch["history"] = _no_nulls_in_lists(
-                [h.model_dump(mode="json", by_alias=True) for h in history]
-            )
+        entry = ProbeRun(
+            job=run.job,
+            finished_at=run.finished_at or None,
+            verdict=run.report.verdict,
+            problems=_problems(run),
+        )
+        # The same Job's run again replaces its entry: a shard's summary can come after
+        # the Job ended, and a retried pod's report after the first.
+        if history and history[-1].job == run.job:
+            history = history[:-1]
+        history = [*history, entry][-HISTORY_LIMIT:]
+        patch["history"] = _no_nulls_in_lists(
+            [h.model_dump(mode="json", by_alias=True) for h in history]
+        )
     elif stale:
         patch.update({name: None for name in _report_fields(ProbeReport())})
         patch["library"] = None
