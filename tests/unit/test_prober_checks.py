@@ -72,12 +72,39 @@ def test_one_decode_feeds_every_content_check(tmp_path: Path) -> None:
     graph = command[command.index("-filter_complex") + 1]
     filters = re.findall(r"(?:^|[;,\]])([a-z0-9_]+)(?=[=,;\[]|$)", graph)
     for name in ("blackdetect", "freezedetect", "idet", "cropdetect", "signalstats",
-                 "blockdetect", "blurdetect", "silencedetect", "ebur128", "astats"):  # fmt: skip
+                 "blockdetect", "blurdetect", "silencedetect", "ebur128", "astats",
+                 "aphasemeter"):  # fmt: skip
         assert filters.count(name) == 1, name
     assert "ebur128=peak=true" in graph
     assert graph.startswith("[0:0]") and "[0:1]silencedetect=n=-60dB:d=1" in graph
     assert command[command.index("-map") + 1] == "[vout]"
     assert "-t" not in command  # a file is read to its end
+
+
+@pytest.mark.parametrize(
+    ("channels", "phase"),
+    [
+        (1, None),  # mono has no phase to lose
+        (2, "[aphase]aphasemeter=video=0:phasing=1:duration=1,anullsink"),
+        (6, "[aphase]pan=stereo|c0=c0|c1=c1,aphasemeter=video=0:phasing=1:duration=1,anullsink"),
+    ],
+)
+def test_the_phase_of_the_first_two_channels_is_checked(
+    tmp_path: Path, channels: int, phase: str | None
+) -> None:
+    streams = [
+        {**stream, "channels": channels} if stream.get("codec_type") == "audio" else stream
+        for stream in CLIP["streams"]
+    ]
+    media = parse_metadata(json.dumps({**CLIP, "streams": streams}))
+    command = content_command("ffmpeg", "a.mkv", media, STANDARD, ContentFiles.under(tmp_path))
+    graph = command[command.index("-filter_complex") + 1].split(";")
+    if phase is None:
+        assert not [chain for chain in graph if "aphasemeter" in chain]
+        assert any("asplit=2[aout][aclip]" in chain for chain in graph)
+    else:
+        assert phase in graph
+        assert any("asplit=3[aout][aclip][aphase]" in chain for chain in graph)
 
 
 def test_live_sources_are_read_for_live_seconds(tmp_path: Path) -> None:

@@ -33,6 +33,10 @@ LOG = """\
 [freezedetect @ 0x55f16865a3c0] [info] lavfi.freezedetect.freeze_end: 7.04
 [silencedetect @ 0x55f168ab3980] [info] silence_start: 9.00581
 [silencedetect @ 0x55f168ab3980] [info] silence_end: 11.008 | silence_duration: 2.00215
+[aphasemeter @ 0x5651bf0fca00] [info] mono_start: 0.0853333
+[aphasemeter @ 0x5651bf0fca00] [info] mono_end: 1.984 | mono_duration: 1.89867
+[aphasemeter @ 0x5651bf0fca00] [info] out_phase_start: 2.048
+[aphasemeter @ 0x5651bf0fca00] [info] out_phase_end: 5.9945 | out_phase_duration: 3.9465
 [Parsed_cropdetect_8 @ 0x558e4e376780] [info] x1:0 x2:319 y1:0 y2:239 w:320 h:240 x:0 y:0 pts:7168 t:0.560000 crop=320:240:0:0
 [info] frame=  300 fps=0.0 q=-0.0 Lsize=N/A time=00:00:12.01 bitrate=N/A speed=25.9x
 [Parsed_ebur128_18 @ 0x55f168b39c00] [info] Summary:
@@ -59,6 +63,7 @@ def test_events_and_summaries_from_the_log() -> None:
     assert found.black == [Span(5.0, 7.04)]
     assert found.freeze == [Span(5.0, 7.04)]
     assert found.silence == [Span(9.00581, 11.008)]
+    assert found.out_of_phase == [Span(2.048, 5.9945)]  # dual mono is no defect
     # The last summary is the real one.
     assert (found.integrated_lufs, found.loudness_range_lu, found.true_peak_db) == (
         -21.9,

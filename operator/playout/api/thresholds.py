@@ -59,6 +59,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
           DECIBELS),
     _same("silenceSeconds", 1, "shortest silence reported", SECONDS),
     _same("silenceDb", -60, "level (dBFS) under which audio counts as silent", DECIBELS),
+    _same("phaseSeconds", 1, "shortest run of out-of-phase stereo reported (the two "
+          "channels 170 degrees or more apart: a mono downmix cancels them out)", SECONDS),
     _same("loudnessTarget", -23, "integrated loudness target, in LUFS", (-70, 0)),
     Threshold("loudnessTolerance", "allowed distance from loudnessTarget, in LU", 7, 1, (0, 70)),
     _same("truePeakDb", -1, "highest true peak, in dBTP", (-70, 20)),

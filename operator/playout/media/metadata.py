@@ -80,6 +80,8 @@ class MediaInfo:
     """Absolute index of the main video stream (cover art is not video)."""
     audio_index: int | None
     sample_rate: int | None
+    audio_channels: int | None
+    """Of the audio stream the checks hear (the first)."""
     frame_rate: float | None
     width: int | None
     height: int | None
@@ -126,6 +128,7 @@ def parse_metadata(text: str) -> MediaInfo:
         video_index=video["index"] if video else None,
         audio_index=audio["index"] if audio else None,
         sample_rate=_int((audio or {}).get("sample_rate")),
+        audio_channels=_int((audio or {}).get("channels")),
         frame_rate=video_summary.frame_rate if video_summary else None,
         width=_int((video or {}).get("width")),
         height=_int((video or {}).get("height")),

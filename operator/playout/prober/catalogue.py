@@ -41,6 +41,7 @@ CONTENT_CHECKS = (
     _spec("black", WARN, FAIL),
     _spec("freeze", WARN, FAIL),
     _spec("silence", WARN, FAIL),
+    _spec("phase", WARN, FAIL),
     _spec("loudness", WARN, FAIL),
     _spec("truePeak", WARN, FAIL),
     _spec("loudnessRange", WARN),

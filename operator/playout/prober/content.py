@@ -19,6 +19,8 @@ _FREEZE_START = re.compile(rf"lavfi\.freezedetect\.freeze_start: {_NUMBER}")
 _FREEZE_END = re.compile(rf"lavfi\.freezedetect\.freeze_end: {_NUMBER}")
 _SILENCE_START = re.compile(rf"silence_start: {_NUMBER}")
 _SILENCE_END = re.compile(rf"silence_end: {_NUMBER}")
+_PHASE_START = re.compile(rf"out_phase_start: {_NUMBER}")
+_PHASE_END = re.compile(rf"out_phase_end: {_NUMBER}")
 _INTEGRATED = re.compile(rf"^\s*I:\s+{_NUMBER} LUFS", re.MULTILINE)
 _RANGE = re.compile(rf"^\s*LRA:\s+{_NUMBER} LU\b", re.MULTILINE)
 _TRUE_PEAK = re.compile(rf"^\s*Peak:\s+{_NUMBER} dBFS", re.MULTILINE)
@@ -64,6 +66,7 @@ class LogFindings:
     black: list[Span] = field(default_factory=list)
     freeze: list[Span] = field(default_factory=list)
     silence: list[Span] = field(default_factory=list)
+    out_of_phase: list[Span] = field(default_factory=list)
     integrated_lufs: float | None = None
     loudness_range_lu: float | None = None
     true_peak_db: float | None = None
@@ -95,6 +98,7 @@ def parse_log(text: str, error_samples: int = 3) -> LogFindings:
     findings = LogFindings()
     freeze_open: float | None = None
     silence_open: float | None = None
+    phase_open: float | None = None
     counting = False
     for line in text.splitlines():
         if match := _BLACK.search(line):
@@ -109,6 +113,11 @@ def parse_log(text: str, error_samples: int = 3) -> LogFindings:
         elif (match := _SILENCE_END.search(line)) and silence_open is not None:
             findings.silence.append(Span(silence_open, float(match[1])))
             silence_open = None
+        elif match := _PHASE_START.search(line):
+            phase_open = float(match[1])
+        elif (match := _PHASE_END.search(line)) and phase_open is not None:
+            findings.out_of_phase.append(Span(phase_open, float(match[1])))
+            phase_open = None
         elif (match := _REPEATED.search(line)) and counting:
             findings.errors += int(match[1])
         elif _LEVEL.search(line) and not line.startswith(_NOT_DECODING):
@@ -122,6 +131,8 @@ def parse_log(text: str, error_samples: int = 3) -> LogFindings:
         findings.freeze.append(Span(freeze_open, None))
     if silence_open is not None:
         findings.silence.append(Span(silence_open, None))
+    if phase_open is not None:
+        findings.out_of_phase.append(Span(phase_open, None))
     findings.integrated_lufs = _last(_INTEGRATED, text)
     findings.loudness_range_lu = _last(_RANGE, text)
     findings.true_peak_db = _last(_TRUE_PEAK, text)

@@ -55,6 +55,7 @@ from playout.prober.graph import (
     Reference,
     content_command,
     flash_rate,
+    has_phase,
     vmaf_available,
 )
 from playout.prober.relay import PLAYLIST_LIMIT, Relay
@@ -434,6 +435,17 @@ async def _content(
                     settings, "silence", findings.silence, end, "silent", "silenceSeconds"
                 )
             )
+            if has_phase(media):
+                found.append(
+                    checks.run_check(
+                        settings,
+                        "phase",
+                        findings.out_of_phase,
+                        end,
+                        "out of phase",
+                        "phaseSeconds",
+                    )
+                )
             found += checks.loudness_checks(settings, findings)
             found.append(checks.clipping_check(settings, _frames(files.clipping), end))
     return Part([check for check in found if check is not None], notes)

@@ -10,14 +10,16 @@ Pure: builds the command line; `content` reads what it leaves behind.
                                                       │    ─ blurdetect ─> quality.txt
                                                       └─ (reference) psnr, ssim[, libvmaf]
     audio ─ silencedetect ─ ebur128 ─ asplit ─┬─ (output)
-                                             └─ 100 ms windows ─ astats ─ near full scale
-                                                  ─> clipping.txt
+                                             ├─ 100 ms windows ─ astats ─ near full scale
+                                             │    ─> clipping.txt
+                                             └─ (stereo or more) the first two channels
+                                                  ─ aphasemeter (out of phase: the log)
 
 Cheap detectors see every frame; the costly picture measures see one frame in a few: at
 1080p blurdetect costs five times the decode of a frame, blockdetect three times and
 signalstats twice, and blockiness and blur are judged on their average anyway.
 
-Black, freeze and silence come from ffmpeg's log; per-frame values go to `metadata=print`
+Black, freeze, silence and phase come from ffmpeg's log; per-frame values go to `metadata=print`
 files, filtered in the graph so that only frames worth reporting are written."""
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ class Filters:
     silence: str
     loudness: str
     clipping: str
+    phase: str | None
+    """None for mono audio, which has no phase to lose."""
     sample: str
     """Picks the frames that letterbox and broadcast range see."""
     quality_sample: str
@@ -142,9 +146,27 @@ def filters(media: MediaInfo, settings: Settings) -> Filters:
         loudness=EBUR128,
         clipping=f"asetnsamples=n={window}:p=0,astats=metadata=1:reset=1"
         ":measure_perchannel=none:measure_overall=Peak_level",
+        phase=_phase(media, settings),
         sample=_every(settings.number("sampleSeconds")),
         quality_sample=f"{_every(settings.number('qualitySampleSeconds'))},{_centre(media)}",
     )
+
+
+def has_phase(media: MediaInfo) -> bool:
+    """Whether the audio has two channels or more, whose phase can be checked."""
+    return (media.audio_channels or 0) >= 2
+
+
+def _phase(media: MediaInfo, settings: Settings) -> str | None:
+    if not has_phase(media):
+        return None
+    channels = media.audio_channels or 0
+    # Of more channels, the first two (front left and right in every standard layout), by
+    # index: a layout ffprobe cannot name has no FL and FR to pick.
+    pair = "pan=stereo|c0=c0|c1=c1," if channels > 2 else ""
+    # aphasemeter's own angle (170 degrees) and a run of at least phaseSeconds.
+    run = max(settings.number("phaseSeconds"), 0.01)
+    return f"{pair}aphasemeter=video=0:phasing=1:duration={run:g}"
 
 
 def one_pass_per_check(media: MediaInfo, settings: Settings) -> dict[str, tuple[str, str]]:
@@ -163,6 +185,8 @@ def one_pass_per_check(media: MediaInfo, settings: Settings) -> dict[str, tuple[
         "blur": f"{f.quality_sample},{f.blur}",
     }
     audio = {"silence": f.silence, "loudness": f.loudness, "clipping": f.clipping}
+    if f.phase is not None:
+        audio["phase"] = f.phase
     chains: dict[str, tuple[str, str]] = {}
     if media.video_index is not None:
         chains |= {name: (f"0:{media.video_index}", chain) for name, chain in video.items()}
@@ -212,7 +236,13 @@ def filter_graph(
             chains += _reference_chains(reference, settings, files, vmaf)
     if media.audio_index is not None:
         outputs.append("[aout]")
-        chains.append(f"[0:{media.audio_index}]{f.silence},{f.loudness},asplit=2[aout][aclip]")
+        branches = ["[aout]", "[aclip]", *(["[aphase]"] if f.phase else [])]
+        chains.append(
+            f"[0:{media.audio_index}]{f.silence},{f.loudness},"
+            f"asplit={len(branches)}{''.join(branches)}"
+        )
+        if f.phase is not None:
+            chains.append(f"[aphase]{f.phase},anullsink")
         chains.append(
             f"[aclip]{f.clipping},"
             + _keep(

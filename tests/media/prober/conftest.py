@@ -111,6 +111,17 @@ def clipped(clips: Path) -> Path:
     return make_clip(clips / "clipped.mkv", 8, audio=f"aevalsrc='{expression}':s=48000")
 
 
+# The right channel inverted from 2 to 6 s: fine in stereo, gone in a mono downmix.
+OUT_OF_PHASE = (
+    f"aevalsrc='{CALM}*sin(2*PI*1000*t)|if(between(t,2,6),-1,1)*{CALM}*sin(2*PI*1000*t)':s=48000"
+)
+
+
+@pytest.fixture(scope="session")
+def out_of_phase(clips: Path) -> Path:
+    return make_clip(clips / "out-of-phase.mkv", 8, audio=OUT_OF_PHASE)
+
+
 @pytest.fixture(scope="session")
 def letterboxed(clips: Path) -> Path:
     """A 16:9 picture in a 4:3 frame: bars take a quarter of the height."""

@@ -18,7 +18,7 @@ def test_clean_media_passes_the_broadcast_profile(clean: Path) -> None:
     names = {c.name for c in report.checks}
     assert {"black", "freeze", "silence", "loudness", "truePeak", "clipping", "interlacing",
             "letterbox", "blockiness", "blur", "broadcastRange", "decodeErrors",
-            "keyframes", "timestamps", "duration"} <= names  # fmt: skip
+            "keyframes", "timestamps", "duration", "phase"} <= names  # fmt: skip
     assert check(report, "loudness").value == pytest.approx(-23, abs=0.5)
     summary = report.summary
     assert summary is not None and summary.video is not None and summary.audio is not None
@@ -64,6 +64,16 @@ def test_clipped_audio(clipped: Path) -> None:
     found = check(run(clipped, "broadcast"), "clipping")
     assert found.status == CheckStatus.FAIL
     assert near(found.events, 2, 4)
+
+
+def test_out_of_phase_stereo_at_its_time(out_of_phase: Path) -> None:
+    report = run(out_of_phase, "broadcast")
+    phase = check(report, "phase")
+    assert phase.status == CheckStatus.FAIL, phase.message
+    assert near(phase.events, 2, 6, tolerance=0.3), phase.events
+    # The two channels carry the same power: the level does not give it away.
+    assert check(report, "loudness").status == CheckStatus.PASS
+    assert check(run(out_of_phase), "phase").status == CheckStatus.WARN
 
 
 def test_letterbox(letterboxed: Path) -> None:

@@ -14,11 +14,12 @@ from click.testing import CliRunner
 
 from playout.api.probejob import LibraryReport, LibraryShard
 from playout.cli import main
-from tests.media.prober.conftest import DEFECTS_AUDIO, LOUD, make_clip
+from tests.media.prober.conftest import DEFECTS_AUDIO, LOUD, OUT_OF_PHASE, make_clip
 from tests.media.prober.test_flashes import FLASHING
 
-# What each file of the folder is made as, and what the broadcast profile makes of it: its
-# status and the checks that do not pass (a black picture is a frozen one too).
+# One defect per file (and one clean): how each is made, and what the broadcast profile
+# makes of it: its status and the checks that do not pass (a black picture is a frozen one
+# too).
 LIBRARY: dict[str, tuple[dict[str, Any], str, set[str]]] = {
     "Season 1/S01E01 clean.mkv": ({}, "pass", set()),
     "Season 1/S01E02 black.mkv": (
@@ -29,7 +30,7 @@ LIBRARY: dict[str, tuple[dict[str, Any], str, set[str]]] = {
         {"video_filter": FLASHING.format(period=0.2, half=0.1)}, "fail", {"flashes"},
     ),
     "Season 2/S02E02 silent.mkv": ({"audio_filter": DEFECTS_AUDIO}, "fail", {"silence"}),
-    "S00E01 extra.mkv": ({}, "pass", set()),
+    "S00E01 phase.mkv": ({"audio": OUT_OF_PHASE}, "fail", {"phase"}),
 }  # fmt: skip
 
 
@@ -56,7 +57,7 @@ def test_each_file_gets_its_verdict_and_the_folder_the_worst(folder: Path) -> No
     report = LibraryReport.model_validate(document)
     assert code == 1 and report.verdict == "fail"
     assert [item.path for item in report.files] == [
-        "S00E01 extra.mkv",
+        "S00E01 phase.mkv",
         "Season 1/S01E01 clean.mkv",
         "Season 1/S01E02 black.mkv",
         "Season 1/S01E10 loud.mkv",
@@ -71,10 +72,10 @@ def test_each_file_gets_its_verdict_and_the_folder_the_worst(folder: Path) -> No
     black = next(c for c in by_path["Season 1/S01E02 black.mkv"].checks if c.name == "black")  # type: ignore[union-attr]
     assert any(abs(e.start - 2) < 0.3 and abs(e.end - 5) < 0.3 for e in black.events)
     counts = report.counts
-    assert (counts.total, counts.passed, counts.warned, counts.failed) == (6, 2, 0, 4)
+    assert (counts.total, counts.passed, counts.warned, counts.failed) == (6, 1, 0, 5)
     # Without --recursive, the top of the folder only.
     _, top = probe_folder(str(folder))
-    assert [item["path"] for item in top["files"]] == ["S00E01 extra.mkv"]
+    assert [item["path"] for item in top["files"]] == ["S00E01 phase.mkv"]
 
 
 def test_shards_split_the_files_and_their_summaries_add_up(folder: Path, tmp_path: Path) -> None:
