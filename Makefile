@@ -134,7 +134,7 @@ bench-deps: ## Install nginx and wrk for the serving benchmark
 	$(call apt_install,nginx wrk,nginx wrk,The serving benchmark)
 
 # The operator benchmark starts (or reuses) the local cluster, as the e2e tier does.
-BENCHES := timeline streamer serving prober renditions images soak operator
+BENCHES := timeline streamer serving prober library renditions images soak operator
 .PHONY: bench
 bench: $(STAMP) system-deps node-deps bench-deps ## Benchmarks (ratios against a baseline measured in the same run)
 	for name in $(BENCHES); do echo "== bench/$$name.py"; $(BIN)/python -m bench.$$name; echo; done
