@@ -22,6 +22,19 @@ def status(kubectl: Kubectl, name: str = "cheers-s01e01") -> dict[str, Any]:
     return dict((kubectl.get("probejob", name) or {}).get("status", {}))
 
 
+def leave_termination_message(kubectl: Kubectl, pod: dict[str, Any], document: object) -> None:
+    """What the kubelet does when the prober exits (kwok runs none): the file the prober
+    wrote to /dev/termination-log, into the finished pod's status."""
+    kubectl(
+        "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=json", "-p",
+        json.dumps([{
+            "op": "add",
+            "path": "/status/containerStatuses/0/state/terminated/message",
+            "value": json.dumps(document),
+        }]),
+    )  # fmt: skip
+
+
 def test_a_probe_runs_as_a_job_and_the_phase_follows(kubectl: Kubectl) -> None:
     kubectl.apply(probejob())
     job = eventually(lambda: kubectl.get("job", "cheers-s01e01-1"), what="the Job")
@@ -109,14 +122,7 @@ def test_the_report_arrives_through_the_termination_message(kubectl: Kubectl) ->
             {"name": "black", "status": "pass", "value": 0},
         ],
     }  # fmt: skip
-    kubectl(
-        "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=json", "-p",
-        json.dumps([{
-            "op": "add",
-            "path": "/status/containerStatuses/0/state/terminated/message",
-            "value": json.dumps(report),
-        }]),
-    )  # fmt: skip
+    leave_termination_message(kubectl, pod, report)
     eventually(
         lambda: (
             status(kubectl).get("verdict") == "fail" and status(kubectl).get("phase") == "Succeeded"
@@ -175,14 +181,7 @@ def test_a_folder_is_probed_by_an_indexed_job_and_its_shards_add_up(kubectl: Kub
             ],
             "configMap": reports[shard],
         }
-        kubectl(
-            "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=json", "-p",
-            json.dumps([{
-                "op": "add",
-                "path": "/status/containerStatuses/0/state/terminated/message",
-                "value": json.dumps(summary),
-            }]),
-        )  # fmt: skip
+        leave_termination_message(kubectl, pod, summary)
     eventually(
         lambda: (
             status(kubectl).get("verdict") == "fail" and status(kubectl).get("phase") == "Succeeded"

@@ -94,30 +94,38 @@ def _last(pattern: re.Pattern[str], text: str, infinity: float | None = None) ->
     return value if math.isfinite(value) else None
 
 
+def _run_event(
+    line: str,
+    runs: list[tuple[re.Pattern[str], re.Pattern[str], list[Span]]],
+    opened: dict[int, float],
+) -> bool:
+    """Whether `line` starts a run, or ends an open one (which then joins its list)."""
+    for kind, (start, end, spans) in enumerate(runs):
+        if match := start.search(line):
+            opened[kind] = float(match[1])
+            return True
+        if (match := end.search(line)) and kind in opened:
+            spans.append(Span(opened.pop(kind), float(match[1])))
+            return True
+    return False
+
+
 def parse_log(text: str, error_samples: int = 3) -> LogFindings:
     findings = LogFindings()
-    freeze_open: float | None = None
-    silence_open: float | None = None
-    phase_open: float | None = None
+    # Detectors that log a run's start and its end on lines of their own: their patterns,
+    # where the runs go, and when the run still open began.
+    runs = [
+        (_FREEZE_START, _FREEZE_END, findings.freeze),
+        (_SILENCE_START, _SILENCE_END, findings.silence),
+        (_PHASE_START, _PHASE_END, findings.out_of_phase),
+    ]
+    opened: dict[int, float] = {}
     counting = False
     for line in text.splitlines():
         if match := _BLACK.search(line):
             findings.black.append(Span(float(match[1]), float(match[2])))
-        elif match := _FREEZE_START.search(line):
-            freeze_open = float(match[1])
-        elif (match := _FREEZE_END.search(line)) and freeze_open is not None:
-            findings.freeze.append(Span(freeze_open, float(match[1])))
-            freeze_open = None
-        elif match := _SILENCE_START.search(line):
-            silence_open = float(match[1])
-        elif (match := _SILENCE_END.search(line)) and silence_open is not None:
-            findings.silence.append(Span(silence_open, float(match[1])))
-            silence_open = None
-        elif match := _PHASE_START.search(line):
-            phase_open = float(match[1])
-        elif (match := _PHASE_END.search(line)) and phase_open is not None:
-            findings.out_of_phase.append(Span(phase_open, float(match[1])))
-            phase_open = None
+        elif _run_event(line, runs, opened):
+            pass
         elif (match := _REPEATED.search(line)) and counting:
             findings.errors += int(match[1])
         elif _LEVEL.search(line) and not line.startswith(_NOT_DECODING):
@@ -127,12 +135,8 @@ def parse_log(text: str, error_samples: int = 3) -> LogFindings:
             counting = True
             continue
         counting = False
-    if freeze_open is not None:
-        findings.freeze.append(Span(freeze_open, None))
-    if silence_open is not None:
-        findings.silence.append(Span(silence_open, None))
-    if phase_open is not None:
-        findings.out_of_phase.append(Span(phase_open, None))
+    for kind, start in opened.items():
+        runs[kind][2].append(Span(start, None))  # still going when the log ends
     findings.integrated_lufs = _last(_INTEGRATED, text)
     findings.loudness_range_lu = _last(_RANGE, text)
     findings.true_peak_db = _last(_TRUE_PEAK, text)

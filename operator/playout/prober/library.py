@@ -41,11 +41,9 @@ def shard_of(paths: Iterable[str], *, shard: int, shards: int) -> list[str]:
 
 
 def file_status(report: ProbeReport) -> CheckStatus:
-    statuses = {check.status for check in report.checks}
-    for status in (CheckStatus.FAIL, CheckStatus.ERROR, CheckStatus.WARN):
-        if status in statuses:
-            return status
-    return CheckStatus.PASS
+    """The worst status of the file's checks, in the ranking the worst files sort by."""
+    statuses = (check.status for check in report.checks)
+    return max(statuses, key=_SEVERITY.__getitem__, default=CheckStatus.PASS)
 
 
 def file_result(

@@ -49,6 +49,18 @@ def pod_identity(
     ]
 
 
+def pod_filled_config_map(
+    name: str, *, owner: Owner, labels: dict[str, str], config: OperatorConfig
+) -> Manifest:
+    """A ConfigMap made empty, which a pod fills (`binaryData`, under its own field
+    manager): the operator's apply leaves that field alone, since it never sets it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": child_metadata(name, owner, labels, config),
+    }
+
+
 def config_map_rule(names: list[str]) -> dict[str, Any]:
     """Read and write these ConfigMaps, which the operator made and a pod fills."""
     return {

@@ -11,7 +11,11 @@ import yaml
 from playout.api.channel import REPORT_HEARTBEAT_ENV, Channel
 from playout.api.common import ResourceRequirements
 from playout.clock import rfc3339
-from playout.controller.builders.access import config_map_rule, pod_identity
+from playout.controller.builders.access import (
+    config_map_rule,
+    pod_filled_config_map,
+    pod_identity,
+)
 from playout.controller.builders.common import (
     CHANNEL_LABEL,
     STREAMER_PORT,
@@ -124,7 +128,8 @@ def build_channel(channel: Channel, config: OperatorConfig) -> list[Manifest]:
     children = [
         *_access(owner, names, labels, config),
         _config_map(rendered, owner, names, labels, config),
-        _timeline_config_map(owner, names, labels, config),
+        # The engine writes the timeline into it.
+        pod_filled_config_map(names.timeline, owner=owner, labels=labels, config=config),
         *(policy if config.network_policies else []),
         _deployment(channel, rendered, owner, names, labels, config),
         _service(owner, names, labels, config),
@@ -181,18 +186,6 @@ def _state_volume(channel: Channel) -> dict[str, Any]:
         claim = storage.persistent_volume_claim.claim_name
         return {"name": "state", "persistentVolumeClaim": {"claimName": claim}}
     return {"name": "state", "emptyDir": {"sizeLimit": str(storage.size_limit)}}
-
-
-def _timeline_config_map(
-    owner: Owner, names: ChannelNames, labels: dict[str, str], config: OperatorConfig
-) -> Manifest:
-    # Made empty: the engine writes the timeline into it (`binaryData`, its own field
-    # manager), which the operator's apply leaves alone since it never sets that field.
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": child_metadata(names.timeline, owner, labels, config),
-    }
 
 
 def _deployment(

@@ -8,7 +8,11 @@ from typing import Any
 
 from playout.api.common import ResourceRequirements
 from playout.api.probejob import ProbeJob, ProbeProfile
-from playout.controller.builders.access import config_map_rule, pod_identity
+from playout.controller.builders.access import (
+    config_map_rule,
+    pod_filled_config_map,
+    pod_identity,
+)
 from playout.controller.builders.channel import MEDIA_ROOT, stream_url
 from playout.controller.builders.common import (
     PROBEJOB_LABEL,
@@ -121,14 +125,9 @@ def build_probejob(probe: ProbeJob, config: OperatorConfig) -> list[Manifest]:
             rules=[config_map_rule(reports)],
             config=config,
         ),
-        # Made empty: the prober writes its report into them (`binaryData`, its own field
-        # manager), which the operator's apply leaves alone since it never sets that field.
+        # The prober writes its report into them.
         *(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": child_metadata(name, owner, labels, config),
-            }
+            pod_filled_config_map(name, owner=owner, labels=labels, config=config)
             for name in reports
         ),
     ]
