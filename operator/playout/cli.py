@@ -293,6 +293,14 @@ def sweep(directory: Path, older_than: float) -> None:
     default="default",
     help="The namespace of the report ConfigMaps.",
 )
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the report as a web page that opens offline: the checks, the loudness "
+    "graph, where the events are and a picture of each (for a folder, a sortable table of "
+    "its files).",
+)
 def probe(
     source: str,
     profile: str,
@@ -310,6 +318,7 @@ def probe(
     config_maps: tuple[str, ...],
     incremental: bool,
     namespace: str,
+    html_path: Path | None,
 ) -> None:
     """Check SOURCE (a file, a folder of them, an http(s) URL or an HLS playlist): what it
     is, and whether it is fit to air, with a pass/warn/fail status per check (per file for a
@@ -321,7 +330,8 @@ def probe(
     from playout.api.probejob import LibraryReport, ProbeProfile, ProbeReport, Verdict
     from playout.prober.catalogue import ThresholdError, parse_override
     from playout.prober.engine import ProbeRequest
-    from playout.prober.report import human, human_library, to_json
+    from playout.prober.html import library_page, report_page
+    from playout.prober.report import human, human_library, plain, to_json
     from playout.prober.run import Keeping, run_library, run_single
 
     try:
@@ -345,6 +355,8 @@ def probe(
         timeout,
         reference,
         allow_private_addresses=allow_private_addresses,
+        # A probe Job's report ConfigMap keeps them for `kubectl playout report -o html`.
+        pictures=html_path is not None or bool(config_maps),
     )
     keeping = (
         Keeping(namespace=namespace, config_maps=config_maps, incremental=incremental)
@@ -374,7 +386,14 @@ def probe(
         click.echo(to_json(report) if as_json else human_library(report))
     else:
         report, message = asyncio.run(run_single(request, keeping))
-        click.echo(to_json(report) if as_json else human(report, source, profile))
+        click.echo(to_json(plain(report)) if as_json else human(report, source, profile))
+    if html_path is not None:
+        page = (
+            library_page(report)
+            if isinstance(report, LibraryReport)
+            else report_page(report, source=source, profile=profile)
+        )
+        html_path.write_text(page, encoding="utf-8")
     if termination_log is not None:
         termination_log.write_text(message, encoding="utf-8")
         return  # the verdict travels in the report; a failing exit would retry the Job

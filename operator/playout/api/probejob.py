@@ -546,6 +546,54 @@ class ProbeReport(StatusModel):
     """How long the probe took."""
 
 
+class LoudnessCurve(StatusModel):
+    """Loudness over time, what the report's graph draws: one point a step (a tenth of a
+    second, more for long media), as ebur128 measured it. Null where there is nothing to
+    measure (digital silence, or before the meter's first window: 400 ms for momentary,
+    3 s for short-term)."""
+
+    seconds: list[float] = []
+    """The time of each point."""
+    momentary: list[float | None] = []
+    """Momentary loudness (400 ms window), LUFS."""
+    short_term: list[float | None] = []
+    """Short-term loudness (3 s window), LUFS."""
+    true_peak: list[float | None] = []
+    """The highest true peak so far, dBTP (the meter keeps a running maximum, so the curve
+    rises where the peaks are)."""
+
+
+class Thumbnail(StatusModel):
+    """A small picture of the video at one time."""
+
+    seconds: float = Field(ge=0)
+    """Where in the media it was taken."""
+    jpeg: str
+    """The picture, a base64-encoded JPEG."""
+
+
+class Pictures(StatusModel):
+    """What the decode pass saw, for people: the loudness graph and pictures at the events
+    and across the media. In the report ConfigMap and the HTML report, never in status."""
+
+    loudness: LoudnessCurve | None = None
+    """None without audio."""
+    thumbnails: list[Thumbnail] = []
+    """In time order: one at the start of each event (the first ones, if there are many)
+    and a few spread evenly over the media."""
+    thumbnail_seconds: float | None = None
+    """How far apart the pictures the decode pass took were: an event's picture is at most
+    this far from its start."""
+
+
+class DetailedReport(ProbeReport):
+    """A probe report with the pictures of its decode pass: what a single source's report
+    ConfigMap holds and what the HTML report draws."""
+
+    pictures: Pictures | None = None
+    """None when the probe was not asked for pictures, or the source has no decode pass."""
+
+
 class ProbeRun(StatusModel):
     """One earlier probe run, in brief."""
 

@@ -6,6 +6,7 @@ decision is made by the pure modules; this only runs processes (through
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import logging
 import re
@@ -20,10 +21,13 @@ from pathlib import Path
 from playout.api.probejob import (
     Check,
     CheckStatus,
+    DetailedReport,
     LibraryFile,
     LibraryReport,
+    Pictures,
     ProbeProfile,
     ProbeReport,
+    Thumbnail,
     Verdict,
 )
 from playout.media.folders import list_media, version_of
@@ -46,16 +50,19 @@ from playout.media.process import (
     run_tool,
 )
 from playout.media.source import is_playlist
-from playout.prober import checks, guard, hls, library
+from playout.prober import checks, guard, hls, library, pictures
 from playout.prober.catalogue import Settings, decodes, settings_for
 from playout.prober.content import Frame, parse_frames, parse_log, parse_progress
 from playout.prober.flashes import find_flashes
 from playout.prober.graph import (
     ContentFiles,
+    PictureSteps,
     Reference,
     content_command,
     flash_rate,
     has_phase,
+    picture_steps,
+    thumbnail_time,
     vmaf_available,
 )
 from playout.prober.relay import PLAYLIST_LIMIT, Relay
@@ -77,15 +84,19 @@ class ProbeRequest:
     reference: str | None = None
     allow_private_addresses: bool = False
     """Let a URL lead to private, loopback and link-local addresses (see `guard`)."""
+    pictures: bool = False
+    """Keep the loudness curve and pictures of the decode pass (a `DetailedReport`)."""
 
 
 @dataclass
 class Part:
-    """What one step of the run found."""
+    """What one step of the run (or the whole run) found."""
 
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     packets: PacketStats | None = None
+    media: MediaInfo | None = None
+    pictures: Pictures | None = None
 
 
 class Deadline:
@@ -142,16 +153,19 @@ async def probe(request: ProbeRequest) -> ProbeReport:
             guard.address_refusal, allow_private=request.allow_private_addresses
         )
         async with Relay(refuse=refuse) as relay:
-            results, notes, media = await _run_relayed(request, relay, settings, deadline)
+            found = await _run_relayed(request, relay, settings, deadline)
     else:
-        results, notes, media = await _run(request, settings, deadline)
-    return ProbeReport(
-        verdict=checks.verdict_of(results),
-        summary=media.summary if media else None,
-        checks=results,
-        notes=notes,
+        found = await _run(request, settings, deadline)
+    report = ProbeReport(
+        verdict=checks.verdict_of(found.checks),
+        summary=found.media.summary if found.media else None,
+        checks=found.checks,
+        notes=found.notes,
         elapsed_seconds=round(time.monotonic() - started, 2),
     )
+    if not request.pictures:
+        return report
+    return DetailedReport(**dict(report), pictures=found.pictures)
 
 
 async def probe_library(
@@ -177,7 +191,8 @@ async def probe_library(
                 files.append(found)
                 continue
         log.info(f"Probing {path}")
-        report = await probe(replace(request, source=str(folder / path)))
+        # A library's report keeps each file's checks, not its pictures.
+        report = await probe(replace(request, source=str(folder / path), pictures=False))
         files.append(
             library.file_result(
                 path,
@@ -204,24 +219,24 @@ async def probe_library(
 
 async def _run_relayed(
     request: ProbeRequest, relay: Relay, settings: Settings, deadline: Deadline
-) -> tuple[list[Check], list[str], MediaInfo | None]:
+) -> Part:
     """A URL, reached through the relay only; anything it refused fails the whole probe."""
     refusal = await relay.refusal(request.source)
     if refusal:
-        return [checks.error("readable", refusal)], [], None
+        return Part([checks.error("readable", refusal)])
     local = replace(request, source=relay.local(request.source))
-    results, notes, media = await _run(local, settings, deadline, env=relay.environment())
+    found = await _run(local, settings, deadline, env=relay.environment())
     if relay.refusals:
-        return [checks.error("readable", relay.refusals[0])], notes, None
+        return Part([checks.error("readable", relay.refusals[0])], found.notes)
     if relay.failures:
         # ffmpeg only saw a 502: say what the relay met instead.
-        results = [
+        found.checks = [
             checks.error(check.name, f"the source could not be read: {relay.failures[0]}")
             if check.status == CheckStatus.ERROR and check.name in ("readable", "hlsSegments")
             else check
-            for check in results
+            for check in found.checks
         ]
-    return results, notes, media
+    return found
 
 
 async def _run(
@@ -230,24 +245,24 @@ async def _run(
     deadline: Deadline,
     *,
     env: Mapping[str, str] | None = None,
-) -> tuple[list[Check], list[str], MediaInfo | None]:
+) -> Part:
     source = request.source
     missing = _missing_file(source)
     if missing:
-        return [checks.error("readable", missing)], [], None
+        return Part([checks.error("readable", missing)])
     try:
         tools = Tools(find_tool("ffprobe"), find_tool("ffmpeg"), env)
     except MediaToolError as problem:
-        return [checks.error("readable", str(problem))], [], None
+        return Part([checks.error("readable", str(problem))])
     result = await tools.run(metadata_command(tools.ffprobe, source), deadline)
     if result.timed_out:
-        return [_timeout_check(deadline, "Reading the metadata")], [], None
+        return Part([_timeout_check(deadline, "Reading the metadata")])
     try:
         if not result.ok:
             raise UnreadableMedia(_failure(result, "ffprobe", source))
         media = parse_metadata(result.stdout.decode(errors="replace"))
     except UnreadableMedia as problem:
-        return [checks.error("readable", f"not readable as media: {problem}")], [], None
+        return Part([checks.error("readable", f"not readable as media: {problem}")])
     summary = media.summary
     results = [
         checks.judged(
@@ -260,7 +275,7 @@ async def _run(
     ]
     notes: list[str] = []
     if media.video_index is None and media.audio_index is None:
-        return results, notes, media
+        return Part(results, notes, media=media)
     if media.live:
         notes.append(
             f"a live stream: only its first {settings.number('liveSeconds'):g} s were read"
@@ -270,15 +285,17 @@ async def _run(
         jobs.append(_content(tools, request, media, settings, deadline))
     if is_playlist(source):
         jobs.append(_hls(tools, source, settings, deadline))
+    seen: Pictures | None = None
     for part in await asyncio.gather(*jobs):
         results += part.checks
         notes += part.notes
+        seen = seen or part.pictures
         if part.packets is not None:
             media = _with_packets(media, part.packets)
     # One timeout check is enough, however many steps ran out of time.
     timeouts = [check for check in results if check.name == "timeout"]
     results = [check for check in results if check.name != "timeout"] + timeouts[:1]
-    return results, notes, media
+    return Part(results, notes, media=media, pictures=seen)
 
 
 def _with_packets(media: MediaInfo, stats: PacketStats) -> MediaInfo:
@@ -369,8 +386,11 @@ async def _content(
             notes.append("VMAF not measured: this ffmpeg build has no libvmaf")
     with tempfile.TemporaryDirectory(prefix="playout-probe-") as scratch:
         files = ContentFiles.under(Path(scratch))
+        steps = picture_steps(media, settings) if request.pictures else None
+        if steps is not None:
+            files.thumbnails.mkdir()
         command = content_command(
-            tools.ffmpeg, request.source, media, settings, files, reference, vmaf
+            tools.ffmpeg, request.source, media, settings, files, reference, vmaf, steps
         )
         log.debug("Decode pass: %s", command)
         result = await tools.run(command, deadline, stderr_limit=LOG_LIMIT)
@@ -448,7 +468,33 @@ async def _content(
                 )
             found += checks.loudness_checks(settings, findings)
             found.append(checks.clipping_check(settings, _frames(files.clipping), end))
-    return Part([check for check in found if check is not None], notes)
+        results = [check for check in found if check is not None]
+        seen = _pictures(files, media, steps, results) if steps is not None else None
+    return Part(results, notes, pictures=seen)
+
+
+def _pictures(
+    files: ContentFiles, media: MediaInfo, steps: PictureSteps, found: list[Check]
+) -> Pictures:
+    """The loudness curve and the pictures worth keeping, read before the scratch goes."""
+    loudness = (
+        pictures.loudness_curve(_frames(files.loudness)) if media.audio_index is not None else None
+    )
+    taken_count = sum(1 for _ in files.thumbnails.glob("*.jpg"))
+    taken = [thumbnail_time(number, steps, media) for number in range(taken_count)]
+    kept = [
+        Thumbnail(
+            seconds=taken[number],
+            jpeg=base64.b64encode(files.thumbnail(number).read_bytes()).decode(),
+        )
+        for number in pictures.pictures_to_keep(found, taken)
+        if files.thumbnail(number).is_file()
+    ]
+    return Pictures(
+        loudness=loudness,
+        thumbnails=kept,
+        thumbnail_seconds=float(steps.thumbnails) if taken else None,
+    )
 
 
 def _frames(path: Path) -> list[Frame]:

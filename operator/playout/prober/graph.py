@@ -12,18 +12,25 @@ Pure: builds the command line; `content` reads what it leaves behind.
     audio ─ silencedetect ─ ebur128 ─ asplit ─┬─ (output)
                                              ├─ 100 ms windows ─ astats ─ near full scale
                                              │    ─> clipping.txt
-                                             └─ (stereo or more) the first two channels
-                                                  ─ aphasemeter (out of phase: the log)
+                                             ├─ (stereo or more) the first two channels
+                                             │    ─ aphasemeter (out of phase: the log)
+                                             └─ (pictures) one frame per loudness step
+                                                  ─> loudness.txt
+    (pictures) video split ─ one frame per thumbnail step ─ 160 px wide ─> JPEG files
 
 Cheap detectors see every frame; the costly picture measures see one frame in a few: at
 1080p blurdetect costs five times the decode of a frame, blockdetect three times and
 signalstats twice, and blockiness and blur are judged on their average anyway.
+
+The pictures of the report (`prober.pictures`) cost a small scaled picture a second and
+ebur128's per-block metadata: asked for, they come from the same decode.
 
 Black, freeze, silence and phase come from ffmpeg's log; per-frame values go to `metadata=print`
 files, filtered in the graph so that only frames worth reporting are written."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +68,9 @@ class ContentFiles:
     ssim: Path
     flashes: Path
     """Every frame as GRID x GRID RGB cells, raw (`prober.flashes`)."""
+    loudness: Path
+    thumbnails: Path
+    """A folder of numbered JPEG files, one every `PictureSteps.thumbnails` seconds."""
 
     @classmethod
     def under(cls, directory: Path) -> ContentFiles:
@@ -72,7 +82,16 @@ class ContentFiles:
             psnr=directory / "psnr.txt",
             ssim=directory / "ssim.txt",
             flashes=directory / "flashes.rgb",
+            loudness=directory / "loudness.txt",
+            thumbnails=directory / "thumbnails",
         )
+
+    def thumbnail(self, number: int) -> Path:
+        return self.thumbnails / f"{number:06d}.jpg"
+
+    @property
+    def thumbnail_pattern(self) -> str:
+        return str(self.thumbnails / "%06d.jpg")
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,32 @@ class Reference:
     video_index: int
     width: int
     height: int
+
+
+# At most about this many points on the loudness graph and pictures taken, however long the
+# media: the scratch space and the report stay bounded.
+LOUDNESS_POINTS = 2000
+LOUDNESS_SMALLEST_STEP = 0.1
+"""ebur128's own block: it measures every 100 ms."""
+THUMBNAILS_TAKEN = 1800
+THUMBNAIL_WIDTH = 160
+
+
+@dataclass(frozen=True)
+class PictureSteps:
+    """How often the decode pass keeps a loudness point and a picture for the report."""
+
+    loudness: float
+    thumbnails: int
+    """Whole seconds (the fps filter's rate is 1/thumbnails)."""
+
+
+def picture_steps(media: MediaInfo, settings: Settings) -> PictureSteps:
+    span = media.duration_seconds or settings.number("liveSeconds")
+    return PictureSteps(
+        loudness=max(LOUDNESS_SMALLEST_STEP, round(span / LOUDNESS_POINTS, 1)),
+        thumbnails=max(1, math.ceil(span / THUMBNAILS_TAKEN)),
+    )
 
 
 def _print(path: Path, key: str | None = None, audio: bool = False) -> str:
@@ -128,7 +173,8 @@ def _centre(media: MediaInfo) -> str:
     return "null" if small else _CENTRE
 
 
-def filters(media: MediaInfo, settings: Settings) -> Filters:
+def filters(media: MediaInfo, settings: Settings, *, pictures: bool = False) -> Filters:
+    """`pictures`: ebur128 also tags every block with its measurements."""
     window = max(round((media.sample_rate or 48000) * CLIP_WINDOW_SECONDS), 1)
     return Filters(
         black=f"blackdetect=d={settings.number('blackSeconds'):g}"
@@ -143,7 +189,7 @@ def filters(media: MediaInfo, settings: Settings) -> Filters:
         blur="blurdetect",
         silence=f"silencedetect=n={settings.number('silenceDb'):g}dB"
         f":d={settings.number('silenceSeconds'):g}",
-        loudness=EBUR128,
+        loudness=f"{EBUR128}:metadata=1" if pictures else EBUR128,
         clipping=f"asetnsamples=n={window}:p=0,astats=metadata=1:reset=1"
         ":measure_perchannel=none:measure_overall=Peak_level",
         phase=_phase(media, settings),
@@ -201,14 +247,16 @@ def filter_graph(
     files: ContentFiles,
     reference: Reference | None = None,
     vmaf: bool = False,
+    pictures: PictureSteps | None = None,
 ) -> tuple[str, list[str]]:
     """The graph, and the labels of its outputs (each mapped to the null muxer)."""
-    f = filters(media, settings)
+    f = filters(media, settings, pictures=pictures is not None)
     chains: list[str] = []
     outputs: list[str] = []
     if media.video_index is not None:
         branches = ["[vout]", "[vint]", "[vsam]", "[vqua]", "[vfla]"]
         branches += ["[vref]"] if reference else []
+        branches += ["[vthu]"] if pictures else []
         outputs.append("[vout]")
         chains.append(
             f"[0:{media.video_index}]{f.black},{f.freeze},{f.interlacing},"
@@ -232,17 +280,27 @@ def filter_graph(
             + ",nullsink"
         )
         chains.append(f"[vfla]{flash_cells(media)}[{FLASH_OUTPUT}]")
+        if pictures is not None:
+            chains.append(f"[vthu]{thumbnails(pictures)}[{THUMBNAIL_OUTPUT}]")
         if reference is not None:
             chains += _reference_chains(reference, settings, files, vmaf)
     if media.audio_index is not None:
         outputs.append("[aout]")
         branches = ["[aout]", "[aclip]", *(["[aphase]"] if f.phase else [])]
+        branches += ["[aloud]"] if pictures else []
         chains.append(
             f"[0:{media.audio_index}]{f.silence},{f.loudness},"
             f"asplit={len(branches)}{''.join(branches)}"
         )
         if f.phase is not None:
             chains.append(f"[aphase]{f.phase},anullsink")
+        if pictures is not None:
+            # The blocks' own measurements (momentary, short-term, true peak so far).
+            chains.append(
+                f"[aloud]a{_every(pictures.loudness)},"
+                + _print(files.loudness, audio=True)
+                + ",anullsink"
+            )
         chains.append(
             f"[aclip]{f.clipping},"
             + _keep(
@@ -259,6 +317,23 @@ def filter_graph(
 
 
 FLASH_OUTPUT = "flashcells"
+THUMBNAIL_OUTPUT = "thumbnails"
+
+
+def thumbnails(steps: PictureSteps) -> str:
+    """A picture every `steps.thumbnails` seconds, THUMBNAIL_WIDTH wide at the display
+    aspect ratio, in the full range JPEG wants. The n-th is of the time
+    `thumbnail_time(n)`."""
+    return (
+        f"fps=fps=1/{steps.thumbnails},"
+        f"scale=w={THUMBNAIL_WIDTH}:h=trunc(ow/dar/2)*2:out_range=full,setsar=1,format=yuvj420p"
+    )
+
+
+def thumbnail_time(number: int, steps: PictureSteps, media: MediaInfo) -> float:
+    """The fps filter takes its first frame at the step nearest the first timestamp."""
+    first = round((media.start_seconds or 0.0) / steps.thumbnails)
+    return float((first + number) * steps.thumbnails)
 
 
 def flash_rate(media: MediaInfo) -> float:
@@ -307,8 +382,9 @@ def content_command(
     files: ContentFiles,
     reference: Reference | None = None,
     vmaf: bool = False,
+    pictures: PictureSteps | None = None,
 ) -> list[str]:
-    graph, outputs = filter_graph(media, settings, files, reference, vmaf)
+    graph, outputs = filter_graph(media, settings, files, reference, vmaf, pictures)
     # A live source has no end: read its first `liveSeconds`.
     limit = ["-t", f"{settings.number('liveSeconds'):g}"] if media.live else []
     second = input_args(reference.source) if reference else []
@@ -319,6 +395,12 @@ def content_command(
         if media.video_index is not None
         else []
     )
+    pictures_out = (
+        ["-map", f"[{THUMBNAIL_OUTPUT}]", "-c:v", "mjpeg", "-q:v", "5",
+         "-f", "image2", "-start_number", "0", "-y", files.thumbnail_pattern]
+        if pictures is not None and media.video_index is not None
+        else []
+    )  # fmt: skip
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats",
         # Every log line carries its level, so decoder errors can be told from the rest.
@@ -326,7 +408,7 @@ def content_command(
         "-progress", "pipe:1",
         *limit, *input_args(source), *second,
         "-filter_complex", graph,
-        *maps, "-f", "null", "-", *cells,
+        *maps, "-f", "null", "-", *cells, *pictures_out,
     ]  # fmt: skip
 
 

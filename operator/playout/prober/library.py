@@ -15,6 +15,7 @@ from playout.api.common import StatusModel
 from playout.api.probejob import (
     WORST_FILES,
     CheckStatus,
+    DetailedReport,
     FileCounts,
     LibraryFile,
     LibraryReport,
@@ -24,7 +25,7 @@ from playout.api.probejob import (
     Verdict,
 )
 from playout.media.folders import natural_key, natural_sorted
-from playout.prober.report import TERMINATION_MESSAGE_LIMIT, fit, to_json
+from playout.prober.report import TERMINATION_MESSAGE_LIMIT, fit, plain, to_json
 
 # The key of the report in its ConfigMap.
 REPORT_KEY = "report.json.gz"
@@ -194,12 +195,26 @@ def pack(report: LibraryReport, budget: int = CONFIG_MAP_BUDGET) -> tuple[str, L
 
 
 def pack_single(report: ProbeReport, budget: int = CONFIG_MAP_BUDGET) -> str:
-    """One source's report, packed as `pack` does; trimmed as a termination message only
-    in the unlikely case that the whole does not fit."""
+    """One source's report (with its pictures, if it has them), packed as `pack` does. When
+    the whole does not fit, the pictures go first (a note says so), and the rest is trimmed
+    as a termination message only in the unlikely case that it still does not fit."""
     packed = _encode(report)
     if len(packed) <= budget:
         return packed
+    if isinstance(report, DetailedReport) and report.pictures is not None:
+        note = "the pictures (they did not fit in the report ConfigMap)"
+        packed = _encode(plain(report).model_copy(update={"notes": [*report.notes, note]}))
+        if len(packed) <= budget:
+            return packed
     return _encode(ProbeReport.model_validate_json(fit(report)))
+
+
+def unpack_single(packed: str) -> DetailedReport | None:
+    """A single source's packed report, or None when it cannot be read."""
+    try:
+        return DetailedReport.model_validate_json(gzip.decompress(base64.b64decode(packed)))
+    except (OSError, ValueError, ValidationError):
+        return None
 
 
 def unpack(packed: str) -> LibraryReport | None:

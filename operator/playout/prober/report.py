@@ -17,6 +17,14 @@ def to_json(report: StatusModel, *, indent: int | None = 2) -> str:
     )
 
 
+def plain(report: ProbeReport) -> ProbeReport:
+    """The report without the pictures a `DetailedReport` carries: what status, termination
+    messages and `--json` hold."""
+    if type(report) is ProbeReport:
+        return report
+    return ProbeReport(**{name: getattr(report, name) for name in ProbeReport.model_fields})
+
+
 def _compact(report: ProbeReport) -> str:
     return to_json(report, indent=None)
 
@@ -118,6 +126,7 @@ _STEPS: tuple[tuple[str, Callable[[ProbeReport], ProbeReport]], ...] = (
 def fit(report: ProbeReport, limit: int = TERMINATION_MESSAGE_LIMIT) -> str:
     """Compact JSON of at most `limit` bytes. What did not fit is dropped, least useful
     first, and a note says what; the verdict always survives."""
+    report = plain(report)
     if _size(report) <= limit:
         return _compact(report)
     dropped: list[str] = []
