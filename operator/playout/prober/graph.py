@@ -297,7 +297,8 @@ def filter_graph(
         if pictures is not None:
             # The blocks' own measurements (momentary, short-term, true peak so far).
             chains.append(
-                f"[aloud]a{_every(pictures.loudness)},"
+                # Half a block short of the step: timestamps are not exact decimals.
+                f"[aloud]a{_every(pictures.loudness - LOUDNESS_SMALLEST_STEP / 2)},"
                 + _print(files.loudness, audio=True)
                 + ",anullsink"
             )
