@@ -3,7 +3,9 @@
 - x realtime: media seconds checked per wall-clock second;
 - against a bare decode (`ffmpeg -f null`): what the checks cost on top of decoding;
 - against one decode per check (what a tool that runs each check as its own ffmpeg does),
-  with the same filters, the same sampling and the same metadata and packet reads.
+  with the same filters, the same sampling and the same metadata and packet reads;
+- the report's pictures (loudness curve, a picture a second, the HTML page) against the
+  same probe without them: what `--html` and a probe Job's report ConfigMap cost.
 
 Usage: .venv/bin/python -m bench.prober [--seconds 24] [--clip PATH]
 """
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from playout.api.probejob import ProbeProfile
@@ -26,6 +29,7 @@ from playout.media.process import find_tool, input_for, run_tool
 from playout.prober.catalogue import settings_for
 from playout.prober.engine import ProbeRequest, probe
 from playout.prober.graph import one_pass_per_check
+from playout.prober.html import report_page
 
 
 def generate(path: Path, seconds: float) -> None:
@@ -84,6 +88,11 @@ def main() -> None:
         decode = timed(lambda: run(bare), options.repeat)
         request = ProbeRequest(source, ProbeProfile.STANDARD, {}, 3600)
         engine = timed(lambda: asyncio.run(probe(request)), options.repeat)
+        drawn = replace(request, pictures=True)
+        with_pictures = timed(
+            lambda: report_page(asyncio.run(probe(drawn)), source=source, profile="standard"),
+            options.repeat,
+        )
 
         # The same work, one ffmpeg per check: metadata and packets as the engine reads
         # them, a full decode for decode errors, then each content check on its own.
@@ -101,6 +110,11 @@ def main() -> None:
     rows = [
         ("bare decode (ffmpeg -f null)", decode, ""),
         ("playout probe --profile standard", engine, f"{engine / decode:.2f}x the bare decode"),
+        (
+            "... with the report's pictures (--html)",
+            with_pictures,
+            f"{with_pictures / engine:.2f}x without them (target <= 1.15x)",
+        ),
         (
             f"one decode per check ({len(passes)} runs)",
             per_check,

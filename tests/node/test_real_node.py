@@ -224,6 +224,11 @@ def test_the_prober_pods_verdict_reaches_the_status(installed: Installed, media:
         (c["name"], c["status"]) for c in defects["checks"]
     ]
     assert whole["summary"]["video"]["width"] == 320
+    # With the pictures of the pod's decode pass, for the HTML report.
+    pictures = whole["pictures"]
+    assert pictures["loudness"]["seconds"] and pictures["thumbnailSeconds"] == 1.0
+    taken = [thumbnail["seconds"] for thumbnail in pictures["thumbnails"]]
+    assert any(5 <= seconds <= 7 for seconds in taken), taken  # the black event's
 
 
 def test_a_folder_is_probed_by_shards_whose_reports_arrive(
