@@ -282,34 +282,39 @@ def av_duration_check(settings: Settings, media: MediaInfo, stats: PacketStats) 
     audio = [
         (track.index, span)
         for track in media.audio_tracks
-        if (span := stats.spans.get(track.index))
+        if (span := stats.spans.get(track.index)) is not None
     ]
     if not audio:
         return None
     index, span = max(audio, key=lambda item: abs(item[1].seconds - video.seconds))
     difference = span.seconds - video.seconds
     off = abs(difference) > limit
-    what = f"audio stream {index} {'shorter' if difference < 0 else 'longer'}"
+    spans = f"audio {span.first:.2f}-{span.last:.2f} s, video {video.first:.2f}-{video.last:.2f} s"
+    if not off:
+        return judged(
+            settings,
+            "avDuration",
+            False,
+            f"the audio runs within {abs(difference):.2f} s of the video ({spans})",
+            abs(difference),
+            limit,
+        )
+    shorter = difference < 0
     message = (
-        f"{what} than the video by {abs(difference):.2f} s (audio {span.first:.2f}-"
-        f"{span.last:.2f} s, video {video.first:.2f}-{video.last:.2f} s)"
-    )
-    events: list[TimeRange] = []
-    if off:
-        fix = (
+        f"audio stream {index} {'shorter' if shorter else 'longer'} than the video by "
+        f"{abs(difference):.2f} s ({spans}): "
+        + (
             "pad it with silence, e.g. ffmpeg -i IN -c:v copy -af apad -shortest OUT"
-            if difference < 0
+            if shorter
             else "trim it to the video, e.g. ffmpeg -i IN -c:v copy -shortest OUT"
         )
-        message += f": {fix}"
-        events = [
-            TimeRange(start=min(a, b), end=max(a, b))
-            for a, b in ((span.first, video.first), (span.last, video.last))
-            if abs(a - b) >= _BRIDGE_SECONDS
-        ]
-    elif abs(difference) < 0.005:
-        message = "audio and video end together"
-    return judged(settings, "avDuration", off, message, abs(difference), limit, events)
+    )
+    events = [
+        TimeRange(start=min(a, b), end=max(a, b))
+        for a, b in ((span.first, video.first), (span.last, video.last))
+        if abs(a - b) >= _BRIDGE_SECONDS
+    ]
+    return judged(settings, "avDuration", True, message, abs(difference), limit, events)
 
 
 # --- content ----------------------------------------------------------------------------
