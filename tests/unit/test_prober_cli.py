@@ -16,7 +16,7 @@ def test_an_unknown_threshold_is_a_usage_error() -> None:
 def test_an_unknown_channel_layout_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["probe", "a.mkv", "--require-layout", "surround"])
     assert result.exit_code == 2
-    assert "'surround' is not a channel layout: write one as ffprobe prints" in result.output
+    assert "'surround' must be a channel layout as ffprobe prints" in result.output
     assert "--require-layout" in result.output
 
 

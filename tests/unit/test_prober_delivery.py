@@ -102,7 +102,7 @@ def test_required_layouts() -> None:
 
 
 def test_required_layouts_are_known_names() -> None:
-    with pytest.raises(ValidationError, match="'stero' is not a channel layout: write one as"):
+    with pytest.raises(ValidationError, match="'stero' must be a channel layout as ffprobe prints"):
         ProbeRequirements(audio_layouts=["stero"])
     spec = ProbeJobSpec.model_validate(
         {"source": {"url": "https://example.com/a.mp4"}, "require": {"audioLayouts": ["5.1"]}}

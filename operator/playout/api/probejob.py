@@ -198,17 +198,27 @@ Thresholds = Annotated[
 """Per-check threshold overrides, by name; shared by ProbeJob and a Channel's checks."""
 
 
+_LAYOUT_MESSAGE = (
+    'must be a channel layout as ffprobe prints channel_layout (quote numbers: "5.1"), '
+    f"one of {', '.join(CHANNEL_LAYOUTS)}"
+)
+
+
 def _known_layout(value: str) -> str:
     if value not in CHANNEL_LAYOUTS:
-        raise ValueError(
-            f"{value!r} is not a channel layout: write one as ffprobe prints "
-            f"channel_layout, one of {', '.join(CHANNEL_LAYOUTS)}"
-        )
+        raise ValueError(f"{value!r} {_LAYOUT_MESSAGE}")
     return value
 
 
 ChannelLayout = Annotated[
-    str, Field(json_schema_extra={"enum": list(CHANNEL_LAYOUTS)}), AfterValidator(_known_layout)
+    str,
+    Field(
+        max_length=32,
+        json_schema_extra={
+            "x-kubernetes-validations": [cel(f"self in {list(CHANNEL_LAYOUTS)}", _LAYOUT_MESSAGE)]
+        },
+    ),
+    AfterValidator(_known_layout),
 ]
 
 
