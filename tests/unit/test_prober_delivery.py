@@ -19,7 +19,13 @@ from playout.api.probejob import (
     TimeRange,
 )
 from playout.media.channels import declared, layout_channels, satisfies
-from playout.media.metadata import PacketStats, StreamSpan, parse_metadata
+from playout.media.metadata import (
+    PacketStats,
+    StreamSpan,
+    analyse_packets,
+    parse_metadata,
+    parse_packets,
+)
 from playout.prober import checks
 from playout.prober.catalogue import settings_for
 from playout.prober.content import captioned_streams
@@ -159,6 +165,13 @@ def test_captions_are_reported_and_only_required_ones_fail() -> None:
 def _spans(video: tuple[float, float], *audio: tuple[float, float]) -> PacketStats:
     spans = {0: StreamSpan(*video)} | {1 + n: StreamSpan(*span) for n, span in enumerate(audio)}
     return PacketStats(None, "constant", None, spans=spans)
+
+
+def test_each_streams_packets_span() -> None:
+    video = [f"0,{1.4 + i * 0.04:.6f},{1.4 + i * 0.04:.6f},1000,__" for i in range(250)]
+    audio = [f"1,{1.4 + i * 0.02:.6f},{1.4 + i * 0.02:.6f},300,K_" for i in range(350)]
+    stats = analyse_packets(parse_packets("\n".join(video + audio)), 0, 1.4)
+    assert stats.spans == {0: StreamSpan(0.0, 9.96), 1: StreamSpan(0.0, 6.98)}
 
 
 def test_audio_three_seconds_short() -> None:

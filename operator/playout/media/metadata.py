@@ -102,7 +102,8 @@ class MediaInfo:
     """Every audio stream, in the container's order."""
     closed_captions: bool = False
     """ffprobe saw CEA-608/708 captions in the main video (it says so only when it decoded
-    some of it; the decode pass's log tells for sure: `content.captioned_streams`)."""
+    some of it; the decode pass's description of its input says so too:
+    `content.captioned_streams`)."""
 
     @property
     def live(self) -> bool:
@@ -312,6 +313,18 @@ def parse_packets(text: str) -> Iterable[Packet]:
 
 
 @dataclass(frozen=True)
+class StreamSpan:
+    """Where a stream's packets begin and end, in seconds from the start of the media."""
+
+    first: float
+    last: float
+
+    @property
+    def seconds(self) -> float:
+        return self.last - self.first
+
+
+@dataclass(frozen=True)
 class PacketStats:
     gop: GopSummary | None
     frame_rate_mode: Literal["constant", "variable"] | None
@@ -322,18 +335,6 @@ class PacketStats:
     """Where the last packet ends: the duration as the packets tell it."""
     spans: dict[int, StreamSpan] = field(default_factory=dict)
     """Each stream's first and last packet, by stream index."""
-
-
-@dataclass(frozen=True)
-class StreamSpan:
-    """Where a stream's packets begin and end, in seconds from the start of the media."""
-
-    first: float
-    last: float
-
-    @property
-    def seconds(self) -> float:
-        return self.last - self.first
 
 
 # A gap in one stream's decode times longer than this many typical packet durations (and
