@@ -228,6 +228,19 @@ def sweep(directory: Path, older_than: float) -> None:
     "`kubectl explain probejob.spec.thresholds` lists them.",
 )
 @click.option(
+    "--require-layout",
+    "audio_layouts",
+    multiple=True,
+    metavar="LAYOUT",
+    help="Every audio track must have this channel layout or another given one "
+    "(repeatable), as ffprobe names them: mono, stereo, 5.1...",
+)
+@click.option(
+    "--require-captions",
+    is_flag=True,
+    help="The video must carry CEA-608/708 closed captions (checked by decoding).",
+)
+@click.option(
     "--reference",
     type=click.Path(exists=True, dir_okay=False),
     help="The original to compare against: PSNR and SSIM (and VMAF where ffmpeg has libvmaf).",
@@ -307,6 +320,8 @@ def probe(
     as_json: bool,
     timeout: float,
     thresholds: tuple[str, ...],
+    audio_layouts: tuple[str, ...],
+    require_captions: bool,
     reference: str | None,
     termination_log: Path | None,
     allow_private_addresses: bool,
@@ -327,7 +342,15 @@ def probe(
     Exit code: 0 for a pass or warn verdict, 1 for fail, 2 for a usage error."""
     import asyncio
 
-    from playout.api.probejob import LibraryReport, ProbeProfile, ProbeReport, Verdict
+    from pydantic import ValidationError
+
+    from playout.api.probejob import (
+        LibraryReport,
+        ProbeProfile,
+        ProbeReport,
+        ProbeRequirements,
+        Verdict,
+    )
     from playout.prober.catalogue import ThresholdError, parse_override
     from playout.prober.engine import ProbeRequest
     from playout.prober.html import library_page, report_page
@@ -338,6 +361,13 @@ def probe(
         overrides = dict(parse_override(text) for text in thresholds)
     except ThresholdError as error:
         raise click.BadParameter(str(error), param_hint="--threshold") from error
+    try:
+        require = ProbeRequirements(audio_layouts=list(audio_layouts), captions=require_captions)
+    except ValidationError as error:
+        raise click.BadParameter(
+            "; ".join(problem["msg"].removeprefix("Value error, ") for problem in error.errors()),
+            param_hint="--require-layout",
+        ) from error
     if shard >= shards:
         raise click.BadParameter(
             f"shard {shard} is not one of the {shards} shards (0 to {shards - 1})",
@@ -357,6 +387,7 @@ def probe(
         allow_private_addresses=allow_private_addresses,
         # A probe Job's report ConfigMap keeps them for `kubectl playout report -o html`.
         pictures=html_path is not None or bool(config_maps),
+        require=require if require.any else None,
     )
     keeping = (
         Keeping(namespace=namespace, config_maps=config_maps, incremental=incremental)

@@ -296,6 +296,13 @@ def test_probe_arguments(probejob_body: dict[str, Any]) -> None:
     ]
 
 
+def test_delivery_rules_become_probe_arguments(probejob_body: dict[str, Any]) -> None:
+    probejob_body["spec"]["require"] = {"audioLayouts": ["stereo", "5.1"], "captions": True}
+    args = probe_args(ProbeJob.model_validate(probejob_body))
+    rules = args[args.index("--require-layout") : args.index("--report-config-map")]
+    assert rules == ["--require-layout", "stereo", "--require-layout", "5.1", "--require-captions"]
+
+
 def test_probing_a_channel_uses_its_service(probejob_body: dict[str, Any]) -> None:
     probejob_body["spec"]["source"] = {"channelRef": {"name": "classics"}}
     job = probe_run(probejob_body)

@@ -13,6 +13,13 @@ def test_an_unknown_threshold_is_a_usage_error() -> None:
     assert "unknown threshold blakSeconds" in result.output
 
 
+def test_an_unknown_channel_layout_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["probe", "a.mkv", "--require-layout", "surround"])
+    assert result.exit_code == 2
+    assert "'surround' must be a channel layout as ffprobe prints" in result.output
+    assert "--require-layout" in result.output
+
+
 def test_an_unknown_profile_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["probe", "a.mkv", "--profile", "fast"])
     assert result.exit_code == 2

@@ -33,6 +33,7 @@ from playout.api.thresholds import (
     unknown_message,
     unknown_names,
 )
+from playout.media.channels import CHANNEL_LAYOUTS
 from playout.media.folders import MEDIA_NAME_PATTERN, is_media_name
 
 # The probe Job is named "<probejob>-<generation>" and a CronJob name is capped at 52.
@@ -197,6 +198,48 @@ Thresholds = Annotated[
 """Per-check threshold overrides, by name; shared by ProbeJob and a Channel's checks."""
 
 
+_LAYOUT_MESSAGE = (
+    'must be a channel layout as ffprobe prints channel_layout (quote numbers: "5.1"), '
+    f"one of {', '.join(CHANNEL_LAYOUTS)}"
+)
+
+
+def _known_layout(value: str) -> str:
+    if value not in CHANNEL_LAYOUTS:
+        raise ValueError(f"{value!r} {_LAYOUT_MESSAGE}")
+    return value
+
+
+ChannelLayout = Annotated[
+    str,
+    Field(
+        max_length=32,
+        json_schema_extra={
+            "x-kubernetes-validations": [cel(f"self in {list(CHANNEL_LAYOUTS)}", _LAYOUT_MESSAGE)]
+        },
+    ),
+    AfterValidator(_known_layout),
+]
+
+
+class ProbeRequirements(SpecModel):
+    """What the media must have beyond the profile's thresholds: a distributor's delivery
+    rules. Each one found missing fails the check named (warns in the `quick` and
+    `standard` profiles for `channelLayout`)."""
+
+    audio_layouts: Annotated[list[ChannelLayout], Field(max_length=16)] = []
+    """The channel layouts every audio track must have one of, e.g. [stereo, "5.1"]; a
+    5.1(side) track meets "5.1". Empty: any layout, as long as it is declared (check
+    `channelLayout`)."""
+    captions: bool = False
+    """CEA-608/708 closed captions must be carried in the video (check `captions`; US
+    distributors require them). Found by the decode pass, so not in the `quick` profile."""
+
+    @property
+    def any(self) -> bool:
+        return bool(self.audio_layouts) or self.captions
+
+
 class ChannelReference(SpecModel):
     """A Channel in the same namespace."""
 
@@ -309,6 +352,8 @@ class ProbeJobSpec(SpecModel):
     """`quick`: metadata and GOP only; `standard`: also content checks in one decode pass;
     `broadcast`: standard with EBU R128 loudness limits."""
     thresholds: Thresholds = {}
+    require: ProbeRequirements | None = None
+    """Delivery rules the media must meet: channel layouts, closed captions."""
     schedule: CronSchedule | None = None
     """Cron schedule (e.g. "*/30 * * * *"): probe periodically with a CronJob instead of
     once."""
@@ -659,6 +704,8 @@ class LibraryReport(StatusModel):
     """The profile the files were checked with."""
     thresholds: dict[str, float] = {}
     """The threshold overrides they were checked with."""
+    require: ProbeRequirements | None = None
+    """The delivery rules they were checked with."""
     shard: int = Field(default=0, ge=0)
     """Which shard of the files this is."""
     shards: int = Field(default=1, ge=1)

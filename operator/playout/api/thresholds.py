@@ -51,6 +51,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
     _same("timestampJumps", 0, "timestamp discontinuities allowed", COUNT),
     _same("durationToleranceSeconds", 1, "allowed gap between declared and decoded duration",
           SECONDS),
+    _same("avDurationMismatchSeconds", 1, "largest difference between the length of an audio "
+          "track and of the video, from their packets", SECONDS),
     _same("blackSeconds", 1, "shortest black run reported", SECONDS),
     _same("blackPixelThreshold", 0.10, "luma (0-1) under which a pixel counts as black", SHARE),
     _same("blackPictureRatio", 0.98, "share of black pixels that makes a picture black", SHARE),

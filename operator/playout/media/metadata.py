@@ -72,6 +72,16 @@ def parse_keyframes(text: str) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
+class AudioTrack:
+    """One audio stream, as the channel layout check sees it."""
+
+    index: int
+    channels: int | None
+    layout: str | None
+    """ffprobe's `channel_layout` ("unknown" or none when the stream does not say)."""
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     """ffprobe's view of a source: the summary users see, and what the decode pass needs."""
 
@@ -88,6 +98,12 @@ class MediaInfo:
     start_seconds: float
     duration_seconds: float | None
     full_range: bool
+    audio_tracks: tuple[AudioTrack, ...] = ()
+    """Every audio stream, in the container's order."""
+    closed_captions: bool = False
+    """ffprobe saw CEA-608/708 captions in the main video (it says so only when it decoded
+    some of it; the decode pass's description of its input says so too:
+    `content.captioned_streams`)."""
 
     @property
     def live(self) -> bool:
@@ -135,6 +151,12 @@ def parse_metadata(text: str) -> MediaInfo:
         start_seconds=_float(fmt.get("start_time")) or 0.0,
         duration_seconds=duration,
         full_range=(video or {}).get("color_range") in ("pc", "jpeg"),
+        audio_tracks=tuple(
+            AudioTrack(s["index"], _int(s.get("channels")), s.get("channel_layout"))
+            for s in streams
+            if s.get("codec_type") == "audio" and "index" in s
+        ),
+        closed_captions=bool(_int((video or {}).get("closed_captions"))),
     )
 
 
@@ -291,6 +313,18 @@ def parse_packets(text: str) -> Iterable[Packet]:
 
 
 @dataclass(frozen=True)
+class StreamSpan:
+    """Where a stream's packets begin and end, in seconds from the start of the media."""
+
+    first: float
+    last: float
+
+    @property
+    def seconds(self) -> float:
+        return self.last - self.first
+
+
+@dataclass(frozen=True)
 class PacketStats:
     gop: GopSummary | None
     frame_rate_mode: Literal["constant", "variable"] | None
@@ -299,6 +333,8 @@ class PacketStats:
     """Timestamp discontinuities: [before, after] in seconds from the start."""
     end_seconds: float | None = None
     """Where the last packet ends: the duration as the packets tell it."""
+    spans: dict[int, StreamSpan] = field(default_factory=dict)
+    """Each stream's first and last packet, by stream index."""
 
 
 # A gap in one stream's decode times longer than this many typical packet durations (and
@@ -330,6 +366,13 @@ def analyse_packets(
             key=lambda jump: jump.start,
         ),
         end_seconds=round(max(end, 0.0), 3),
+        spans={
+            index: StreamSpan(
+                round(min(p.time for p in stream) - start_seconds, 3),
+                round(max(p.time for p in stream) - start_seconds, 3),
+            )
+            for index, stream in by_stream.items()
+        },
     )
 
 

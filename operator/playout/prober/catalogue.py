@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from playout.api.probejob import CheckStatus, ProbeProfile
+from playout.api.probejob import CheckStatus, ProbeProfile, ProbeRequirements
 from playout.api.thresholds import BY_NAME, defaults, unknown_message, unknown_names
 
 WARN, FAIL = CheckStatus.WARN, CheckStatus.FAIL
@@ -33,11 +33,17 @@ METADATA_CHECKS = (
     _spec("keyframes", WARN),
     _spec("bitrate", WARN, FAIL),
     _spec("timestamps", WARN, FAIL),
-    _spec("frameRate", WARN),
+    # Broadcast chains run at one frame rate: a variable one is converted on air, with
+    # dropped or doubled frames and audio that drifts.
+    _spec("frameRate", WARN, FAIL),
+    _spec("channelLayout", WARN, FAIL),
+    _spec("avDuration", WARN, FAIL),
 )
 # From the one decode pass. Picture heuristics (blockiness, blur) only ever warn.
 CONTENT_CHECKS = (
     _spec("decodeErrors", FAIL),
+    # Only ever a problem when required (`require.captions`).
+    _spec("captions", FAIL),
     _spec("black", WARN, FAIL),
     _spec("freeze", WARN, FAIL),
     _spec("silence", WARN, FAIL),
@@ -81,6 +87,7 @@ class Settings:
 
     profile: ProbeProfile
     thresholds: dict[str, float | None]
+    require: ProbeRequirements = field(default_factory=ProbeRequirements)
 
     def __getitem__(self, name: str) -> float | None:
         return self.thresholds[name]
@@ -100,11 +107,17 @@ class ThresholdError(ValueError):
     """An override names no threshold, or is not a number."""
 
 
-def settings_for(profile: ProbeProfile, overrides: dict[str, float]) -> Settings:
+def settings_for(
+    profile: ProbeProfile,
+    overrides: dict[str, float],
+    require: ProbeRequirements | None = None,
+) -> Settings:
     unknown = unknown_names(list(overrides))
     if unknown:
         raise ThresholdError(unknown_message(unknown))
-    return Settings(profile, {**defaults(profile.value), **overrides})
+    return Settings(
+        profile, {**defaults(profile.value), **overrides}, require or ProbeRequirements()
+    )
 
 
 def parse_override(text: str) -> tuple[str, float]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from playout.api.probejob import Check, CheckStatus, TimeRange, Verdict
-from playout.media.metadata import MediaInfo, PacketStats
+from playout.media.channels import declared, layout_channels, satisfies
+from playout.media.metadata import AudioTrack, MediaInfo, PacketStats
 from playout.prober.catalogue import Settings
 from playout.prober.content import Frame, Interlacing, LogFindings, Span
 from playout.prober.flashes import FlashFindings, FlashRules
@@ -179,18 +180,141 @@ def timestamps_check(settings: Settings, stats: PacketStats) -> Check:
 
 
 def frame_rate_check(settings: Settings, media: MediaInfo, stats: PacketStats) -> Check | None:
+    """Variable frame rate, from the packets' times: frames that do not all last as long
+    (ffprobe's r_frame_rate and avg_frame_rate differ for interlaced and telecined video
+    too, so they are not the test)."""
     if media.video_index is None:
         return None
-    mode = stats.frame_rate_mode
+    variable = stats.frame_rate_mode == "variable"
     rate = media.frame_rate
     shown = f"{rate:g} fps" if rate else "unknown rate"
-    return judged(
-        settings,
-        "frameRate",
-        mode == "variable",
-        f"variable frame rate ({shown} on average)" if mode == "variable" else shown,
-        rate,
+    message = (
+        f"variable frame rate ({shown} on average): players and encoders downstream drop "
+        "or repeat frames and the audio drifts; make it constant, e.g. ffmpeg -i IN "
+        f"-fps_mode cfr -r {_nominal_rate(rate)} OUT"
+        if variable
+        else shown
     )
+    return judged(settings, "frameRate", variable, message, rate)
+
+
+def _nominal_rate(rate: float | None) -> str:
+    """The broadcast rate nearest an average (24000/1001 for 23.9 fps...)."""
+    if not rate:
+        return "25"
+    rates = {"24000/1001": 23.976, "24": 24, "25": 25, "30000/1001": 29.97, "30": 30,
+             "50": 50, "60000/1001": 59.94, "60": 60}  # fmt: skip
+    return min(rates, key=lambda name: abs(rates[name] - rate))
+
+
+def _effective_layout(track: AudioTrack) -> str | None:
+    """The layout a track declares, or what players take an undeclared one for (one
+    channel: mono, two: stereo)."""
+    if declared(track.layout):
+        return track.layout
+    return {1: "mono", 2: "stereo"}.get(track.channels or 0)
+
+
+def _layout_problem(track: AudioTrack, required: Sequence[str]) -> str | None:
+    name = f"audio stream {track.index}"
+    channels = track.channels
+    if declared(track.layout):
+        assert track.layout is not None
+        expected = layout_channels(track.layout)
+        if expected is not None and channels is not None and expected != channels:
+            return f"{name} declares {track.layout} ({expected} channels) but has {channels}"
+    elif channels and channels > 2:
+        return f"{name} has {channels} channels and declares no layout (which one is which)"
+    layout = _effective_layout(track)
+    if required and not (layout and any(satisfies(layout, wanted) for wanted in required)):
+        return (
+            f"{name} is {layout or f'{channels} channels with no layout'}, "
+            f"not {' or '.join(required)} (require.audioLayouts)"
+        )
+    return None
+
+
+def channel_layout_check(settings: Settings, media: MediaInfo) -> Check | None:
+    """Every audio track's declared layout agrees with its channels, and is one of the
+    required layouts when `require.audioLayouts` names some."""
+    tracks = media.audio_tracks
+    if not tracks:
+        return None
+    required = settings.require.audio_layouts
+    problems = [p for track in tracks if (p := _layout_problem(track, required)) is not None]
+    if problems:
+        message = (
+            "; ".join(problems)
+            + ": declare the layout when encoding, e.g. ffmpeg -i IN -c:v copy -af "
+            "aformat=channel_layouts=5.1 OUT, or downmix to stereo with -ac 2"
+        )
+    else:
+        message = ", ".join(
+            f"stream {track.index} {_effective_layout(track) or '?'}" for track in tracks
+        )
+    return judged(settings, "channelLayout", bool(problems), message, len(problems))
+
+
+def captions_check(settings: Settings, found: bool) -> Check:
+    """CEA-608/708 closed captions in the video: reported either way, a problem only when
+    `require.captions` asks for them."""
+    if found:
+        return judged(settings, "captions", False, "CEA-608/708 closed captions in the video", 1)
+    required = settings.require.captions
+    message = "no CEA-608/708 closed captions in the video"
+    if required:
+        message += (
+            " (require.captions): caption the master, and keep the captions when "
+            "transcoding (-c:v copy keeps them; libx264 passes them on with -a53cc 1, its "
+            "default, unless a filter in between drops them)"
+        )
+    return judged(settings, "captions", required, message, 0)
+
+
+def av_duration_check(settings: Settings, media: MediaInfo, stats: PacketStats) -> Check | None:
+    """Each audio track against the video: how much longer or shorter it runs, from the
+    first and last packets of each (live sources are cut where reading stopped: not
+    judged)."""
+    video = stats.spans.get(media.video_index) if media.video_index is not None else None
+    if video is None or media.live:
+        return None
+    limit = settings.number("avDurationMismatchSeconds")
+    audio = [
+        (track.index, span)
+        for track in media.audio_tracks
+        if (span := stats.spans.get(track.index)) is not None
+    ]
+    if not audio:
+        return None
+    index, span = max(audio, key=lambda item: abs(item[1].seconds - video.seconds))
+    difference = span.seconds - video.seconds
+    off = abs(difference) > limit
+    spans = f"audio {span.first:.2f}-{span.last:.2f} s, video {video.first:.2f}-{video.last:.2f} s"
+    if not off:
+        return judged(
+            settings,
+            "avDuration",
+            False,
+            f"the audio runs within {abs(difference):.2f} s of the video ({spans})",
+            abs(difference),
+            limit,
+        )
+    shorter = difference < 0
+    message = (
+        f"audio stream {index} {'shorter' if shorter else 'longer'} than the video by "
+        f"{abs(difference):.2f} s ({spans}): "
+        + (
+            "pad it with silence, e.g. ffmpeg -i IN -c:v copy -af apad -shortest OUT"
+            if shorter
+            else "trim it to the video, e.g. ffmpeg -i IN -c:v copy -shortest OUT"
+        )
+    )
+    events = [
+        TimeRange(start=min(a, b), end=max(a, b))
+        for a, b in ((span.first, video.first), (span.last, video.last))
+        if abs(a - b) >= _BRIDGE_SECONDS
+    ]
+    return judged(settings, "avDuration", True, message, abs(difference), limit, events)
 
 
 # --- content ----------------------------------------------------------------------------

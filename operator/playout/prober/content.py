@@ -149,6 +149,21 @@ def parse_log(text: str, error_samples: int = 3) -> LogFindings:
     return findings
 
 
+_INPUT_STREAM = re.compile(r"^(?:\[\w+\] )?\s*Stream #0:(\d+)\S*: Video: .*, Closed Captions\b")
+
+
+def captioned_streams(text: str) -> set[int]:
+    """The video streams of the (first) input that carry CEA-608/708 captions: ffmpeg's
+    description of its input says so of a stream whose first frames have them."""
+    found = set()
+    for line in text.splitlines():
+        if line.endswith("Stream mapping:"):
+            break  # what follows describes the outputs
+        if match := _INPUT_STREAM.match(line):
+            found.add(int(match[1]))
+    return found
+
+
 # --- metadata=print files ---------------------------------------------------------------
 
 _FRAME = re.compile(r"^frame:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")

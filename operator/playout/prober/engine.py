@@ -27,6 +27,7 @@ from playout.api.probejob import (
     Pictures,
     ProbeProfile,
     ProbeReport,
+    ProbeRequirements,
     Thumbnail,
     Verdict,
 )
@@ -52,7 +53,13 @@ from playout.media.process import (
 from playout.media.source import is_playlist
 from playout.prober import checks, guard, hls, library, pictures
 from playout.prober.catalogue import Settings, decodes, settings_for
-from playout.prober.content import Frame, parse_frames, parse_log, parse_progress
+from playout.prober.content import (
+    Frame,
+    captioned_streams,
+    parse_frames,
+    parse_log,
+    parse_progress,
+)
 from playout.prober.flashes import find_flashes
 from playout.prober.graph import (
     ContentFiles,
@@ -86,6 +93,8 @@ class ProbeRequest:
     """Let a URL lead to private, loopback and link-local addresses (see `guard`)."""
     pictures: bool = False
     """Keep the loudness curve and pictures of the decode pass (a `DetailedReport`)."""
+    require: ProbeRequirements | None = None
+    """Delivery rules beyond the thresholds (`ProbeJobSpec.require`)."""
 
 
 @dataclass
@@ -146,7 +155,7 @@ def _failure(result: ToolResult, tool: str, source: str) -> str:
 async def probe(request: ProbeRequest) -> ProbeReport:
     """Probe `request.source`; problems with the media become checks, never exceptions."""
     started = time.monotonic()
-    settings = settings_for(request.profile, request.thresholds)
+    settings = settings_for(request.profile, request.thresholds, request.require)
     deadline = Deadline(request.timeout)
     if is_remote(request.source):
         refuse = functools.partial(
@@ -206,6 +215,7 @@ async def probe_library(
         source=request.source,
         profile=request.profile,
         thresholds=request.thresholds,
+        require=request.require,
         shard=shard,
         shards=shards,
         # A folder without media is a mistake to fix (a wrong path), not a pass.
@@ -273,7 +283,12 @@ async def _run(
         ),
         checks.streams_check(settings, media),
     ]
+    layouts = checks.channel_layout_check(settings, media)
+    if layouts is not None:
+        results.append(layouts)
     notes: list[str] = []
+    if settings.require.captions and not decodes(request.profile):
+        notes.append("captions are found by decoding: the quick profile does not check them")
     if media.video_index is None and media.audio_index is None:
         return Part(results, notes, media=media)
     if media.live:
@@ -344,6 +359,7 @@ async def _packets(
         checks.bitrate_check(settings, stats),
         checks.timestamps_check(settings, stats),
         checks.frame_rate_check(settings, media, stats),
+        None if result.truncated else checks.av_duration_check(settings, media, stats),
     ]
     if not decodes(settings.profile) and not result.truncated:
         found.insert(0, checks.duration_check(settings, media, stats.end_seconds, "the packets"))
@@ -412,7 +428,11 @@ async def _content(
             black = checks.run_check(
                 settings, "black", findings.black, end, "black", "blackSeconds"
             )
+            captioned = media.closed_captions or media.video_index in captioned_streams(
+                result.stderr
+            )
             found += [
+                checks.captions_check(settings, captioned),
                 black,
                 checks.run_check(
                     settings, "freeze", findings.freeze, end, "frozen", "freezeSeconds"

@@ -22,6 +22,7 @@ from playout.api.probejob import (
     LibraryShard,
     LibraryStatus,
     ProbeReport,
+    ProbeRequirements,
     Verdict,
 )
 from playout.media.folders import natural_key, natural_sorted
@@ -74,13 +75,19 @@ def reusable(
 
 
 def earlier_results(
-    reports: Iterable[LibraryReport], *, profile: str, thresholds: Mapping[str, float]
+    reports: Iterable[LibraryReport],
+    *,
+    profile: str,
+    thresholds: Mapping[str, float],
+    require: ProbeRequirements | None = None,
 ) -> dict[str, LibraryFile]:
     """Earlier files by path, from reports made with the same checks only: a changed
-    profile or threshold judges every file again."""
+    profile, threshold or requirement judges every file again."""
     found: dict[str, LibraryFile] = {}
     for report in reports:
         if report.profile != profile or dict(report.thresholds) != dict(thresholds):
+            continue
+        if (report.require or ProbeRequirements()) != (require or ProbeRequirements()):
             continue
         for item in report.files:
             found[item.path] = item

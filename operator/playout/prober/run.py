@@ -52,7 +52,10 @@ async def run_library(
         if store is not None and keeping is not None and keeping.incremental:
             earlier += await store.earlier(keeping.config_maps)
         known = library.earlier_results(
-            earlier, profile=request.profile, thresholds=request.thresholds
+            earlier,
+            profile=request.profile,
+            thresholds=request.thresholds,
+            require=request.require,
         )
         report = await probe_library(
             request, recursive=recursive, shard=shard, shards=shards, earlier=known

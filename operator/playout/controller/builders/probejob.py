@@ -97,6 +97,11 @@ def probe_args(probe: ProbeJob) -> list[str]:
     ]
     for name, value in sorted(spec.thresholds.items()):
         args += ["--threshold", f"{name}={value:g}"]
+    if spec.require is not None:
+        for layout in spec.require.audio_layouts:
+            args += ["--require-layout", layout]
+        if spec.require.captions:
+            args.append("--require-captions")
     if spec.source.is_folder:
         args += ["--folder", "--shards", str(spec.shards)]
         if spec.source.recursive:
