@@ -34,6 +34,8 @@ METADATA_CHECKS = (
     _spec("bitrate", WARN, FAIL),
     _spec("timestamps", WARN, FAIL),
     _spec("frameRate", WARN),
+    _spec("colourTags", WARN),
+    _spec("colourConsistency", WARN, FAIL),
 )
 # From the one decode pass. Picture heuristics (blockiness, blur) only ever warn.
 CONTENT_CHECKS = (
