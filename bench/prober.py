@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from playout.api.probejob import ProbeProfile
+from playout.media.ffmpeg import BT709_TAGS
 from playout.media.metadata import metadata_command, packets_command, parse_metadata
 from playout.media.process import find_tool, input_for, run_tool
 from playout.prober.catalogue import settings_for
@@ -41,7 +42,7 @@ def generate(path: Path, seconds: float) -> None:
             "-f", "lavfi", "-i", "sine=f=1000:r=48000",
             "-t", f"{seconds:g}", "-ac", "2",
             "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-b:a", "192k", str(path),
+            *BT709_TAGS, "-c:a", "aac", "-b:a", "192k", str(path),
         ],
         check=True,
     )  # fmt: skip

@@ -38,6 +38,7 @@ from pathlib import Path
 from bench.timeline import cpu_seconds, load, machine, print_table
 from playout.api.channel import Output
 from playout.media.ffmpeg import (
+    BT709_TAGS,
     EARLIEST_TS_OFFSET,
     SegmentOutput,
     item_command,
@@ -67,7 +68,7 @@ def make_source(work: Path, seconds: int) -> Path:
          "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000", "-ac", "2",
          "-t", str(min(seconds, LOOP_SECONDS)), "-c:v", "libx264", "-preset", "ultrafast",
          "-b:v", "20M", "-maxrate", "20M", "-bufsize", "40M", "-g", "60", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-b:a", "192k", str(unit)],
+         *BT709_TAGS, "-c:a", "aac", "-b:a", "192k", str(unit)],
         check=True, timeout=300,
     )  # fmt: skip
     source = work / "source.mp4"

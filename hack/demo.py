@@ -29,6 +29,7 @@ import yaml
 
 from localcluster.api import responds_ok
 from localcluster.layout import DEFAULT_CLUSTER_DIR, ROOT, TOOLS_BIN, ClusterDir
+from playout.media.ffmpeg import BT709_TAGS
 
 STATE = ROOT / ".demo"
 NAMESPACE = "playout-demo"
@@ -142,7 +143,8 @@ def make_media() -> Path:
         subprocess.run(
             ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}s=1280x720:r=30",
              "-f", "lavfi", "-i", TONE.format(tone=tone), "-t", str(seconds), "-c:v", "libx264",
-             "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
+             "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p", *BT709_TAGS, "-c:a", "aac",
+             str(path)],
             check=True, timeout=300,
         )  # fmt: skip
     for path in (media, *media.rglob("*")):

@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from playout.media.ffmpeg import BT709_TAGS
+
 
 def make_clip(
     path: Path,
@@ -36,6 +38,7 @@ def make_clip(
         "ultrafast",
         "-g",
         str(rate),
+        *BT709_TAGS,  # as the streamer tags what it encodes
     ]
     command += ["-c:a", "aac"] if audio else []
     subprocess.run([*command, str(path)], check=True, timeout=120)

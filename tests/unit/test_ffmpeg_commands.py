@@ -11,6 +11,7 @@ import pytest
 
 from playout.api.channel import Logo, Output, VideoOutput
 from playout.media.ffmpeg import (
+    BT709_TAGS,
     TONE_MAP,
     BurnIn,
     Rung,
@@ -281,6 +282,29 @@ def test_sources_are_cleaned_before_they_are_scaled() -> None:
     assert graph(video_source(sample_aspect_ratio="64:45")).startswith(
         "scale=trunc(iw*sar/2)*2:ih,setsar=1,scale=1280:720:"
     )
+
+
+def test_encoded_pictures_are_bt709_limited_range_and_tagged_so() -> None:
+    def graph(**video: object) -> str:
+        info = video_source(pix_fmt="yuv420p", **video)
+        command = item_command("ffmpeg", Output(), Path("/m/a.mkv"), info, 0.0, OUT)
+        assert " ".join(BT709_TAGS) in " ".join(command)
+        return option(command, "-vf")
+
+    # Untagged video is what players guess: BT.709 from 720 lines, BT.601 below.
+    assert graph(height=1080).startswith("scale=1280:720:")
+    assert graph(height=576).startswith(
+        "zscale=min=smpte170m:rin=limited:m=bt709:r=limited,scale=1280:720:"
+    )
+    assert graph(height=576, color_space="bt470bg").startswith("zscale=min=bt470bg:")
+    assert graph(height=1080, color_space="bt709", color_range="pc").startswith(
+        "zscale=min=bt709:rin=full:m=bt709:r=limited,"
+    )
+    assert graph(height=576, color_space="bt709").startswith("scale=1280:720:")
+    # HDR is tone-mapped to BT.709 instead; copied video keeps its own tags.
+    assert graph(color_transfer="smpte2084", color_space="bt2020nc").startswith(f"{TONE_MAP},")
+    copied = item_command("ffmpeg", Output(mode="copy"), Path("/m/a.mkv"), H264, 0.0, OUT)
+    assert "-color_primaries" not in copied
 
 
 def test_the_logo_is_drawn_once_over_the_top_rung_in_its_corner() -> None:

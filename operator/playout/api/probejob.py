@@ -497,7 +497,8 @@ class VideoSummary(StatusModel):
     """HDR10, HLG or PQ when the stream is HDR; side data found is listed in `sideData`."""
     side_data: list[str] = []
     """The kinds of side data the stream carries (mastering display metadata, Dolby Vision
-    configuration...)."""
+    configuration...); for PQ video also its first frame's, where MPEG-TS and x265 put the
+    mastering display and content light level metadata."""
     bit_rate: int | None = None
     """The stream's bitrate as the container declares it, in bits per second."""
     gop: GopSummary | None = None

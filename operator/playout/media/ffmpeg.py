@@ -21,9 +21,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from playout.api.channel import Logo, Output
+from playout.api.probejob import VideoSummary
 from playout.media import languages, loudness
 from playout.media.loudness import Level
-from playout.media.metadata import MediaInfo
+from playout.media.metadata import HD_LINES, SD_MATRICES, UNTAGGED, MediaInfo
 from playout.media.source import image_args, input_args, sidecar_args
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -193,6 +194,14 @@ def _video_encoder(output: Output, rung: Rung, *, keyframes_from_source: bool = 
     ]  # fmt: skip
 
 
+# What every encoded picture is, told to players and to the prober: BT.709 in limited
+# range (`_clean` converts what is not). Copied video keeps its source's tags.
+BT709_TAGS = (
+    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+    "-color_range", "tv",
+)  # fmt: skip
+
+
 def _audio_encoder(output: Output) -> list[str]:
     audio = output.audio
     return [
@@ -224,7 +233,7 @@ def _encoded(
     elif len(rungs) == 1 and len(sounds) == 1 and ";" not in video:
         return [
             "-map", video_in, "-map", sounds[0], "-vf", video, "-af", audio[0],
-            *_video_encoder(output, rungs[0]), *_audio_encoder(output), *extra,
+            *_video_encoder(output, rungs[0]), *BT709_TAGS, *_audio_encoder(output), *extra,
             *_segment_muxer(segments, segments.pattern),
         ]  # fmt: skip
     count = len(rungs) + len(sounds) - 1
@@ -241,7 +250,7 @@ def _encoded(
     for i, rung in enumerate(rungs):
         command += [
             "-map", f"[v{i}s]" if i else "[v0]", "-map", f"[a{i}]",
-            *_video_encoder(output, rung), *_audio_encoder(output), *extra,
+            *_video_encoder(output, rung), *BT709_TAGS, *_audio_encoder(output), *extra,
             *_segment_muxer(segments, segments.pattern_for(i, count)),
         ]  # fmt: skip
     for j in range(len(sounds) - 1):
@@ -366,10 +375,31 @@ TONE_MAP = (
 )
 
 
+# The SDR matrices zscale converts from.
+_CONVERTIBLE_MATRICES = (*SD_MATRICES, "bt2020nc", "bt2020c")
+
+
+def _to_bt709(video: VideoSummary) -> str | None:
+    """SDR YUV that is not BT.709 limited range as players see it (an SD matrix, tagged or
+    untagged below 720 lines; full range) converted to it; None when it already is, or is
+    not YUV."""
+    matrix = video.color_matrix
+    if matrix in UNTAGGED and video.height:
+        matrix = "bt709" if video.height >= HD_LINES else "smpte170m"
+    pixels = video.pixel_format or ""
+    # yuvj formats are made limited range when they are converted to what zscale takes.
+    full = video.color_range in ("pc", "jpeg") and not pixels.startswith("yuvj")
+    if matrix not in (*_CONVERTIBLE_MATRICES, "bt709") or not pixels.startswith("yuv"):
+        return None
+    if matrix == "bt709" and not full:
+        return None
+    return f"zscale=min={matrix}:rin={'full' if full else 'limited'}:m=bt709:r=limited"
+
+
 def _clean(info: MediaInfo | None) -> list[str]:
     """What a source needs before it is scaled: interlaced video deinterlaced (bwdif, a
-    picture per frame), HDR tone-mapped to SDR BT.709, non-square pixels made square so
-    that the picture keeps its display shape."""
+    picture per frame), HDR tone-mapped to SDR BT.709 and other SDR converted to it,
+    non-square pixels made square so that the picture keeps its display shape."""
     video = info.summary.video if info is not None else None
     if video is None:
         return []
@@ -378,6 +408,8 @@ def _clean(info: MediaInfo | None) -> list[str]:
         steps.append("bwdif=mode=send_frame:parity=auto:deint=all")
     if video.color_transfer in ("smpte2084", "arib-std-b67"):
         steps.append(TONE_MAP)
+    elif (conversion := _to_bt709(video)) is not None:
+        steps.append(conversion)
     if video.sample_aspect_ratio not in (None, "1:1", "0:1", "N/A"):
         steps.append("scale=trunc(iw*sar/2)*2:ih,setsar=1")
     return steps

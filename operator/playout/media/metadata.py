@@ -10,7 +10,7 @@ import math
 import re
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -251,15 +251,79 @@ def chroma_subsampling(pix_fmt: str | None) -> str | None:
     return "4:4:4" if pix_fmt.startswith(("rgb", "bgr", "gbr")) else None
 
 
+# Colour tags as ffprobe prints them. Untagged video is shown as players guess it: BT.601
+# below 720 lines, BT.709 from there.
+UNTAGGED = (None, "unknown", "unspecified", "reserved")
+SD_MATRICES = ("bt470bg", "smpte170m")
+HD_LINES = 720
+
+
+# Side data kinds as ffprobe names them, on streams and frames alike: SMPTE ST 2086 and
+# CTA-861.3 (MaxCLL, MaxFALL).
+MASTERING_DISPLAY = "Mastering display metadata"
+LIGHT_LEVEL = "Content light level metadata"
+
+
 def hdr_format(transfer: str | None, side_data: list[str]) -> str | None:
     if any("DOVI" in kind or "Dolby Vision" in kind for kind in side_data):
         return "Dolby Vision"
     if transfer == "arib-std-b67":
         return "HLG"
     if transfer == "smpte2084":
-        mastering = any("Mastering display" in kind for kind in side_data)
+        mastering = MASTERING_DISPLAY in side_data
         return "HDR10" if mastering else "PQ"
     return None
+
+
+def frame_side_data_command(ffprobe: str, source: str | Path, video_index: int) -> list[str]:
+    """The kinds of side data on the first frame of the video stream (one frame decoded).
+    MPEG-TS and raw HEVC carry HDR mastering display and light level metadata in every
+    frame's SEI, not among the stream's parameters."""
+    return [
+        ffprobe, "-hide_banner", "-v", "error", "-select_streams", str(video_index),
+        "-read_intervals", "%+#1", "-show_entries", "frame_side_data=side_data_type",
+        "-of", "json",
+        *input_args(source),
+    ]  # fmt: skip
+
+
+def parse_frame_side_data(text: str) -> list[str]:
+    """Side data kinds from `frame_side_data_command`'s output; nothing when unreadable."""
+    try:
+        document = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return []
+    frames = document.get("frames") if isinstance(document, dict) else None
+    if not isinstance(frames, list):
+        return []
+    return [
+        str(item.get("side_data_type"))
+        for frame in frames[:1]
+        if isinstance(frame, dict)
+        for item in frame.get("side_data_list") or []
+        if isinstance(item, dict)
+    ]
+
+
+def lacks_hdr_side_data(media: MediaInfo) -> bool:
+    """PQ video whose stream parameters lack mastering display or light level metadata:
+    its first frame may still carry them (`frame_side_data_command`)."""
+    video = media.summary.video
+    if video is None or video.color_transfer != "smpte2084":
+        return False
+    return not {MASTERING_DISPLAY, LIGHT_LEVEL} <= set(video.side_data)
+
+
+def with_frame_side_data(media: MediaInfo, kinds: list[str]) -> MediaInfo:
+    """The first frame's side data added to the video's, and its HDR format told again."""
+    video = media.summary.video
+    if video is None:
+        return media
+    side_data = [*video.side_data, *(kind for kind in kinds if kind not in video.side_data)]
+    video = video.model_copy(
+        update={"side_data": side_data, "hdr": hdr_format(video.color_transfer, side_data)}
+    )
+    return replace(media, summary=media.summary.model_copy(update={"video": video}))
 
 
 def _rate(text: object) -> float | None:

@@ -38,6 +38,8 @@ METADATA_CHECKS = (
     _spec("frameRate", WARN, FAIL),
     _spec("channelLayout", WARN, FAIL),
     _spec("avDuration", WARN, FAIL),
+    _spec("colourTags", WARN),
+    _spec("colourConsistency", WARN, FAIL),
 )
 # From the one decode pass. Picture heuristics (blockiness, blur) only ever warn.
 CONTENT_CHECKS = (

@@ -8,9 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from playout.api.probejob import Check, CheckStatus, TimeRange, Verdict
+from playout.api.probejob import (
+    Check,
+    CheckStatus,
+    ProbeProfile,
+    TimeRange,
+    Verdict,
+    VideoSummary,
+)
 from playout.media.channels import declared, layout_channels, satisfies
-from playout.media.metadata import AudioTrack, MediaInfo, PacketStats
+from playout.media.ffmpeg import BT709_TAGS
+from playout.media.metadata import (
+    HD_LINES,
+    LIGHT_LEVEL,
+    MASTERING_DISPLAY,
+    SD_MATRICES,
+    UNTAGGED,
+    AudioTrack,
+    MediaInfo,
+    PacketStats,
+)
 from playout.prober.catalogue import Settings
 from playout.prober.content import Frame, Interlacing, LogFindings, Span
 from playout.prober.flashes import FlashFindings, FlashRules
@@ -315,6 +332,143 @@ def av_duration_check(settings: Settings, media: MediaInfo, stats: PacketStats) 
         if abs(a - b) >= _BRIDGE_SECONDS
     ]
     return judged(settings, "avDuration", True, message, abs(difference), limit, events)
+
+
+# --- colour -----------------------------------------------------------------------------
+
+_BT2020_MATRICES = ("bt2020nc", "bt2020c")
+# An HDR picture's YUV may also be ICtCp.
+_HDR_MATRICES = (*_BT2020_MATRICES, "ictcp")
+_HDR_TRANSFERS = {"smpte2084": "PQ", "arib-std-b67": "HLG"}
+BT709_FLAGS = " ".join(BT709_TAGS)
+_TAG_IN_PLACE = {
+    "h264": "h264_metadata",
+    "hevc": "hevc_metadata",
+}
+_X265_HDR10 = (
+    "x265 -x265-params hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)"
+    "WP(15635,16450)L(10000000,1):max-cll=1000,400 with the grade's own values"
+)
+
+
+def _listed(words: Sequence[str]) -> str:
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+
+
+def _rgb(video: VideoSummary) -> bool:
+    """RGB pictures have no YUV matrix to tag."""
+    return (video.pixel_format or "").startswith(("rgb", "bgr", "gbr"))
+
+
+def _untagged_fix(video: VideoSummary) -> str:
+    bsf = _TAG_IN_PLACE.get(video.codec or "")
+    in_place = (
+        f"without re-encoding (-c copy -bsf:v {bsf}=colour_primaries=1:"
+        "transfer_characteristics=1:matrix_coefficients=1 for BT.709) or "
+        if bsf
+        else ""
+    )
+    return (
+        f"tag them {in_place}when encoding ({BT709_FLAGS}; "
+        "SD from BT.601 masters: smpte170m or bt470bg)"
+    )
+
+
+def _tag_problems(settings: Settings, video: VideoSummary) -> list[str]:
+    problems = []
+    tags = [("primaries", video.color_primaries), ("transfer", video.color_transfer)]
+    if not _rgb(video):
+        tags.append(("matrix", video.color_matrix))
+    untagged = [what for what, tag in tags if tag in UNTAGGED]
+    if untagged:
+        problems.append(
+            f"{_listed(untagged)} untagged: players guess them from the picture's size, "
+            f"each its own way; {_untagged_fix(video)}"
+        )
+    lines = video.height or 0
+    if video.color_matrix in SD_MATRICES and lines >= HD_LINES:
+        problems.append(
+            f"an SD matrix ({video.color_matrix}) on {lines}-line video, which HD chains "
+            "decode as BT.709: convert it with -vf colorspace=all=bt709 and tag "
+            f"{BT709_FLAGS}"
+        )
+    if video.color_range in ("pc", "jpeg") and settings.profile == ProbeProfile.BROADCAST:
+        problems.append(
+            f"full range ({video.color_range}), where broadcast carries limited range: "
+            "convert it with -vf scale=out_range=tv and tag -color_range tv"
+        )
+    if video.color_transfer == "smpte2084":
+        missing = [
+            what
+            for what, kind in (
+                ("SMPTE ST 2086 mastering display metadata", MASTERING_DISPLAY),
+                ("content light level (MaxCLL, MaxFALL)", LIGHT_LEVEL),
+            )
+            if kind not in video.side_data
+        ]
+        if missing:
+            problems.append(
+                f"PQ without {' or '.join(missing)}: displays tone-map it by guesswork; "
+                f"write them when encoding, e.g. {_X265_HDR10}"
+            )
+    return problems
+
+
+def _tags(video: VideoSummary) -> str:
+    hdr = f", {video.hdr}" if video.hdr else ""
+    return (
+        f"primaries {video.color_primaries or 'untagged'}, "
+        f"transfer {video.color_transfer or 'untagged'}, "
+        f"matrix {video.color_matrix or 'untagged'}, "
+        f"range {video.color_range or 'untagged'}{hdr}"
+    )
+
+
+def _consistency_problems(video: VideoSummary) -> list[str]:
+    primaries, transfer, matrix = video.color_primaries, video.color_transfer, video.color_matrix
+    problems = []
+    hdr = _HDR_TRANSFERS.get(transfer or "")
+    if hdr is not None:
+        wrong = [] if primaries == "bt2020" else [f"primaries {primaries or 'untagged'}"]
+        if matrix not in _HDR_MATRICES and not _rgb(video):
+            wrong.append(f"matrix {matrix or 'untagged'}")
+        if wrong:
+            problems.append(
+                f"{hdr} transfer ({transfer}) with {' and '.join(wrong)}: HDR is BT.2020; "
+                "tag -color_primaries bt2020 -colorspace bt2020nc if the picture is BT.2020 "
+                "(x265: colorprim=bt2020:colormatrix=bt2020nc), else it is SDR tagged as HDR: "
+                f"{BT709_FLAGS}"
+            )
+    if primaries == "bt2020" and matrix in ("bt709", *SD_MATRICES):
+        problems.append(
+            f"BT.2020 primaries with a {matrix} matrix: decoders turn its YUV into the wrong "
+            "colours; tag -colorspace bt2020nc if it was encoded so, else convert it with "
+            "-vf zscale=m=bt2020nc"
+        )
+    if primaries == "bt709" and matrix in _BT2020_MATRICES:
+        problems.append(
+            f"BT.709 primaries with a {matrix} matrix: decoders turn its YUV into the wrong "
+            "colours; tag -colorspace bt709 if it was encoded so, else convert it with "
+            "-vf zscale=m=bt709"
+        )
+    return problems
+
+
+def colour_checks(settings: Settings, media: MediaInfo) -> list[Check]:
+    """colourTags: what players need to show the picture's colours (tags, HD matrix,
+    broadcast range, PQ's mastering metadata); colourConsistency: tags that contradict each
+    other. From the stream's parameters and, for PQ, its first frame's side data."""
+    video = media.summary.video
+    if video is None:
+        return []
+    checks = []
+    for name, problems in (
+        ("colourTags", _tag_problems(settings, video)),
+        ("colourConsistency", _consistency_problems(video)),
+    ):
+        message = "; ".join(problems) if problems else _tags(video)
+        checks.append(judged(settings, name, bool(problems), message))
+    return checks
 
 
 # --- content ----------------------------------------------------------------------------

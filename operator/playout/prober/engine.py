@@ -37,10 +37,14 @@ from playout.media.metadata import (
     PacketStats,
     UnreadableMedia,
     analyse_packets,
+    frame_side_data_command,
+    lacks_hdr_side_data,
     metadata_command,
     packets_command,
+    parse_frame_side_data,
     parse_metadata,
     parse_packets,
+    with_frame_side_data,
 )
 from playout.media.process import (
     MediaToolError,
@@ -105,6 +109,7 @@ class Part:
     notes: list[str] = field(default_factory=list)
     packets: PacketStats | None = None
     media: MediaInfo | None = None
+    """The media as this step (or the run) found it more exactly."""
     pictures: Pictures | None = None
 
 
@@ -291,6 +296,9 @@ async def _run(
         notes.append("captions are found by decoding: the quick profile does not check them")
     if media.video_index is None and media.audio_index is None:
         return Part(results, notes, media=media)
+    colour = await _colour(tools, source, media, settings, deadline)
+    results += colour.checks
+    media = colour.media or media
     if media.live:
         notes.append(
             f"a live stream: only its first {settings.number('liveSeconds'):g} s were read"
@@ -364,6 +372,23 @@ async def _packets(
     if not decodes(settings.profile) and not result.truncated:
         found.insert(0, checks.duration_check(settings, media, stats.end_seconds, "the packets"))
     return Part([check for check in found if check is not None], notes, stats)
+
+
+async def _colour(
+    tools: Tools, source: str, media: MediaInfo, settings: Settings, deadline: Deadline
+) -> Part:
+    """The colour checks, after reading the first frame's side data where PQ video's
+    stream parameters lack its HDR metadata (MPEG-TS carries it per frame)."""
+    if media.video_index is not None and lacks_hdr_side_data(media):
+        result = await tools.run(
+            frame_side_data_command(tools.ffprobe, source, media.video_index), deadline
+        )
+        if result.timed_out:
+            return Part([_timeout_check(deadline, "Reading the first frame's side data")])
+        media = with_frame_side_data(
+            media, parse_frame_side_data(result.stdout.decode(errors="replace"))
+        )
+    return Part(checks.colour_checks(settings, media), media=media)
 
 
 async def _reference(

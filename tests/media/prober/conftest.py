@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from playout.api.probejob import Check, ProbeProfile, ProbeReport, TimeRange
+from playout.media.ffmpeg import BT709_TAGS
 from playout.prober.engine import ProbeRequest, probe
 
 VIDEO = "mandelbrot=s=320x240:r=25"
@@ -31,8 +32,9 @@ DEFECTS_VIDEO = (
     "drawbox=enable='between(t,5,7)':c=black:t=fill"
 )
 DEFECTS_AUDIO = "volume=enable='between(t,10,12)':volume=0"
+# Tagged as the streamer tags its pictures: untagged video warns colourTags.
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
-          "-c:a", "aac", "-b:a", "192k"]  # fmt: skip
+          *BT709_TAGS, "-c:a", "aac", "-b:a", "192k"]  # fmt: skip
 
 
 def ffmpeg(*args: str) -> None:

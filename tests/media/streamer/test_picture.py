@@ -71,7 +71,9 @@ def segments_of(streamer: Streamer, count: int = 3) -> list[Any]:
 
 
 def stream_info(url: str) -> dict[str, Any]:
-    return streams(url, "pix_fmt,color_transfer,color_primaries,field_order")["video"]
+    return streams(
+        url, "pix_fmt,color_transfer,color_primaries,color_space,color_range,field_order"
+    )["video"]
 
 
 def test_the_logo_sits_in_its_corner_over_items_only(
@@ -123,7 +125,12 @@ def test_interlaced_sources_come_out_progressive(media: Path, streamer_for: Star
     segment = segments_of(streamer)[-1]
     url = f"{streamer.url}/live/{segment.uri}"
     assert probe_check(url, "interlacing")["status"] == "pass"
-    assert stream_info(url).get("field_order", "progressive") == "progressive"
+    info = stream_info(url)
+    assert info.get("field_order", "progressive") == "progressive"
+    # An untagged SD source, converted from BT.601 and tagged: the colour checks pass.
+    assert "color_space" not in stream_info(str(source))
+    assert probe_check(url, "colourTags")["status"] == "pass"
+    assert (info.get("color_space"), info.get("color_range")) == ("bt709", "tv")
 
 
 def test_hdr_sources_come_out_sdr_bt709(media: Path, streamer_for: StartStreamer) -> None:
@@ -132,6 +139,7 @@ def test_hdr_sources_come_out_sdr_bt709(media: Path, streamer_for: StartStreamer
     info = stream_info(f"{streamer.url}/live/{segments_of(streamer)[-1].uri}")
     assert info["pix_fmt"] == "yuv420p"
     assert (info.get("color_transfer"), info.get("color_primaries")) == ("bt709", "bt709")
+    assert (info.get("color_space"), info.get("color_range")) == ("bt709", "tv")
 
 
 def test_anamorphic_sources_keep_their_display_shape(
