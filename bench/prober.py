@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from playout.api.probejob import ProbeProfile
-from playout.media.ffmpeg import BT709_TAGS
+from playout.media.ffmpeg import BT709_TAGS, RGB_TO_BT709
 from playout.media.metadata import metadata_command, packets_command, parse_metadata
 from playout.media.process import find_tool, input_for, run_tool
 from playout.prober.catalogue import settings_for
@@ -40,7 +40,7 @@ def generate(path: Path, seconds: float) -> None:
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
             "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=25",
             "-f", "lavfi", "-i", "sine=f=1000:r=48000",
-            "-t", f"{seconds:g}", "-ac", "2",
+            "-t", f"{seconds:g}", "-ac", "2", "-vf", f"{RGB_TO_BT709},format=yuv420p",
             "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
             *BT709_TAGS, "-c:a", "aac", "-b:a", "192k", str(path),
         ],

@@ -40,6 +40,7 @@ from playout.api.channel import Output
 from playout.media.ffmpeg import (
     BT709_TAGS,
     EARLIEST_TS_OFFSET,
+    RGB_TO_BT709,
     SegmentOutput,
     item_command,
     ladder,
@@ -67,7 +68,8 @@ def make_source(work: Path, seconds: int) -> Path:
          "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30,noise=alls=10:allf=t+u",
          "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000", "-ac", "2",
          "-t", str(min(seconds, LOOP_SECONDS)), "-c:v", "libx264", "-preset", "ultrafast",
-         "-b:v", "20M", "-maxrate", "20M", "-bufsize", "40M", "-g", "60", "-pix_fmt", "yuv420p",
+         "-b:v", "20M", "-maxrate", "20M", "-bufsize", "40M", "-g", "60",
+         "-vf", f"{RGB_TO_BT709},format=yuv420p",
          *BT709_TAGS, "-c:a", "aac", "-b:a", "192k", str(unit)],
         check=True, timeout=300,
     )  # fmt: skip

@@ -39,7 +39,7 @@ from xml.etree import ElementTree
 import yaml
 
 from playout.api.channel import Channel, ChannelSpec
-from playout.media.ffmpeg import BT709_TAGS
+from playout.media.ffmpeg import BT709_TAGS, RGB_TO_BT709
 from playout.media.folders import list_media
 from playout.media.metadata import metadata_command, parse_metadata
 from playout.media.process import find_tool
@@ -111,7 +111,7 @@ def encode_tiny(path: Path, seconds: int) -> Path:
     subprocess.run(
         ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "color=c=gray:s=16x16:r=1",
          "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", str(seconds),
-         "-pix_fmt", "yuv420p", *BT709_TAGS, str(path)],
+         "-vf", f"{RGB_TO_BT709},format=yuv420p", *BT709_TAGS, str(path)],
         check=True, timeout=300,
     )  # fmt: skip
     return path

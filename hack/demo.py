@@ -29,7 +29,7 @@ import yaml
 
 from localcluster.api import responds_ok
 from localcluster.layout import DEFAULT_CLUSTER_DIR, ROOT, TOOLS_BIN, ClusterDir
-from playout.media.ffmpeg import BT709_TAGS
+from playout.media.ffmpeg import BT709_TAGS, RGB_TO_BT709
 
 STATE = ROOT / ".demo"
 NAMESPACE = "playout-demo"
@@ -143,7 +143,8 @@ def make_media() -> Path:
         subprocess.run(
             ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}s=1280x720:r=30",
              "-f", "lavfi", "-i", TONE.format(tone=tone), "-t", str(seconds), "-c:v", "libx264",
-             "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p", *BT709_TAGS, "-c:a", "aac",
+             "-preset", "ultrafast", "-g", "60", "-vf", f"{RGB_TO_BT709},format=yuv420p",
+             *BT709_TAGS, "-c:a", "aac",
              str(path)],
             check=True, timeout=300,
         )  # fmt: skip

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from playout.media.ffmpeg import BT709_TAGS
+from playout.media.ffmpeg import BT709_TAGS, RGB_TO_BT709
 
 
 def make_clip(
@@ -38,7 +38,9 @@ def make_clip(
         "ultrafast",
         "-g",
         str(rate),
-        *BT709_TAGS,  # as the streamer tags what it encodes
+        "-vf",
+        f"{RGB_TO_BT709},format=yuv420p",
+        *BT709_TAGS,  # as the streamer converts and tags what it encodes
     ]
     command += ["-c:a", "aac"] if audio else []
     subprocess.run([*command, str(path)], check=True, timeout=120)

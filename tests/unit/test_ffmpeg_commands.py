@@ -12,6 +12,7 @@ import pytest
 from playout.api.channel import Logo, Output, VideoOutput
 from playout.media.ffmpeg import (
     BT709_TAGS,
+    RGB_TO_BT709,
     TONE_MAP,
     BurnIn,
     Rung,
@@ -185,7 +186,7 @@ def test_less_than_half_a_frame_is_nothing_to_play() -> None:
 
 def test_cards_last_exactly_the_planned_length() -> None:
     command = card_command("ffmpeg", at(29.97), Path("/state/work/card.txt"), 4.0, OUT)
-    assert option(command, "-i").endswith(":r=30000/1001")
+    assert option(command, "-i").endswith(":r=30000/1001,format=rgb24")
     assert ",trim=end_frame=120," in option(command, "-vf")
     # 4.004 s at 48 kHz: 187 whole AAC frames.
     assert option(command, "-af").endswith(",apad,atrim=start_pts=1024:end_pts=191488")
@@ -320,7 +321,9 @@ def test_the_logo_is_drawn_once_over_the_top_rung_in_its_corner() -> None:
         "-f", "image2", "-pattern_type", "none", "-loop", "1", "-i",
     ]  # fmt: skip
     graph = option(command, "-filter_complex")
-    assert "[1:v]format=rgba,colorchannelmixer=aa=0.5,scale=-2:72[logo]" in graph
+    # Made BT.709 Y'CbCr before it is laid over the picture, which is tagged so.
+    logo = "[1:v]format=rgba,colorchannelmixer=aa=0.5,scale=-2:72,"
+    assert f"{logo}{RGB_TO_BT709},format=yuva420p[logo]" in graph
     assert "[base][logo]overlay=x=29:y=H-h-29:shortest=1" in graph  # 4% of 720 from the edges
     assert graph.index("overlay") < graph.index("split=3")  # one logo, scaled with each rung
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,13 @@ from playout.media.metadata import PacketStats, parse_metadata
 from playout.prober import checks
 from playout.prober.catalogue import ThresholdError, parse_override, settings_for
 from playout.prober.content import Frame, Interlacing, LogFindings, Span
-from playout.prober.graph import ContentFiles, Reference, content_command, vmaf_available
+from playout.prober.graph import (
+    GAMUT_KEY,
+    ContentFiles,
+    Reference,
+    content_command,
+    vmaf_available,
+)
 from tests.unit.test_prober_metadata import CLIP
 
 STANDARD = settings_for(ProbeProfile.STANDARD, {})
@@ -71,10 +78,11 @@ def test_one_decode_feeds_every_content_check(tmp_path: Path) -> None:
     assert command.count("-i") == 1
     graph = command[command.index("-filter_complex") + 1]
     filters = re.findall(r"(?:^|[;,\]])([a-z0-9_]+)(?=[=,;\[]|$)", graph)
-    for name in ("blackdetect", "freezedetect", "idet", "cropdetect", "signalstats",
-                 "blockdetect", "blurdetect", "silencedetect", "ebur128", "astats",
-                 "aphasemeter"):  # fmt: skip
+    for name in ("blackdetect", "freezedetect", "idet", "cropdetect", "blockdetect",
+                 "blurdetect", "silencedetect", "ebur128", "astats", "aphasemeter"):  # fmt: skip
         assert filters.count(name) == 1, name
+    # On the same sampled frames: per pixel, and the mean of the gamut mask.
+    assert filters.count("signalstats") == 2
     assert "ebur128=peak=true" in graph
     assert graph.startswith("[0:0]") and "[0:1]silencedetect=n=-60dB:d=1" in graph
     assert command[command.index("-map") + 1] == "[vout]"
@@ -258,13 +266,52 @@ def test_blockiness_and_blur_are_averages() -> None:
     assert checks.blur_check(BROADCAST, samples, 10) is None  # nothing measurable
 
 
-def test_broadcast_range() -> None:
+def test_broadcast_range_is_the_share_of_the_picture_out_of_gamut() -> None:
+    # Per pixel, a fifth of the samples are out of range at 2 s: information only.
     samples = [
         Frame(t * 0.5, {"lavfi.signalstats.BRNG": "0.2" if t == 4 else "0"}) for t in range(10)
     ]
-    check = checks.broadcast_range_check(BROADCAST, MEDIA, samples, 5)
+    gamut = [Frame(t * 0.5, {GAMUT_KEY: "25.5" if t in (6, 7) else "0"}) for t in range(10)]
+    check = checks.broadcast_range_check(BROADCAST, MEDIA, samples, gamut, 5)
     assert check is not None and check.status == CheckStatus.FAIL
-    assert check.events == [TimeRange(start=2.0, end=2.5)]
+    assert check.value == pytest.approx(0.1) and check.threshold == 0.01
+    assert check.events == [TimeRange(start=3.0, end=4.0)]
+    assert "10.0% of the picture outside EBU R 103's gamut" in check.message
+    assert "per pixel, up to 20.0% of Y'CbCr samples" in check.message
+    ringing = checks.broadcast_range_check(BROADCAST, MEDIA, samples, gamut[:6], 5)
+    assert ringing is not None and ringing.status == CheckStatus.PASS  # per pixel alone
+    full = replace(MEDIA, full_range=True)
+    judged = checks.broadcast_range_check(BROADCAST, full, samples, [], 5)
+    assert judged is not None and "does not apply" in judged.message
+
+
+@pytest.mark.parametrize(
+    ("matrix", "height", "expected"),
+    [
+        ("bt709", 240, "bt709"),
+        ("smpte170m", 1080, "bt601"),
+        ("bt470bg", 576, "bt601"),
+        ("bt2020nc", 2160, "bt2020"),
+        (None, 1080, "bt709"),  # untagged: what players take it for
+        (None, 576, "bt601"),
+    ],
+)
+def test_the_gamut_is_judged_with_the_streams_matrix(
+    tmp_path: Path, matrix: str | None, height: int, expected: str
+) -> None:
+    assert MEDIA.summary.video is not None
+    video = MEDIA.summary.video.model_copy(update={"color_matrix": matrix})
+    media = replace(MEDIA, height=height, summary=MEDIA.summary.model_copy(update={"video": video}))
+    graph = " ".join(
+        content_command("ffmpeg", "a.mkv", media, STANDARD, ContentFiles.under(tmp_path))
+    )
+    assert f"scale=in_color_matrix={expected}:in_range=tv,format=gbrp" in graph
+    assert str(ContentFiles.under(tmp_path).gamut) in graph
+    full = replace(media, full_range=True)
+    graph = " ".join(
+        content_command("ffmpeg", "a.mkv", full, STANDARD, ContentFiles.under(tmp_path))
+    )
+    assert "in_color_matrix" not in graph
 
 
 def test_reference_scores() -> None:

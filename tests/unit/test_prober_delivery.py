@@ -203,6 +203,13 @@ def test_a_frame_apart_passes() -> None:
     assert within is not None and within.status == CheckStatus.PASS
 
 
+def test_damaged_times_before_the_start_stay_on_the_media_timeline() -> None:
+    media = _clip({"channels": 2})
+    check = checks.av_duration_check(STANDARD, media, _spans((0, 9.96), (-1.458, 6.98)))
+    assert check is not None and check.status == CheckStatus.WARN
+    assert check.events == [TimeRange(start=6.98, end=9.96)]
+
+
 def test_no_audio_or_live_is_not_judged() -> None:
     document = copy.deepcopy(CLIP)
     del document["streams"][1]

@@ -75,8 +75,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
     _same("letterboxRatio", 0.05, "share of height or width that black bars may take", SHARE),
     _same("blockiness", 20, "highest mean blockdetect score (heuristic)", COUNT),
     _same("blur", 10, "highest mean blurdetect score (heuristic)", COUNT),
-    _same("broadcastRangeRatio", 0.01, "share of pixels that may lie outside broadcast range",
-          SHARE),
+    _same("broadcastRangeRatio", 0.01, "share of the picture that may lie outside EBU R 103's "
+          "RGB gamut (-5% to 105%, after its low-pass filter)", SHARE),
     _same("decodeErrors", 0, "decoder errors allowed", COUNT),
     _same("flashesPerSecond", 3, "most flashes (and red flashes) in any one second (BT.1702)",
           COUNT),

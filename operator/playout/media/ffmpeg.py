@@ -200,6 +200,9 @@ BT709_TAGS = (
     "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
     "-color_range", "tv",
 )  # fmt: skip
+# Makes RGB pictures (cards, logos, lavfi's sources) the BT.709 Y'CbCr that BT709_TAGS say
+# they are: swscale's own default matrix is BT.601's.
+RGB_TO_BT709 = "scale=out_color_matrix=bt709:out_range=tv"
 
 
 def _audio_encoder(output: Output) -> list[str]:
@@ -354,7 +357,8 @@ def _logo_graph(logo: Logo, top: Rung, index: int) -> str:
     x = f"W-w-{margin}" if logo.corner.endswith("right") else str(margin)
     y = f"H-h-{margin}" if logo.corner.startswith("bottom") else str(margin)
     return (
-        f"[{index}:v]format=rgba,colorchannelmixer=aa={logo.opacity:g},scale=-2:{height}[logo];"
+        f"[{index}:v]format=rgba,colorchannelmixer=aa={logo.opacity:g},scale=-2:{height},"
+        f"{RGB_TO_BT709},format=yuva420p[logo];"
         f"[base][logo]overlay=x={x}:y={y}:shortest=1:format=auto,format=yuv420p"
     )
 
@@ -664,11 +668,12 @@ def card_command(
     )
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate}", *_silence(output),
+        "-f", "lavfi", "-i", f"color=c={CARD_BACKGROUND}:s={size}:r={rate},format=rgb24",
+        *_silence(output),
         *(image_args(logo) if logo is not None else []),
         *_encoded(
             output, segments, video_in="0:v:0", sounds=_silent(output),
-            video=f"{text},trim=end_frame={frames},format=yuv420p",
+            video=f"{text},trim=end_frame={frames},{RGB_TO_BT709},format=yuv420p",
             logo=None if logo is None else 2,
             audio=[_audio_filter(output, frames, _phase(segments))] * len(_silent(output)),
         ),

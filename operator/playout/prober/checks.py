@@ -31,7 +31,7 @@ from playout.media.metadata import (
 from playout.prober.catalogue import Settings
 from playout.prober.content import Frame, Interlacing, LogFindings, Span
 from playout.prober.flashes import FlashFindings, FlashRules
-from playout.prober.graph import CLIP_WINDOW_SECONDS
+from playout.prober.graph import CLIP_WINDOW_SECONDS, GAMUT_KEY
 
 # Events beyond this many per check are counted, not listed.
 MAX_EVENTS = 50
@@ -326,10 +326,13 @@ def av_duration_check(settings: Settings, media: MediaInfo, stats: PacketStats) 
             else "trim it to the video, e.g. ffmpeg -i IN -c:v copy -shortest OUT"
         )
     )
-    events = [
-        TimeRange(start=min(a, b), end=max(a, b))
+    # Damaged packets can carry times before zero: events are on the media's timeline.
+    gaps = [
+        (max(min(a, b), 0.0), max(a, b))
         for a, b in ((span.first, video.first), (span.last, video.last))
-        if abs(a - b) >= _BRIDGE_SECONDS
+    ]
+    events = [
+        TimeRange(start=start, end=end) for start, end in gaps if end - start >= _BRIDGE_SECONDS
     ]
     return judged(settings, "avDuration", True, message, abs(difference), limit, events)
 
@@ -654,27 +657,39 @@ def blur_check(settings: Settings, samples: list[Frame], end: float | None) -> C
 
 
 def broadcast_range_check(
-    settings: Settings, media: MediaInfo, samples: list[Frame], end: float | None
+    settings: Settings,
+    media: MediaInfo,
+    samples: list[Frame],
+    gamut: list[Frame],
+    end: float | None,
 ) -> Check | None:
+    """EBU R 103 as broadcasters apply it: the share of the (low-pass filtered) picture
+    whose R, G or B lies outside -5% to 105%, on each sampled frame. The share of Y'CbCr
+    samples outside their nominal range, per pixel and unfiltered, is given as information:
+    ringing at sharp edges puts a legal picture's pixels there."""
     if media.full_range:
         return judged(
             settings, "broadcastRange", False, "full-range video: broadcast range does not apply"
         )
-    scored = [
-        (s.time, value)
-        for s in samples
-        if (value := s.number("lavfi.signalstats.BRNG")) is not None
-    ]
+    scored = [(f.time, value / 255) for f in gamut if (value := f.number(GAMUT_KEY)) is not None]
     if not scored:
         return None
     limit = settings.number("broadcastRangeRatio")
-    over = [time for time, value in scored if value > limit]
-    worst = max(value for _, value in scored)
+    over = [time for time, share in scored if share > limit]
+    worst = max(share for _, share in scored)
+    pixels = [v for s in samples if (v := s.number("lavfi.signalstats.BRNG")) is not None]
+    per_pixel = (
+        f"; per pixel, up to {max(pixels):.1%} of Y'CbCr samples outside their nominal range"
+        if pixels
+        else ""
+    )
     events = merge(over, settings.number("sampleSeconds"), end)
     message = (
-        f"up to {worst:.1%} of pixels outside broadcast range {where(events)}"
+        f"up to {worst:.1%} of the picture outside EBU R 103's gamut (R, G, B from -5% to "
+        f"105%, low-pass filtered) {where(events)}{per_pixel}: bring it into range with a "
+        "legaliser in the grade (clipping Y'CbCr alone leaves RGB out of gamut)"
         if over
-        else f"within broadcast range (at most {worst:.2%} of pixels outside)"
+        else f"within EBU R 103's gamut (at most {worst:.2%} of the picture outside){per_pixel}"
     )
     return judged(settings, "broadcastRange", bool(over), message, worst, limit, events)
 

@@ -472,7 +472,7 @@ async def _content(
                 checks.letterbox_check(settings, media, samples, black.events, end),
                 checks.blockiness_check(settings, quality, end),
                 checks.blur_check(settings, quality, end),
-                checks.broadcast_range_check(settings, media, samples, end),
+                checks.broadcast_range_check(settings, media, samples, _frames(files.gamut), end),
                 *checks.flash_checks(
                     settings,
                     await asyncio.to_thread(

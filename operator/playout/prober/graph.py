@@ -5,6 +5,8 @@ Pure: builds the command line; `content` reads what it leaves behind.
                                                       ├─ interlaced frames ─> interlaced.txt
                                                       ├─ one frame per sampleSeconds ─ cropdetect
                                                       │    ─ signalstats ─> samples.txt
+                                                      │    ─ half size ─ RGB gamut mask
+                                                      │    ─ signalstats ─> gamut.txt
                                                       ├─ one frame per qualitySampleSeconds
                                                       │    ─ centre crop ─ blockdetect
                                                       │    ─ blurdetect ─> quality.txt
@@ -36,7 +38,7 @@ from pathlib import Path
 
 from playout.media.ffmpeg import escape
 from playout.media.loudness import EBUR128
-from playout.media.metadata import MediaInfo
+from playout.media.metadata import HD_LINES, SD_MATRICES, MediaInfo
 from playout.media.source import input_args
 from playout.prober.catalogue import Settings
 from playout.prober.flashes import GRID
@@ -62,6 +64,7 @@ class ContentFiles:
 
     interlaced: Path
     samples: Path
+    gamut: Path
     quality: Path
     clipping: Path
     psnr: Path
@@ -77,6 +80,7 @@ class ContentFiles:
         return cls(
             interlaced=directory / "interlaced.txt",
             samples=directory / "samples.txt",
+            gamut=directory / "gamut.txt",
             quality=directory / "quality.txt",
             clipping=directory / "clipping.txt",
             psnr=directory / "psnr.txt",
@@ -155,6 +159,8 @@ class Filters:
     interlacing: str
     letterbox: str
     broadcast_range: str
+    gamut: str | None
+    """None for full-range video, to which broadcast ranges do not apply."""
     blockiness: str
     blur: str
     silence: str
@@ -185,6 +191,7 @@ def filters(media: MediaInfo, settings: Settings, *, pictures: bool = False) -> 
         interlacing="idet",
         letterbox="cropdetect=round=2:reset=1:skip=0",
         broadcast_range="signalstats=stat=brng",
+        gamut=None if media.full_range else _gamut(media),
         blockiness="blockdetect",
         blur="blurdetect",
         silence=f"silencedetect=n={settings.number('silenceDb'):g}dB"
@@ -196,6 +203,50 @@ def filters(media: MediaInfo, settings: Settings, *, pictures: bool = False) -> 
         sample=_every(settings.number("sampleSeconds")),
         quality_sample=f"{_every(settings.number('qualitySampleSeconds'))},{_centre(media)}",
     )
+
+
+# EBU R 103: R, G and B (and so Y, their weighted mean) within -5% and 105% of the narrow
+# range, after a low-pass filter; `broadcastRangeRatio` of the picture may lie outside.
+GAMUT_LOW, GAMUT_HIGH = -0.05, 1.05
+GAMUT_KEY = "lavfi.signalstats.YAVG"
+"""The mean of the gamut mask: 255 where the picture is out of gamut."""
+
+
+def _gamut(media: MediaInfo) -> str:
+    """The share of the picture outside R 103's RGB gamut, as the mean of a mask. The
+    low-pass filter: the picture averaged over 4 x 4 pixels (2 x 2 of 4:2:0's colour
+    samples; a quarter size, by area), which removes the overshoot at sharp colour edges
+    that R 103's filter is there to ignore: a lossy encode of a picture converted exactly
+    (in gamut to the last pixel) puts 1-2% of it out of gamut at 2 x 2, about 0.3% at
+    4 x 4, and a fast encode of a legal test pattern several percent of its pixels out of
+    range. Then Y'CbCr is scaled so that the gamut's bounds fall on RGB 0 and 1, turned
+    into RGB with the stream's own matrix (what lies outside clips to 0 or 255), and a
+    pixel is marked where any of R, G and B clipped."""
+    span = GAMUT_HIGH - GAMUT_LOW
+    luma = escape(f"16+(val-16-{219 * GAMUT_LOW:g})/{span:g}")
+    chroma = escape(f"128+(val-128)/{span:g}")
+    clipped = escape("255*not(between(val,1,254))")
+    return (
+        f"scale=w={escape('max(1,trunc(iw/4))')}:h={escape('max(1,trunc(ih/4))')}:flags=area,"
+        "format=yuv444p,"
+        f"lutyuv=y={luma}:u={chroma}:v={chroma},"
+        f"scale=in_color_matrix={_matrix(media)}:in_range=tv,format=gbrp,"
+        f"lutrgb=r={clipped}:g={clipped}:b={clipped},"
+        # Grey is a positive mix of R, G and B: above 0 where any of them is marked.
+        f"format=gray,lut=c0={escape('255*gt(val,0)')},signalstats"
+    )
+
+
+def _matrix(media: MediaInfo) -> str:
+    """The stream's Y'CbCr matrix as swscale names it; untagged, what players assume."""
+    tagged = media.summary.video.color_matrix if media.summary.video else None
+    if tagged in ("bt2020nc", "bt2020c"):
+        return "bt2020"
+    if tagged in SD_MATRICES:
+        return "bt601"
+    if tagged == "bt709":
+        return "bt709"
+    return "bt709" if (media.height or 0) >= HD_LINES else "bt601"
 
 
 def has_phase(media: MediaInfo) -> bool:
@@ -225,7 +276,7 @@ def one_pass_per_check(media: MediaInfo, settings: Settings) -> dict[str, tuple[
         "freeze": f.freeze,
         "interlacing": f.interlacing,
         "letterbox": f"{f.sample},{f.letterbox}",
-        "broadcastRange": f"{f.sample},{f.broadcast_range}",
+        "broadcastRange": f"{f.sample},{f.broadcast_range}" + (f",{f.gamut}" if f.gamut else ""),
         "flashes": flash_cells(media),
         "blockiness": f"{f.quality_sample},{f.blockiness}",
         "blur": f"{f.quality_sample},{f.blur}",
@@ -272,6 +323,7 @@ def filter_graph(
         chains.append(
             f"[vsam]{f.sample},{f.letterbox},{f.broadcast_range},"
             + _print(files.samples)
+            + (f",{f.gamut}," + _print(files.gamut, GAMUT_KEY) if f.gamut else "")
             + ",nullsink"
         )
         chains.append(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from playout.api.probejob import Check, ProbeProfile, ProbeReport, TimeRange
-from playout.media.ffmpeg import BT709_TAGS
+from playout.media.ffmpeg import BT709_TAGS, RGB_TO_BT709
 from playout.prober.engine import ProbeRequest, probe
 
 VIDEO = "mandelbrot=s=320x240:r=25"
@@ -58,7 +58,8 @@ def make_clip(
     ffmpeg(
         "-f", "lavfi", "-i", video,
         "-f", "lavfi", "-i", audio or TONE.format(amplitude=audio_amplitude),
-        "-filter_complex", f"[0:v]{video_filter}[v];[1:a]{audio_filter}[a]",
+        "-filter_complex",
+        f"[0:v]{RGB_TO_BT709},format=yuv420p,{video_filter}[v];[1:a]{audio_filter}[a]",
         "-map", "[v]", "-map", "[a]", "-t", f"{seconds:g}", *ENCODE, *extra, str(path),
     )  # fmt: skip
     return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from playout.api.probejob import CheckStatus, Verdict
-from tests.media.prober.conftest import check, near, run
+from tests.media.prober.conftest import check, ffmpeg, make_clip, near, run
 
 
 def test_clean_media_passes_the_broadcast_profile(clean: Path) -> None:
@@ -74,6 +74,41 @@ def test_out_of_phase_stereo_at_its_time(out_of_phase: Path) -> None:
     # The two channels carry the same power: the level does not give it away.
     assert check(report, "loudness").status == CheckStatus.PASS
     assert check(run(out_of_phase), "phase").status == CheckStatus.WARN
+
+
+LEGALISED = "lutyuv=y='clip(val,16,235)':u='clip(val,16,240)':v='clip(val,16,240)'"
+
+
+def test_a_legal_pattern_that_rings_when_encoded_is_within_r103(clips: Path) -> None:
+    """Clipped to legal range, then a fast encode rings past it at the sharp colour edges
+    of the pattern on several percent of its pixels: R 103's low-pass filter ignores that."""
+    pattern = clips / "legal-pattern.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25", "-t", "4",
+        "-vf", f"{LEGALISED},format=yuv420p", "-colorspace", "smpte170m",
+        "-color_primaries", "smpte170m", "-color_trc", "smpte170m", "-color_range", "tv",
+        "-c:v", "libx264", "-preset", "ultrafast", str(pattern),
+    )  # fmt: skip
+    gamut = check(run(pattern, "broadcast"), "broadcastRange")
+    assert gamut.status == CheckStatus.PASS, gamut.message
+    assert gamut.value is not None and gamut.value < 0.01
+    per_pixel = float(gamut.message.split("per pixel, up to ")[1].split("%")[0])
+    assert per_pixel > 1.0  # what a per-pixel count would have failed
+
+
+def test_legal_components_out_of_rgb_gamut_fail_broadcast(clips: Path) -> None:
+    """Full luma with full red difference, 2-4 s: every Y'CbCr value in range, R far above
+    105%."""
+    out = make_clip(
+        clips / "out-of-gamut.mkv",
+        6,
+        video_filter="lutyuv=y=235:u=128:v=240:enable='between(t,2,4)'",
+    )
+    report = run(out, "broadcast")
+    gamut = check(report, "broadcastRange")
+    assert gamut.status == CheckStatus.FAIL and (gamut.value or 0) > 0.9
+    assert near(gamut.events, 2, 4.5, tolerance=0.6), gamut.events
+    assert check(run(out), "broadcastRange").status == CheckStatus.WARN
 
 
 def test_letterbox(letterboxed: Path) -> None:
