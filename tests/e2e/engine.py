@@ -112,12 +112,16 @@ class Engine:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
+    def get(self, path: str) -> str:
+        """What the engine serves at `path` (its own, not through a Service)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
+            text: str = response.read().decode()
+            return text
+
     def status(self) -> dict[str, Any]:
         """The engine's own /status: what it aired, reported or not."""
-        url = f"http://127.0.0.1:{self.port}/status"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            document: dict[str, Any] = json.loads(response.read())
-            return document
+        document: dict[str, Any] = json.loads(self.get("/status"))
+        return document
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:

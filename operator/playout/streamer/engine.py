@@ -118,11 +118,11 @@ RECHECK_SECONDS = 10.0
 NO_SPACE = os.strerror(errno.ENOSPC)
 # With the volume full, how often the engine looks for room again.
 ROOM_POLL_SECONDS = 5.0
-# What `_run_ffmpeg` says when a copied file's keyframes are too far apart for the target
-# duration: the rest of it is transcoded instead.
 # Why an entry ended early by request: the reason in status.skipped, the as-run log and on
 # the stand-ins that fill the rest of its time.
 SKIPPED = "requested"
+# What `_run_ffmpeg` says when a copied file's keyframes are too far apart for the target
+# duration: the rest of it is transcoded instead.
 KEYFRAMES_TOO_FAR = "keyframes further apart than the target duration"
 
 # An item about to air waits this long for its loudness to be measured, if the meter did
