@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +142,39 @@ def test_status_restart_and_skip_on_a_live_channel(
     # The lineup moved up: the next episode starts earlier than the guide said before.
     after = start_of(playout(kubectl, plugin_path, "guide", "classics", "--hours", "1"))
     assert 0 < (before - after).total_seconds() % 86400 < 90
+
+
+def test_a_skip_on_a_scheduled_channel_keeps_its_times(
+    kubectl: Kubectl, engine: Engine, tmp_path: Path, plugin_path: str
+) -> None:
+    """Time is the source of truth: the rest of the skipped episode's time is filled (no
+    filler here: the slate), and what follows starts when the guide said."""
+    start = (datetime.now(UTC) - timedelta(seconds=5)).strftime("%H:%M:%S")
+    slots = [{"start": start, "program": "shows/Cheers"}]
+    kubectl.apply(small_channel(schedule={"timezone": "UTC", "guideDays": 1, "slots": slots}))
+    engine.start(tmp_path / "state")
+    kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
+    guide = eventually(
+        lambda: (g := playout(kubectl, plugin_path, "guide", "classics")).startswith("> ") and g,
+        what="the published guide",
+    )
+    assert "Cheers S01E01" in guide.splitlines()[0]
+    before = start_of(guide)
+    said = playout(kubectl, plugin_path, "skip", "classics")
+    asked = said.strip().rsplit("=", 1)[1].rstrip(")")
+
+    def aired() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in engine.get("/asrun").splitlines()]
+
+    stand_ins = eventually(
+        lambda: [r for r in aired() if r.get("reason") == "requested" and "event" not in r],
+        timeout=30,
+        what="the stand-in on air",
+    )
+    (ended,) = [r for r in aired() if r.get("event") == "skipped"]
+    assert ended["title"] == "Cheers S01E01" and asked in ended["reason"]
+    assert stand_ins[0]["scheduledStart"] == ended["end"]  # the rest of its time, filled
+    assert start_of(playout(kubectl, plugin_path, "guide", "classics")) == before
 
 
 def test_the_report_of_a_library_probe(
