@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -32,20 +33,24 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"{folder}{os.pathsep}{os.environ['PATH']}"
 
 
-def playout(kubectl: Kubectl, path: str, *args: str) -> str:
-    """`kubectl playout ARGS` in the test's namespace; its output, which is no terminal."""
+def run_playout(kubectl: Kubectl, path: str, *args: str) -> str | None:
+    """`kubectl playout ARGS` in the test's namespace; its output (which is no terminal,
+    and says times in UTC), or None when it failed."""
     command = [kubectl.binary, "playout", "--kubeconfig", str(kubectl.kubeconfig),
                "-n", kubectl.namespace, *args]  # fmt: skip
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PATH": path, "TZ": "UTC"},
-    )
-    assert result.returncode == 0, f"kubectl playout {' '.join(args)}:\n{result.stderr}"
+    environment = {**os.environ, "PATH": path, "TZ": "UTC"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=environment)
+    if result.returncode != 0:
+        sys.stderr.write(f"kubectl playout {' '.join(args)}: {result.stderr}")
+        return None
     assert "\x1b[" not in result.stdout  # no colour when the output is not a terminal
     return result.stdout
+
+
+def playout(kubectl: Kubectl, path: str, *args: str) -> str:
+    output = run_playout(kubectl, path, *args)
+    assert output is not None, f"kubectl playout {' '.join(args)} failed"
+    return output
 
 
 def channel_probe() -> dict[str, Any]:
@@ -74,9 +79,46 @@ def start_of(guide: str, title: str = "Cheers S01E02") -> datetime:
     return datetime.strptime(line[2:10], "%H:%M:%S")
 
 
-def test_status_restart_and_skip_on_a_live_channel(
+def host_address() -> str:
+    """This machine's address on its default route (a UDP socket sends nothing to learn
+    it): the API server proxies to it, never to loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("10.255.255.255", 1))
+        address: str = probe.getsockname()[0]
+    assert not address.startswith("127."), "the asrun test needs an address besides loopback"
+    return address
+
+
+def test_restart_rolls_the_pipelines(kubectl: Kubectl, plugin_path: str) -> None:
+    """The annotation goes onto the pod template, and no reconcile takes it back."""
+    kubectl.apply(small_channel())
+    eventually(lambda: kubectl.get("deployment", "classics"), what="the Deployment")
+    generation = kubectl.get("channel", "classics")["metadata"]["generation"]  # type: ignore[index]
+    said = playout(kubectl, plugin_path, "restart", "classics")
+    asked = said.strip().rsplit("=", 1)[1].rstrip(")")
+    annotations = kubectl.get("channel", "classics")["metadata"]["annotations"]  # type: ignore[index]
+    assert annotations[RESTARTED_AT] == asked
+
+    def template_annotation() -> str | None:
+        deployment = kubectl.get("deployment", "classics") or {}
+        template = deployment.get("spec", {}).get("template", {}).get("metadata", {})
+        return template.get("annotations", {}).get(RESTARTED_AT)
+
+    eventually(lambda: template_annotation() == asked, what="the restart on the pod template")
+    assert kubectl.get("channel", "classics")["metadata"]["generation"] == generation  # type: ignore[index]
+    kubectl("rollout", "status", "deployment/classics", "--timeout=60s")
+    pods = kubectl.items("pods", "-l", "playout.dev/channel=classics")
+    assert [p["metadata"]["annotations"][RESTARTED_AT] for p in pods] == [asked]
+    assert template_annotation() == asked
+
+
+def test_status_skip_and_asrun_on_a_live_channel(
     kubectl: Kubectl, engine: Engine, tmp_path: Path, plugin_path: str
 ) -> None:
+    # The as-run log comes through the API server's proxy to the channel's Service, whose
+    # endpoint is its pod's address on port 8080: kwok's pod address is routable nowhere,
+    # so the pod gets this machine's, where the engine listens as its pod would.
+    engine.host, engine.port = host_address(), 8080
     kubectl.apply(small_channel())
     kubectl.apply(channel_probe())
     engine.start(tmp_path / "state")
@@ -102,23 +144,6 @@ def test_status_restart_and_skip_on_a_live_channel(
     assert guide.startswith("> ") and "Cheers S01E01" in guide.splitlines()[0]
     before = start_of(guide)
 
-    # Restart: the annotation goes onto the pod template, and no reconcile takes it back.
-    generation = kubectl.get("channel", "classics")["metadata"]["generation"]  # type: ignore[index]
-    said = playout(kubectl, plugin_path, "restart", "classics")
-    asked = said.strip().rsplit("=", 1)[1].rstrip(")")
-    annotations = kubectl.get("channel", "classics")["metadata"]["annotations"]  # type: ignore[index]
-    assert annotations[RESTARTED_AT] == asked
-
-    def template_annotation() -> str | None:
-        deployment = kubectl.get("deployment", "classics") or {}
-        template = deployment.get("spec", {}).get("template", {}).get("metadata", {})
-        return template.get("annotations", {}).get(RESTARTED_AT)
-
-    eventually(lambda: template_annotation() == asked, what="the restart on the pod template")
-    assert kubectl.get("channel", "classics")["metadata"]["generation"] == generation  # type: ignore[index]
-    kubectl("rollout", "status", "deployment/classics", "--timeout=60s")
-    assert template_annotation() == asked
-
     # Skip: the engine ends the episode on air, long before its 90 s.
     said = playout(kubectl, plugin_path, "skip", "classics")
     asked = said.strip().rsplit("=", 1)[1].rstrip(")")
@@ -129,11 +154,6 @@ def test_status_restart_and_skip_on_a_live_channel(
         timeout=30,
         what="the next entry on air",
     )
-    records = [json.loads(line) for line in engine.get("/asrun").splitlines()]
-    (ended,) = [r for r in records if r.get("event") == "skipped"]
-    assert ended["title"] == "Cheers S01E01"
-    assert ended["reason"] == f"skipped by request ({SKIP}: {asked})"
-    assert ended["end"] < ended["scheduledEnd"]
     reported = eventually(
         lambda: [s for s in status(kubectl).get("skipped", []) if s["reason"] == "requested"],
         what="the skip in the Channel status",
@@ -142,6 +162,28 @@ def test_status_restart_and_skip_on_a_live_channel(
     # The lineup moved up: the next episode starts earlier than the guide said before.
     after = start_of(playout(kubectl, plugin_path, "guide", "classics", "--hours", "1"))
     assert 0 < (before - after).total_seconds() % 86400 < 90
+
+    (pod,) = kubectl.items("pods", "-l", "playout.dev/channel=classics")
+    kubectl(
+        "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=merge", "-p",
+        json.dumps({"status": {"podIP": engine.host, "podIPs": [{"ip": engine.host}]}}),
+    )  # fmt: skip
+    records = [
+        json.loads(line)
+        for line in eventually(
+            lambda: run_playout(kubectl, plugin_path, "asrun", "classics", "-o", "json"),
+            what="the as-run log through the service proxy",
+        ).splitlines()
+    ]
+    (ended,) = [r for r in records if r.get("event") == "skipped"]
+    assert ended["title"] == "Cheers S01E01"
+    assert ended["reason"] == f"skipped by request ({SKIP}: {asked})"
+    assert ended["end"] < ended["scheduledEnd"]
+    text = playout(kubectl, plugin_path, "asrun", "classics").splitlines()
+    assert text[0].split()[1:4] == ["item", "Cheers", "S01E01"]
+    assert [line for line in text if "ended early" in line] == [
+        f"{ended['end'][11:19]}  ended early  Cheers S01E01 (item): {ended['reason']}"
+    ]
 
 
 def test_a_skip_on_a_scheduled_channel_keeps_its_times(
