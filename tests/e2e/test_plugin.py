@@ -33,24 +33,38 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"{folder}{os.pathsep}{os.environ['PATH']}"
 
 
-def run_playout(kubectl: Kubectl, path: str, *args: str) -> str | None:
-    """`kubectl playout ARGS` in the test's namespace; its output (which is no terminal,
-    and says times in UTC), or None when it failed."""
-    command = [kubectl.binary, "playout", "--kubeconfig", str(kubectl.kubeconfig),
-               "-n", kubectl.namespace, *args]  # fmt: skip
+@pytest.fixture
+def user(kubectl: Kubectl, tmp_path: Path, plugin_path: str) -> Kubectl:
+    """A user of the namespace with only examples/kubectl-playout-role.yaml: the plugin runs
+    as them."""
+    kubectl.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "viewer"}})
+    config = service_account_kubeconfig(
+        kubectl, kubectl.namespace, "viewer", tmp_path / "user-kubeconfig"
+    )
+    as_user = Kubectl(config, kubectl.namespace)
+    refused = run_playout(as_user, plugin_path, "status")
+    assert refused.returncode != 0 and "examples/kubectl-playout-role.yaml" in refused.stderr
+    kubectl("apply", "-f", str(ROOT / "examples" / "kubectl-playout-role.yaml"))
+    kubectl("create", "rolebinding", "viewer", "--role=playout-user",
+            f"--serviceaccount={kubectl.namespace}:viewer")  # fmt: skip
+    return as_user
+
+
+def run_playout(as_user: Kubectl, path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kubectl playout ARGS` with `as_user`'s kubeconfig and namespace; its output is no
+    terminal, and says times in UTC."""
+    command = [as_user.binary, "playout", "--kubeconfig", str(as_user.kubeconfig),
+               "-n", as_user.namespace, *args]  # fmt: skip
     environment = {**os.environ, "PATH": path, "TZ": "UTC"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=environment)
-    if result.returncode != 0:
-        sys.stderr.write(f"kubectl playout {' '.join(args)}: {result.stderr}")
-        return None
     assert "\x1b[" not in result.stdout  # no colour when the output is not a terminal
+    return result
+
+
+def playout(as_user: Kubectl, path: str, *args: str) -> str:
+    result = run_playout(as_user, path, *args)
+    assert result.returncode == 0, f"kubectl playout {' '.join(args)}: {result.stderr}"
     return result.stdout
-
-
-def playout(kubectl: Kubectl, path: str, *args: str) -> str:
-    output = run_playout(kubectl, path, *args)
-    assert output is not None, f"kubectl playout {' '.join(args)} failed"
-    return output
 
 
 def channel_probe() -> dict[str, Any]:
@@ -89,12 +103,12 @@ def host_address() -> str:
     return address
 
 
-def test_restart_rolls_the_pipelines(kubectl: Kubectl, plugin_path: str) -> None:
+def test_restart_rolls_the_pipelines(kubectl: Kubectl, user: Kubectl, plugin_path: str) -> None:
     """The annotation goes onto the pod template, and no reconcile takes it back."""
     kubectl.apply(small_channel())
     eventually(lambda: kubectl.get("deployment", "classics"), what="the Deployment")
     generation = kubectl.get("channel", "classics")["metadata"]["generation"]  # type: ignore[index]
-    said = playout(kubectl, plugin_path, "restart", "classics")
+    said = playout(user, plugin_path, "restart", "classics")
     asked = said.strip().rsplit("=", 1)[1].rstrip(")")
     annotations = kubectl.get("channel", "classics")["metadata"]["annotations"]  # type: ignore[index]
     assert annotations[RESTARTED_AT] == asked
@@ -113,7 +127,7 @@ def test_restart_rolls_the_pipelines(kubectl: Kubectl, plugin_path: str) -> None
 
 
 def test_status_skip_and_asrun_on_a_live_channel(
-    kubectl: Kubectl, engine: Engine, tmp_path: Path, plugin_path: str
+    kubectl: Kubectl, user: Kubectl, engine: Engine, tmp_path: Path, plugin_path: str
 ) -> None:
     # The as-run log comes through the API server's proxy to the channel's Service, whose
     # endpoint is its pod's address on port 8080: kwok's pod address is routable nowhere,
@@ -129,23 +143,23 @@ def test_status_skip_and_asrun_on_a_live_channel(
         what="the channel probe's verdict",
     )
 
-    shown = playout(kubectl, plugin_path, "status", "classics").splitlines()
+    shown = playout(user, plugin_path, "status", "classics").splitlines()
     assert shown[0] == "classics  Live"
     rows = {line.split()[0]: line for line in shown[1:] if line.startswith("  ") and line.split()}
     assert "Cheers S01E01" in rows["on"]
     assert rows["pipelines"].split()[1:] == ["1/1", "ready"]
     assert rows["probe"].split()[1:3] == ["classics-live", "PASS"]
     assert rows["next"].split()[1:]  # a time and a title
-    table = playout(kubectl, plugin_path, "status").splitlines()
+    table = playout(user, plugin_path, "status").splitlines()
     assert table[0].split() == ["NAME", "PHASE", "ON", "AIR", "NEXT", "DRIFT", "PROBE"]
     assert table[1].split()[:4] == ["classics", "Live", "Cheers", "S01E01"]
     assert table[1].split()[-2:] == ["classics-live", "pass"]
-    guide = playout(kubectl, plugin_path, "guide", "classics", "--hours", "1")
+    guide = playout(user, plugin_path, "guide", "classics", "--hours", "1")
     assert guide.startswith("> ") and "Cheers S01E01" in guide.splitlines()[0]
     before = start_of(guide)
 
     # Skip: the engine ends the episode on air, long before its 90 s.
-    said = playout(kubectl, plugin_path, "skip", "classics")
+    said = playout(user, plugin_path, "skip", "classics")
     asked = said.strip().rsplit("=", 1)[1].rstrip(")")
     annotations = kubectl.get("channel", "classics")["metadata"]["annotations"]  # type: ignore[index]
     assert annotations[SKIP] == asked
@@ -160,7 +174,7 @@ def test_status_skip_and_asrun_on_a_live_channel(
     )
     assert reported[0]["item"] == "shows/Cheers/Cheers S01E01.mkv"
     # The lineup moved up: the next episode starts earlier than the guide said before.
-    after = start_of(playout(kubectl, plugin_path, "guide", "classics", "--hours", "1"))
+    after = start_of(playout(user, plugin_path, "guide", "classics", "--hours", "1"))
     assert 0 < (before - after).total_seconds() % 86400 < 90
 
     (pod,) = kubectl.items("pods", "-l", "playout.dev/channel=classics")
@@ -168,18 +182,18 @@ def test_status_skip_and_asrun_on_a_live_channel(
         "patch", "pod", pod["metadata"]["name"], "--subresource=status", "--type=merge", "-p",
         json.dumps({"status": {"podIP": engine.host, "podIPs": [{"ip": engine.host}]}}),
     )  # fmt: skip
-    records = [
-        json.loads(line)
-        for line in eventually(
-            lambda: run_playout(kubectl, plugin_path, "asrun", "classics", "-o", "json"),
-            what="the as-run log through the service proxy",
-        ).splitlines()
-    ]
+
+    def asrun_log() -> str | None:
+        found = run_playout(user, plugin_path, "asrun", "classics", "-o", "json")
+        return found.stdout if found.returncode == 0 else None
+
+    served = eventually(asrun_log, what="the as-run log through the service proxy")
+    records = [json.loads(line) for line in served.splitlines()]
     (ended,) = [r for r in records if r.get("event") == "skipped"]
     assert ended["title"] == "Cheers S01E01"
     assert ended["reason"] == f"skipped by request ({SKIP}: {asked})"
     assert ended["end"] < ended["scheduledEnd"]
-    text = playout(kubectl, plugin_path, "asrun", "classics").splitlines()
+    text = playout(user, plugin_path, "asrun", "classics").splitlines()
     assert text[0].split()[1:4] == ["item", "Cheers", "S01E01"]
     assert [line for line in text if "ended early" in line] == [
         f"{ended['end'][11:19]}  ended early  Cheers S01E01 (item): {ended['reason']}"
@@ -187,7 +201,7 @@ def test_status_skip_and_asrun_on_a_live_channel(
 
 
 def test_a_skip_on_a_scheduled_channel_keeps_its_times(
-    kubectl: Kubectl, engine: Engine, tmp_path: Path, plugin_path: str
+    kubectl: Kubectl, user: Kubectl, engine: Engine, tmp_path: Path, plugin_path: str
 ) -> None:
     """Time is the source of truth: the rest of the skipped episode's time is filled (no
     filler here: the slate), and what follows starts when the guide said."""
@@ -197,12 +211,12 @@ def test_a_skip_on_a_scheduled_channel_keeps_its_times(
     engine.start(tmp_path / "state")
     kubectl("wait", "--for=condition=Ready", "channel/classics", "--timeout=90s")
     guide = eventually(
-        lambda: (g := playout(kubectl, plugin_path, "guide", "classics")).startswith("> ") and g,
+        lambda: (g := playout(user, plugin_path, "guide", "classics")).startswith("> ") and g,
         what="the published guide",
     )
     assert "Cheers S01E01" in guide.splitlines()[0]
     before = start_of(guide)
-    said = playout(kubectl, plugin_path, "skip", "classics")
+    said = playout(user, plugin_path, "skip", "classics")
     asked = said.strip().rsplit("=", 1)[1].rstrip(")")
 
     def aired() -> list[dict[str, Any]]:
@@ -216,11 +230,11 @@ def test_a_skip_on_a_scheduled_channel_keeps_its_times(
     (ended,) = [r for r in aired() if r.get("event") == "skipped"]
     assert ended["title"] == "Cheers S01E01" and asked in ended["reason"]
     assert stand_ins[0]["scheduledStart"] == ended["end"]  # the rest of its time, filled
-    assert start_of(playout(kubectl, plugin_path, "guide", "classics")) == before
+    assert start_of(playout(user, plugin_path, "guide", "classics")) == before
 
 
 def test_the_report_of_a_library_probe(
-    kubectl: Kubectl, media: Path, tmp_path: Path, plugin_path: str
+    kubectl: Kubectl, user: Kubectl, media: Path, tmp_path: Path, plugin_path: str
 ) -> None:
     """The real prober fills the report ConfigMaps of both shards, as its pods would, with
     their identity; the plugin shows every file of both together."""
@@ -240,13 +254,13 @@ def test_the_report_of_a_library_probe(
             env={**os.environ, "KUBECONFIG": str(prober)}, cwd=ROOT, check=True,
             capture_output=True, timeout=120,
         )  # fmt: skip
-    text = playout(kubectl, plugin_path, "report", "cheers-s01e01").splitlines()
+    text = playout(user, plugin_path, "report", "cheers-s01e01").splitlines()
     assert text[0].startswith("cheers-s01e01: ") and "(quick profile, 2 shards)" in text[0]
     assert text[1].startswith("  2 files: ")
     assert text[2].split() == ["STATUS", "FILE", "PROBLEMS"]
     paths = sorted(line[9:].split("  ")[0] for line in text[3:5])
     assert paths == ["Cheers S01E01.mkv", "Cheers S01E02.mkv"]
-    whole = json.loads(playout(kubectl, plugin_path, "report", "cheers-s01e01", "-o", "json"))
+    whole = json.loads(playout(user, plugin_path, "report", "cheers-s01e01", "-o", "json"))
     assert whole["shards"] == 2 and whole["counts"]["total"] == 2
     assert {f["path"] for f in whole["files"]} == {"Cheers S01E01.mkv", "Cheers S01E02.mkv"}
     assert all(f["report"]["checks"] for f in whole["files"])

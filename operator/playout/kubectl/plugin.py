@@ -95,13 +95,15 @@ def api(what: str) -> Iterator[None]:
     try:
         yield
     except ApiError as error:
-        status = error.status
-        hint = ""
-        if status.code == 403:
-            hint = " (docs/architecture.md, kubectl playout: the Role a user needs)"
-        fail(f"{what}: {status.message}{hint}")
+        fail(f"{what}: {error.status.message}{_hint(error.status.code)}")
     except httpx2.TransportError as error:
         fail(f"{what}: cannot reach the API server: {error}")
+
+
+def _hint(code: int | None) -> str:
+    if code == 403:
+        return " (the Role a user needs: examples/kubectl-playout-role.yaml)"
+    return ""
 
 
 pass_session = click.make_pass_decorator(Session)
@@ -305,7 +307,7 @@ def asrun(session: Session, channel: str, limit: int, output: str) -> None:
     except httpx2.TransportError as error:
         fail(f"{what}: cannot reach the API server: {error}")
     if response.status_code != 200:
-        fail(f"{what}: {response.status_code} {_message(response)}")
+        fail(f"{what}: {response.status_code} {_message(response)}{_hint(response.status_code)}")
     lines = [line for line in response.text.splitlines() if line.strip()]
     if output == "json":
         click.echo("\n".join(lines))
