@@ -25,10 +25,12 @@ from lightkube.core.exceptions import ConfigError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 from lightkube.types import PatchType
+from pydantic import ValidationError
 
 from playout import __version__
 from playout.api.annotations import RESTARTED_AT, SKIP
 from playout.api.channel import ChannelStatus
+from playout.api.common import explain
 from playout.api.probejob import LibraryReport, ProbeJob, ProbeJobStatus, ProbeReport
 from playout.api.resources import ChannelResource, ProbeJobResource
 from playout.clock import rfc3339, utc_now
@@ -223,9 +225,11 @@ def report(session: Session, probejob: str, output: str) -> None:
     together, every file, worst first."""
     client, namespace = session.client, session.namespace
     with api(f"get probejob {probejob} in {namespace}"):
-        probe = ProbeJob.model_validate(
-            dict(client.get(ProbeJobResource, probejob, namespace=namespace))
-        )
+        body = dict(client.get(ProbeJobResource, probejob, namespace=namespace))
+    try:
+        probe = ProbeJob.model_validate(body)
+    except ValidationError as error:
+        fail(f"probejob {probejob} has no report: its spec is refused, {explain(error)}")
     shards = probe.spec.shards
     names = ProbeJobNames(probejob).report_config_maps(shards)
     with api(f"get the report ConfigMaps of {probejob}"):
