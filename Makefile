@@ -145,6 +145,14 @@ bench: $(STAMP) system-deps node-deps bench-deps ## Benchmarks (ratios against a
 tools: ## Build kube-apiserver, etcd, kwok, kubectl, helm... into .tools (cached)
 	hack/tools.sh
 
+# `kubectl playout`: kubectl runs plugins it finds on PATH by name, and every target here
+# has the tools directory on PATH (so has make demo's kubectl). Not part of `make tools`,
+# which runs before any virtualenv exists; by hand: put .venv/bin/kubectl-playout on PATH.
+.PHONY: kubectl-plugin
+kubectl-plugin: $(STAMP) ## Install `kubectl playout` (the kubectl plugin) into .tools/bin
+	mkdir -p $(TOOLS)
+	ln -sf $(CURDIR)/$(BIN)/kubectl-playout $(TOOLS)/kubectl-playout
+
 .PHONY: cluster-up
 cluster-up: tools ## Start the local control plane (etcd, apiserver, controllers, kwok)
 	$(PYTHON) hack/cluster.py up
@@ -164,7 +172,7 @@ operator: $(STAMP) ## Run the operator on this machine against the local cluster
 # --- demo ------------------------------------------------------------------------------
 
 .PHONY: demo
-demo: $(STAMP) system-deps node-deps player-assets cluster-up ## Local cluster (a real node where possible), the operator, a sample Channel and ProbeJob
+demo: $(STAMP) system-deps node-deps player-assets cluster-up kubectl-plugin ## Local cluster (a real node where possible), the operator, a sample Channel and ProbeJob
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/python hack/demo.py up
 
 .PHONY: demo-down

@@ -371,6 +371,10 @@ def up() -> None:
                 "--timeout=240s", check=False)  # fmt: skip
     print(kubectl("get", "-n", NAMESPACE, "channels,probejobs", "-o", "wide"))
     print(kubectl("get", "-n", NAMESPACE, "deployments,services,jobs,pods", "-o", "wide"))
+    # The kubectl plugin (`make kubectl-plugin`, which make demo runs): kubectl finds
+    # kubectl-playout on PATH.
+    print(f"$ kubectl playout -n {NAMESPACE} status classics")
+    print(kubectl("playout", "-n", NAMESPACE, "status", "classics", check=False))
     where = (
         "The pods run on the real node playout-real-0; the player is reached through\n"
         f"`kubectl -n {NAMESPACE} port-forward service/classics 8080:80` (running; log\n"
@@ -390,6 +394,8 @@ def up() -> None:
         "The film at the second slot has an ad break every 2 minutes: EXT-X-DATERANGE\n"
         f"SCTE35-OUT and EXT-X-CUE-OUT in {PLAYER}live/480p/index.m3u8 while it airs.\n{where}\n"
         f"Try: KUBECONFIG={KUBECONFIG} kubectl -n {NAMESPACE} get channels -w\n"
+        f"  and kubectl playout -n {NAMESPACE} status | guide classics | asrun classics |"
+        " report cheers-library\n"
         "Remove it all with: make demo-down"
     )
 

@@ -80,6 +80,7 @@ class Engine:
     def __init__(self, kubectl: Kubectl, media: Path, workdir: Path) -> None:
         self.kubectl, self.media, self.workdir = kubectl, media, workdir
         self.process: subprocess.Popen[bytes] | None = None
+        self.host = "127.0.0.1"
         self.port = free_port()
         self.log = workdir / "engine.log"
 
@@ -102,7 +103,7 @@ class Engine:
         env = {**os.environ, **pod_environment(self.kubectl), "KUBECONFIG": str(identity)}
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "playout.cli", "run", str(config), "--media-root", str(media or self.media), "--state", str(state), "--port", str(self.port)],
+                [sys.executable, "-m", "playout.cli", "run", str(config), "--media-root", str(media or self.media), "--state", str(state), "--host", self.host, "--port", str(self.port)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
             )  # fmt: skip
 
@@ -112,12 +113,18 @@ class Engine:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
+    def get(self, path: str) -> str:
+        """What the engine serves at `path` (its own, not through a Service)."""
+        with urllib.request.urlopen(
+            f"http://{self.host}:{self.port}{path}", timeout=10
+        ) as response:
+            text: str = response.read().decode()
+            return text
+
     def status(self) -> dict[str, Any]:
         """The engine's own /status: what it aired, reported or not."""
-        url = f"http://127.0.0.1:{self.port}/status"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            document: dict[str, Any] = json.loads(response.read())
-            return document
+        document: dict[str, Any] = json.loads(self.get("/status"))
+        return document
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:

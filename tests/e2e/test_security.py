@@ -72,12 +72,15 @@ def test_a_streamer_may_touch_only_its_own_channel_and_timeline(kubectl: Kubectl
         )
     streamer = f"system:serviceaccount:{kubectl.namespace}:classics-streamer"
     assert can(kubectl, streamer, "get", "channels/classics")
+    assert can(kubectl, streamer, "watch", "channels/classics")  # skip requests, by name
     assert status_of(kubectl, streamer, "patch", "channels/classics")
     assert can(kubectl, streamer, "patch", "configmaps/classics-timeline")
     # Not its spec, not another channel, not its own config, not anything else.
     assert not can(kubectl, streamer, "patch", "channels/classics")
     assert not status_of(kubectl, streamer, "patch", "channels/news")
     assert not can(kubectl, streamer, "get", "channels/news")
+    assert not can(kubectl, streamer, "watch", "channels/news")
+    assert not can(kubectl, streamer, "watch", "channels")
     assert not can(kubectl, streamer, "list", "channels")
     assert not can(kubectl, streamer, "patch", "configmaps/news-timeline")
     assert not can(kubectl, streamer, "patch", "configmaps/classics-config")

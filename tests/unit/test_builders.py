@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from playout.api import Channel, ProbeJob
+from playout.api.annotations import RESTARTED_AT, SKIP
 from playout.api.channel import (
     REPORT_HEARTBEAT_ENV,
     REPORT_HEARTBEAT_SECONDS,
@@ -216,7 +217,13 @@ def test_the_streamer_may_touch_only_its_own_channel(channel_body: dict[str, Any
         "channels/status": ["classics"],
         "configmaps": ["classics-timeline"],
     }
-    assert all(set(rule["verbs"]) <= {"get", "patch"} for rule in rules)
+    verbs = {r: set(rule["verbs"]) for rule in rules for r in rule["resources"]}
+    # Its Channel: read, and watched for the skip annotation (a watch by name).
+    assert verbs == {
+        "channels": {"get", "watch"},
+        "channels/status": {"get", "patch"},
+        "configmaps": {"get", "patch"},
+    }
     # The timeline's ConfigMap is made empty: the engine writes it, the operator never does.
     timeline = made["TimelineConfigMap"]
     assert "data" not in timeline and "binaryData" not in timeline
@@ -226,6 +233,30 @@ def test_the_streamer_may_touch_only_its_own_channel(channel_body: dict[str, Any
     assert made["RoleBinding"]["subjects"][0]["name"] == made["ServiceAccount"]["metadata"]["name"]
     pod = made["Deployment"]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == made["ServiceAccount"]["metadata"]["name"]
+
+
+def test_a_restart_request_rolls_the_pod_and_stays(channel_body: dict[str, Any]) -> None:
+    """`kubectl playout restart`: the Channel's annotation goes onto the pod template on
+    every build (level-triggered: a later reconcile keeps it), and only that annotation."""
+    before = children(channel_body)["Deployment"]["spec"]["template"]["metadata"]
+    assert RESTARTED_AT not in before["annotations"]
+    body = copy.deepcopy(channel_body)
+    body["metadata"]["annotations"] = {
+        RESTARTED_AT: "2026-12-03T14:00:00Z",
+        SKIP: "2026-12-03T14:00:00Z",
+        "note.example.com/owner": "team-tv",
+    }
+    made = children(body)
+    template = made["Deployment"]["spec"]["template"]["metadata"]
+    assert template["annotations"] == {
+        **before["annotations"],
+        RESTARTED_AT: "2026-12-03T14:00:00Z",
+    }
+    assert children(body)["Deployment"] == made["Deployment"]  # the same on every build
+    for child in made.values():  # no child's own metadata carries the owner's annotations
+        assert RESTARTED_AT not in child["metadata"].get("annotations", {})
+    # Nothing the engine reads changed: the engine config (and its hash) stays.
+    assert made["ConfigMap"] == children(channel_body)["ConfigMap"]
 
 
 def test_service_points_at_the_streamer(channel_body: dict[str, Any]) -> None:

@@ -180,3 +180,38 @@ def test_a_shard_status_adds_up_in_shard_order() -> None:
     assert status.reports == ["r", "r-1"]
     assert [w.path for w in status.worst] == ["b.mkv", "a.mkv"]
     assert status.counts.total == 2 and status.shards_reported == 2
+
+
+def test_the_shards_reports_read_back_as_one_worst_first() -> None:
+    """What `kubectl playout report` shows of a library: every shard's ConfigMap read by
+    the module that packed it, all the files together, worst first, counted again."""
+    shards = [
+        library_report(
+            [item("S01E01.mkv", CheckStatus.PASS), item("S01E03.mkv", CheckStatus.WARN)],
+            shard=0,
+            shards=2,
+            notes=["folder note"],
+        ),
+        library_report(
+            [item("S01E02.mkv", CheckStatus.FAIL, CheckStatus.WARN)],
+            shard=1,
+            shards=2,
+            notes=["folder note"],
+        ),
+    ]
+    read = [library.unpack(library.pack(shard)[0]) for shard in reversed(shards)]
+    assert all(report is not None for report in read)
+    whole = library.merged([r for r in read if r is not None], expected=2)
+    assert [f.path for f in whole.files] == ["S01E02.mkv", "S01E03.mkv", "S01E01.mkv"]
+    assert (whole.counts.total, whole.counts.failed, whole.counts.warned) == (3, 1, 1)
+    assert whole.verdict == "fail" and whole.shards == 2 and whole.notes == ["folder note"]
+    # A shard without a report fails the whole and is named.
+    partial = library.merged([shards[0]], expected=2)
+    assert partial.verdict == "fail"
+    assert partial.notes[-1] == "no report from shard 1: its files are left out"
+
+
+def test_a_single_sources_report_reads_back() -> None:
+    report = report_with(CheckStatus.PASS, CheckStatus.WARN)
+    assert library.unpack_single(library.pack_single(report)) == report
+    assert library.unpack_single("not base64 gzip") is None

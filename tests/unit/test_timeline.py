@@ -3,6 +3,7 @@ away from the edges of items, exact ends, and the guide's view of it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -16,6 +17,7 @@ from playout.streamer.timeline import (
     Library,
     MediaFile,
     Planned,
+    cut,
     join_point,
     on_air,
     plan,
@@ -369,3 +371,32 @@ def test_the_plan_key_follows_what_planning_reads() -> None:
         output={"video": {"frameRate": 25}},
     )
     assert plan_key(faster) != plan_key(base)
+
+
+def test_a_skipped_entry_ends_where_it_was_cut_and_the_lineup_moves_up() -> None:
+    """`kubectl playout skip` on a lineup: the entry ends on the segment grid where the
+    engine stopped, everything after it (breaks too) starts that much earlier, contiguous,
+    with the sequence numbers of the segments that are no longer made taken off."""
+    channel = spec(breaks=[{"program": "shows", "everyMinutes": 8, "seconds": 90}])
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    entries, cursor = plan(
+        channel, LIBRARY, start_cursor(channel, start), until=start + timedelta(hours=3)
+    )
+    victim = entries[0]
+    assert victim.length > 100
+    cut_entries, cut_cursor = cut(entries, cursor, victim, 100.0, 2)
+    assert cut_entries[0] == replace(victim, length=100.0)
+    assert_contiguous(cut_entries)
+    early = timedelta(seconds=victim.length - 100.0)
+    fewer = victim.segments(2) - 50
+    for before, after in zip(entries[1:], cut_entries[1:], strict=True):
+        assert after.at == before.at - early
+        assert after.sequence == before.sequence - fewer
+        assert after.entry == before.entry
+        if before.avail is not None:
+            assert after.avail is not None and after.avail.start == before.avail.start - early
+    assert cut_cursor.at == cursor.at - early and cut_cursor.sequence == cursor.sequence - fewer
+    # Cut before its first segment, the entry goes altogether.
+    gone, _ = cut(entries, cursor, victim, 0.0, 2)
+    assert gone[0].at == victim.at and gone[0].entry == entries[1].entry
+    assert_contiguous(gone)

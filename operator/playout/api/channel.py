@@ -710,11 +710,12 @@ class SkippedItem(StatusModel):
     item: str
     """Path of the item, relative to the media root."""
     reason: str
-    """missing, unreadable, undecodable, or rejected (it failed `spec.probe`)."""
+    """missing, unreadable, undecodable, rejected (it failed `spec.probe`), or requested
+    (ended early by `kubectl playout skip`: the `playout.dev/skip` annotation)."""
     message: str = ""
     """What went wrong, for humans."""
     at: datetime
-    """When it was skipped; it is tried again later."""
+    """When it was skipped; a file that failed is tried again later."""
 
 
 class ScheduledEntry(StatusModel):

@@ -119,13 +119,17 @@ def add(counts: Iterable[FileCounts]) -> FileCounts:
     return total
 
 
-def worst(files: Iterable[LibraryFile], limit: int = WORST_FILES) -> list[LibraryFile]:
-    """The files that did not pass, worst first (failed, errors, warned; then most
-    problems; then in natural order), without their reports."""
-    kept = [item for item in files if item.status != CheckStatus.PASS]
-    kept.sort(
-        key=lambda item: (-_SEVERITY[item.status], -len(item.problems), natural_key(item.path))
+def worst_first(files: Iterable[LibraryFile]) -> list[LibraryFile]:
+    """Failed, errors, warned, passed; then most problems; then in natural order."""
+    return sorted(
+        files,
+        key=lambda item: (-_SEVERITY[item.status], -len(item.problems), natural_key(item.path)),
     )
+
+
+def worst(files: Iterable[LibraryFile], limit: int = WORST_FILES) -> list[LibraryFile]:
+    """The files that did not pass, worst first, without their reports."""
+    kept = [item for item in worst_first(files) if item.status != CheckStatus.PASS]
     return [item.model_copy(update={"report": None}) for item in kept[:limit]]
 
 
@@ -225,12 +229,47 @@ def unpack_single(packed: str) -> DetailedReport | None:
 
 
 def unpack(packed: str) -> LibraryReport | None:
-    """A packed report, or None when it cannot be read (it is then probed again)."""
+    """A packed library report, or None when it cannot be read (it is then probed again)."""
     try:
-        document = json.loads(gzip.decompress(base64.b64decode(packed)))
-        return LibraryReport.model_validate(document)
+        return LibraryReport.model_validate(_decode(packed))
     except (OSError, ValueError, ValidationError):
         return None
+
+
+def unpack_single(packed: str) -> ProbeReport | None:
+    """One source's packed report (`pack_single`), or None when it cannot be read."""
+    try:
+        return ProbeReport.model_validate(_decode(packed))
+    except (OSError, ValueError, ValidationError):
+        return None
+
+
+def merged(shards: Sequence[LibraryReport], *, expected: int) -> LibraryReport:
+    """Every shard's report as one: all the files, worst first, counted again; a shard of
+    the `expected` ones that left no report fails the whole, as in the status."""
+    ordered = sorted(shards, key=lambda report: report.shard)
+    files = worst_first(item for report in ordered for item in report.files)
+    counts = count(files)
+    notes = list(dict.fromkeys(note for report in ordered for note in report.notes))
+    found = {report.shard for report in ordered}
+    missing = [str(shard) for shard in range(expected) if shard not in found]
+    if missing:
+        notes.append(f"no report from shard {', '.join(missing)}: its files are left out")
+    first = ordered[0] if ordered else None
+    return LibraryReport(
+        source=first.source if first else "",
+        profile=first.profile if first else "standard",
+        thresholds=first.thresholds if first else {},
+        shards=expected,
+        verdict=Verdict.FAIL if missing or not files else verdict_of(counts),
+        counts=counts,
+        files=files,
+        notes=notes,
+    )
+
+
+def _decode(packed: str) -> object:
+    return json.loads(gzip.decompress(base64.b64decode(packed)))
 
 
 def _encode(report: StatusModel) -> str:

@@ -27,7 +27,7 @@ import signal
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -35,6 +35,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Protocol
 
+from playout.api.annotations import SKIP, request_time
 from playout.api.channel import Channel, NowPlaying, SkippedItem
 from playout.api.probejob import CheckStatus, ProbeProfile, Verdict
 from playout.atomic import write_atomically
@@ -117,6 +118,9 @@ RECHECK_SECONDS = 10.0
 NO_SPACE = os.strerror(errno.ENOSPC)
 # With the volume full, how often the engine looks for room again.
 ROOM_POLL_SECONDS = 5.0
+# Why an entry ended early by request: the reason in status.skipped, the as-run log and on
+# the stand-ins that fill the rest of its time.
+SKIPPED = "requested"
 # What `_run_ffmpeg` says when a copied file's keyframes are too far apart for the target
 # duration: the rest of it is transcoded instead.
 KEYFRAMES_TOO_FAR = "keyframes further apart than the target duration"
@@ -134,6 +138,13 @@ CUES_KEPT = 4
 CODECS_READ = 256 * 1024
 
 Reporter = Callable[[dict[str, object], bool], Awaitable[None]]
+
+
+class SkipSource(Protocol):
+    """Where requests to end the entry on air come from (in a cluster: the Channel's
+    `playout.dev/skip` annotation, which `kubectl playout skip` sets)."""
+
+    def skip_requests(self) -> AsyncIterator[str]: ...
 
 
 class TimelineStore(Protocol):
@@ -185,6 +196,16 @@ class ItemFailed(Exception):
         self.offset = offset
 
 
+class ItemSkipped(Exception):
+    """The entry on air was asked to end (`request`, the annotation's value) at `offset`
+    seconds into it: where the engine stopped making it."""
+
+    def __init__(self, request: str, *, offset: float) -> None:
+        super().__init__(f"skipped by request ({SKIP}: {request})")
+        self.request = request
+        self.offset = offset
+
+
 class DiskFull(Exception):
     """The state volume has no room for the next segment or state file: nobody's item is
     at fault, and the stream waits for room."""
@@ -200,6 +221,7 @@ class Engine:
         metrics: EngineMetrics,
         reporter: Reporter | None = None,
         timeline_store: TimelineStore | None = None,
+        skip_source: SkipSource | None = None,
     ) -> None:
         self.channel = channel
         self.spec = channel.spec
@@ -210,6 +232,7 @@ class Engine:
         self.metrics = metrics
         self.reporter = reporter
         self.timeline_store = timeline_store
+        self.skip_source = skip_source
         self._publishing: asyncio.Task[None] | None = None
         self.ffmpeg = find_tool("ffmpeg")
         output = self.spec.output
@@ -291,6 +314,15 @@ class Engine:
         self._break_on_air: AdBreak | None = None
         self.skipped: deque[SkippedItem] = deque(maxlen=20)
         self._new_run = True
+        self._making: Planned | None = None
+        """The entry the producer is making, and its ffmpeg while one runs."""
+        self._ffmpeg: asyncio.subprocess.Process | None = None
+        self._skip_seen: str | None = None
+        """The latest skip request looked at: each is acted on once."""
+        self._skip: tuple[str, Planned] | None = None
+        """A skip request for the entry being made, not yet carried out."""
+        self._cuts: dict[str, float] = {}
+        """Entries ended early, by id: where they end, for the publisher."""
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -298,7 +330,9 @@ class Engine:
         self._prepare_dirs()
         try:
             await self._start_timeline()
-            await asyncio.gather(self._produce(), self._publish(), self._plan_the_rest())
+            await asyncio.gather(
+                self._produce(), self._publish(), self._plan_the_rest(), self._follow_skips()
+            )
         finally:
             if self.loudness is not None:
                 await self.loudness.close()
@@ -316,6 +350,79 @@ class Engine:
         seconds after the start), or after GUIDE_WAIT if planning takes longer."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._guide_planned.wait(), GUIDE_WAIT)
+
+    # --- skipping by request ------------------------------------------------------
+
+    async def _follow_skips(self) -> None:
+        if self.skip_source is None:
+            return
+        async for request in self.skip_source.skip_requests():
+            self.request_skip(request)
+
+    def request_skip(self, request: str) -> None:
+        """End the entry that was on air at the request's time, if the producer is still
+        making it: at the last segment it finished (the few made ahead still air). A
+        request seen again (a restart, a new watch) finds that entry over and does nothing."""
+        if request == self._skip_seen:
+            return
+        self._skip_seen = request
+        at = request_time(request)
+        making = self._making
+        if at is None:
+            log.warning(f"Ignoring {SKIP}: {request!r}: not an RFC 3339 time with a zone")
+            return
+        if making is None or not making.at <= at < making.end or self._cut_already(making):
+            log.info(f"{SKIP}: {request}: the entry on air then is over, nothing to skip")
+            return
+        log.info(f"{SKIP}: {request}: ending {making.entry.title} ({making.entry.kind})")
+        self._skip = (request, making)
+        if self._ffmpeg is not None:
+            kill_group(self._ffmpeg)
+
+    def _cut_already(self, planned: Planned) -> bool:
+        return planned.id in self._cuts or planned.reason == SKIPPED
+
+    def _skip_asked(self, planned: Planned, offset: float) -> None:
+        """Raises ItemSkipped when a skip was asked for `planned`."""
+        if self._skip is not None and self._skip[1] is planned:
+            request, self._skip = self._skip[0], None
+            raise ItemSkipped(request, offset=offset)
+
+    async def _skipped(self, planned: Planned, skip: ItemSkipped) -> Planned:
+        """A lineup's timeline moves up so the next entry starts now; a scheduled channel
+        (or an entry the timeline does not hold: a stand-in) keeps its times, the rest of
+        the entry's time filled as for an entry that cannot play."""
+        entry = planned.entry
+        self._cuts[planned.id] = skip.offset
+        self.metrics.skips.labels(SKIPPED).inc()
+        self.skipped.appendleft(
+            SkippedItem(
+                item=entry.path or entry.title, reason=SKIPPED, message=str(skip), at=utc_now()
+            )
+        )
+        end = planned.at + timedelta(seconds=skip.offset)
+        self.asrun.append(
+            {
+                "id": planned.id,
+                "event": "skipped",
+                "kind": entry.kind,
+                "title": entry.title,
+                "item": entry.path,
+                "scheduledEnd": rfc3339(planned.end, timespec="milliseconds"),
+                "end": rfc3339(end, timespec="milliseconds"),
+                "reason": str(skip),
+            }
+        )
+        if self._slotted or planned not in self.timeline:
+            await self._stand_in(planned, ItemFailed(SKIPPED, str(skip), offset=skip.offset))
+            return planned
+        assert self.cursor is not None
+        async with self._planning:
+            self.timeline, self.cursor = timeline.cut(
+                self.timeline, self.cursor, planned, skip.offset, self.segment_seconds
+            )
+            self._save_timeline()
+        return replace(planned, length=skip.offset)
 
     def subtitle_dir(self, language: str) -> Path:
         return self.segments_dir / subtitle_name(language)
@@ -508,6 +615,8 @@ class Engine:
                     return await self._replan_after(planned, cut)
             else:
                 await self._play(planned, offset)
+        except ItemSkipped as skip:
+            return await self._skipped(planned, skip)
         except ItemFailed as failure:
             self._note_failure(planned, failure)
             if planned.entry.kind in ("up-next", "slate"):
@@ -646,6 +755,7 @@ class Engine:
         where it says yes: returns the offset it stopped at (None: played to the end)."""
         output = self.spec.output
         entry = planned.entry
+        self._making = planned
         try:
             info = await self._media(planned) if entry.path is not None else None
         except ItemFailed as failure:
@@ -659,6 +769,7 @@ class Engine:
                 return None
             if back is not None and offset > 0 and await back():
                 return offset
+            self._skip_asked(planned, offset)
             if back is not None:
                 remaining = min(remaining, piece)
             run = f"r{self.epoch}-{time.monotonic_ns()}"
@@ -706,6 +817,8 @@ class Engine:
                     text_file.unlink(missing_ok=True)
             if produced:
                 first = False
+            if error is not None or planned.length - reached > 1e-3:
+                self._skip_asked(planned, reached)
             if error == KEYFRAMES_TOO_FAR and entry.path is not None:
                 offset = reached
                 log.warning(f"{entry.path}: {error}; transcoding it from {offset:.1f}s")
@@ -786,6 +899,7 @@ class Engine:
         """Returns (segments produced, offset reached, error or None). With renditions, a
         segment is produced once every rendition has finished it."""
         process = await start_tool(command)
+        self._ffmpeg = process
         assert process.stdout is not None and process.stderr is not None
         stderr_task = asyncio.create_task(process.stderr.read(256 * 1024))
         produced = 0
@@ -849,6 +963,7 @@ class Engine:
             kill_group(process)
             raise
         finally:
+            self._ffmpeg = None
             # Segments some renditions finished and others did not: never published.
             for queue in waiting:
                 for file_name, _ in queue:
@@ -1020,7 +1135,7 @@ class Engine:
             cursor = self.aired.progress.get(entry.program)
             seed = cursor.seed if cursor else None
             self.aired = schedule.at_position(self.aired, entry, produced.position, seed)
-            if produced.last and planned.final and self._library is not None:
+            if self._ends(produced) and planned.final and self._library is not None:
                 listings = self._library.listings()
                 self.aired = schedule.advance(self.spec, self.aired, entry, listings)
         try:
@@ -1037,6 +1152,14 @@ class Engine:
             self._note_room()
         if self.reporter is not None:
             await self.reporter(self.status(), starts_entry and entry.kind == "item")
+
+    def _ends(self, produced: Produced) -> bool:
+        """The entry's last segment: as planned, or where a skip ended it."""
+        cut = self._cuts.get(produced.planned.id)
+        if cut is None or produced.offset + produced.duration < cut - 1e-3:
+            return produced.last
+        del self._cuts[produced.planned.id]
+        return True
 
     def _note_disk_full(self, error: str) -> None:
         if self.disk_full_since is None:

@@ -1,7 +1,9 @@
 """The engine's one link to Kubernetes: it writes nowPlaying, progress, stream and schedule
-into its own Channel's status and reads them back to resume, and keeps the published
-timeline in a ConfigMap the Channel owns, so a replacement pod airs the same guide. The
-Role the operator gives the pod allows exactly that, for this one Channel."""
+into its own Channel's status and reads them back to resume, keeps the published timeline
+in a ConfigMap the Channel owns, so a replacement pod airs the same guide, and watches its
+Channel for skip requests. The Role the operator gives the pod allows exactly that, for
+this one Channel. The timeline's packing in that ConfigMap is `unpack_timeline`'s, which
+`kubectl playout guide` reads too."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ import base64
 import gzip
 import logging
 import time
+from collections.abc import AsyncIterator, Mapping
 
 from lightkube import ApiError, AsyncClient
 from lightkube.resources.core_v1 import ConfigMap
 from lightkube.types import PatchType
 
+from playout.api.annotations import SKIP
 from playout.api.channel import ChannelStatus
 from playout.api.resources import ChannelResource
 
@@ -23,6 +27,21 @@ log = logging.getLogger(__name__)
 TIMELINE_KEY = "timeline.json.gz"
 # A ConfigMap holds at most 1 MiB; a timeline that does not fit stays on the state volume.
 TIMELINE_MAX_BYTES = 900 * 1024
+# A watch that ended in an error is started again after this long.
+WATCH_RETRY_SECONDS = 5.0
+
+
+def unpack_timeline(binary_data: Mapping[str, str] | None) -> bytes | None:
+    """The timeline JSON in a timeline ConfigMap's binaryData (`state.parse_timeline` reads
+    it); None when there is none, or it cannot be read."""
+    packed = (binary_data or {}).get(TIMELINE_KEY)
+    if packed is None:
+        return None
+    try:
+        return gzip.decompress(base64.b64decode(packed))
+    except (OSError, ValueError) as error:
+        log.warning(f"Ignoring an unreadable published timeline: {error}")
+        return None
 
 
 class KubeReporter:
@@ -99,14 +118,7 @@ class KubeReporter:
         except ApiError as error:
             log.warning(f"Could not read the published timeline: {error.status.message}")
             return None
-        packed = (found.binaryData or {}).get(TIMELINE_KEY)
-        if packed is None:
-            return None
-        try:
-            return gzip.decompress(base64.b64decode(packed))
-        except (OSError, ValueError) as error:
-            log.warning(f"Ignoring an unreadable published timeline: {error}")
-            return None
+        return unpack_timeline(found.binaryData)
 
     async def save_timeline(self, document: bytes) -> None:
         """Publish the timeline JSON (compressed); the stream never waits on it."""
@@ -131,6 +143,27 @@ class KubeReporter:
             log.warning(f"Could not publish the timeline: {error.status.message}")
         except Exception as error:  # the API being away must not stop the stream
             log.warning(f"Could not publish the timeline: {error}")
+
+    async def skip_requests(self) -> AsyncIterator[str]:
+        """The Channel's skip annotation each time the Channel is seen with one: a watch of
+        this one Channel (by name, which its Role's resourceNames admit), started again
+        when it ends. The engine tells a request it has seen from a new one."""
+        while True:
+            try:
+                async for _, channel in self._client.watch(
+                    ChannelResource,
+                    namespace=self.namespace,
+                    fields={"metadata.name": self.name},
+                ):
+                    metadata = channel.metadata
+                    request = (metadata.annotations or {}).get(SKIP) if metadata else None
+                    if request:
+                        yield request
+            except ApiError as error:
+                log.warning(f"Watching the channel for skip requests: {error.status.message}")
+            except Exception as error:  # the API being away must not stop the stream
+                log.warning(f"Watching the channel for skip requests: {error}")
+            await asyncio.sleep(WATCH_RETRY_SECONDS)
 
     async def close(self) -> None:
         if self._sender is not None:

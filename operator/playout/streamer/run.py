@@ -56,7 +56,14 @@ async def serve(channel: Channel, media_root: Path, state_dir: Path, host: str, 
         )
     saved = await _saved_state(channel, state_dir, reporter)
     engine = Engine(
-        channel, media_root, state_dir, saved, EngineMetrics(), reporter, timeline_store=reporter
+        channel,
+        media_root,
+        state_dir,
+        saved,
+        EngineMetrics(),
+        reporter,
+        timeline_store=reporter,
+        skip_source=reporter,
     )
     runner = web.AppRunner(make_app(engine), access_log=None)
     await runner.setup()

@@ -535,6 +535,40 @@ def substitute(
     return [replace(piece, reason=reason) for piece in pieces]
 
 
+def cut(
+    entries: Sequence[Planned],
+    cursor: Cursor,
+    planned: Planned,
+    offset: float,
+    segment_seconds: int,
+) -> tuple[list[Planned], Cursor]:
+    """A lineup's timeline with `planned` ended `offset` seconds in (skipped by request):
+    what follows moves up by the time cut off, its sequence numbers and breaks with it, so
+    the next entry starts at once. `offset` is on the segment grid (where the engine
+    stopped); an entry cut before its first segment goes altogether."""
+    index = entries.index(planned)
+    early = timedelta(seconds=planned.length - offset)
+    kept = [replace(planned, length=offset)] if offset > 1e-3 else []
+    fewer = planned.segments(segment_seconds) - sum(
+        entry.segments(segment_seconds) for entry in kept
+    )
+
+    def moved(entry: Planned) -> Planned:
+        avail = entry.avail
+        return replace(
+            entry,
+            at=entry.at - early,
+            sequence=entry.sequence - fewer,
+            avail=replace(avail, start=avail.start - early) if avail is not None else None,
+        )
+
+    after = [moved(entry) for entry in entries[index + 1 :]]
+    return (
+        [*entries[:index], *kept, *after],
+        replace(cursor, at=cursor.at - early, sequence=cursor.sequence - fewer),
+    )
+
+
 def start_cursor(spec: ChannelSpec, epoch: datetime, lineup: LineupState | None = None) -> Cursor:
     """Where a channel's timeline begins: at its epoch, or for a slotted channel at the
     start of the slot the epoch falls in, so that even a new channel airs its slot as if it

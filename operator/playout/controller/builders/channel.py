@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from playout.api.annotations import RESTARTED_AT
 from playout.api.channel import REPORT_HEARTBEAT_ENV, Channel
 from playout.api.common import ResourceRequirements
 from playout.clock import rfc3339
@@ -142,14 +143,15 @@ def build_channel(channel: Channel, config: OperatorConfig) -> list[Manifest]:
 def _access(
     owner: Owner, names: ChannelNames, labels: dict[str, str], config: OperatorConfig
 ) -> list[Manifest]:
-    # The engine reads its own Channel (to resume from status.progress) and reports into
-    # its status; resourceNames scopes both to this one Channel.
+    # The engine reads its own Channel (to resume from status.progress), watches it for
+    # the skip annotation (a watch by `metadata.name`, which resourceNames admits) and
+    # reports into its status; resourceNames scopes all of it to this one Channel.
     rules = [
         {
             "apiGroups": ["playout.dev"],
             "resources": ["channels"],
             "resourceNames": [owner.name],
-            "verbs": ["get"],
+            "verbs": ["get", "watch"],
         },
         {
             "apiGroups": ["playout.dev"],
@@ -258,6 +260,7 @@ def _deployment(
                     "annotations": {
                         CONFIG_HASH: config_hash,
                         "kubectl.kubernetes.io/default-container": "streamer",
+                        **_restart(channel),
                     },
                 },
                 "spec": {
@@ -277,6 +280,14 @@ def _deployment(
             },
         },
     }
+
+
+def _restart(channel: Channel) -> dict[str, str]:
+    """`kubectl playout restart`: the Channel's restartedAt annotation on the pod template,
+    read from the Channel on every build, so a new value rolls the pipelines and no
+    reconcile takes it back. The one annotation of the owner a child carries."""
+    restarted = channel.metadata.annotations.get(RESTARTED_AT)
+    return {RESTARTED_AT: restarted} if restarted else {}
 
 
 def _service(
