@@ -264,3 +264,6 @@ def test_the_report_of_a_library_probe(
     assert whole["shards"] == 2 and whole["counts"]["total"] == 2
     assert {f["path"] for f in whole["files"]} == {"Cheers S01E01.mkv", "Cheers S01E02.mkv"}
     assert all(f["report"]["checks"] for f in whole["files"])
+    page = playout(user, plugin_path, "report", "cheers-s01e01", "-o", "html")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert 'id="file-0"' in page and 'id="file-1"' in page and "Cheers S01E02.mkv" in page

@@ -37,6 +37,7 @@ from playout.clock import rfc3339, utc_now
 from playout.controller.builders.channel import SERVICE_PORT, ChannelNames
 from playout.controller.builders.probejob import ProbeJobNames
 from playout.kubectl import views
+from playout.prober.html import library_page, report_page
 from playout.prober.library import REPORT_KEY, merged, unpack, unpack_single
 from playout.prober.report import to_json
 from playout.streamer import timeline
@@ -217,12 +218,18 @@ def _report_data(client: Client, name: str, namespace: str) -> str | None:
 @main.command()
 @click.argument("probejob")
 @click.option(
-    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="html: a page that opens offline, with the loudness graph, where each problem is "
+    "and a picture of it (a library: a sortable table of its files).",
 )
 @pass_session
 def report(session: Session, probejob: str, output: str) -> None:
     """The whole report of PROBEJOB, from its report ConfigMaps: a library's shards
-    together, every file, worst first."""
+    together, every file, worst first. `-o html > report.html` for the web page."""
     client, namespace = session.client, session.namespace
     with api(f"get probejob {probejob} in {namespace}"):
         body = dict(client.get(ProbeJobResource, probejob, namespace=namespace))
@@ -251,6 +258,13 @@ def report(session: Session, probejob: str, output: str) -> None:
         )
     if output == "json":
         click.echo(to_json(found))
+    elif output == "html":
+        click.echo(
+            library_page(found)
+            if isinstance(found, LibraryReport)
+            else report_page(found, source=probejob, profile=probe.spec.profile.value),
+            nl=False,
+        )
     elif isinstance(found, LibraryReport):
         click.echo(views.library_view(probejob, found, paint=session.paint))
     else:

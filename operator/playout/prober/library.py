@@ -221,9 +221,10 @@ def pack_single(report: ProbeReport, budget: int = CONFIG_MAP_BUDGET) -> str:
 
 
 def unpack_single(packed: str) -> DetailedReport | None:
-    """A single source's packed report, or None when it cannot be read."""
+    """One source's packed report (`pack_single`), with its pictures if it has them, or
+    None when it cannot be read."""
     try:
-        return DetailedReport.model_validate_json(gzip.decompress(base64.b64decode(packed)))
+        return DetailedReport.model_validate(_decode(packed))
     except (OSError, ValueError, ValidationError):
         return None
 
@@ -232,14 +233,6 @@ def unpack(packed: str) -> LibraryReport | None:
     """A packed library report, or None when it cannot be read (it is then probed again)."""
     try:
         return LibraryReport.model_validate(_decode(packed))
-    except (OSError, ValueError, ValidationError):
-        return None
-
-
-def unpack_single(packed: str) -> ProbeReport | None:
-    """One source's packed report (`pack_single`), or None when it cannot be read."""
-    try:
-        return ProbeReport.model_validate(_decode(packed))
     except (OSError, ValueError, ValidationError):
         return None
 
