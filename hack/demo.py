@@ -181,6 +181,22 @@ def show_library() -> None:
         print(f"  {item['status'].upper():5} {item['path']}  {', '.join(item['problems'])}")
 
 
+def show_report() -> None:
+    """The single-file probe's whole report as the web page `kubectl playout report -o
+    html` makes of its report ConfigMap: checks, loudness graph, events and pictures."""
+    page = kubectl("playout", "-n", NAMESPACE, "report", "cheers-s01e01", "-o", "html",
+                   check=False)  # fmt: skip
+    if not page.startswith("<!DOCTYPE html>"):
+        print("The probe of S01E01 has no report (its pod runs no prober here).")
+        return
+    path = STATE / "cheers-s01e01.html"
+    path.write_text(page, encoding="utf-8")
+    print(
+        f"QC report of Cheers S01E01 (loudness graph, events, a picture of each): {path}\n"
+        f"  made by: kubectl playout -n {NAMESPACE} report cheers-s01e01 -o html"
+    )
+
+
 def demo_channel() -> str:
     """examples/channel.yaml with its slots moved to the next minutes and a break every
     two minutes of the film, so the guide, a slot change and an ad break show up at once."""
@@ -387,6 +403,7 @@ def up() -> None:
     show_guide()
     show_ladder()
     show_library()
+    show_report()
     print(
         f"Watch the channel: {PLAYER}  (playlist {PLAYER}live/index.m3u8, one per rendition\n"
         f"at {PLAYER}live/480p/index.m3u8 and so on)\n"
