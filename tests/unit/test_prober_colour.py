@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from playout.api.probejob import Check, CheckStatus, ProbeProfile
+from playout.api.probejob import Check, CheckStatus
 from playout.media.metadata import (
     LIGHT_LEVEL,
     MASTERING_DISPLAY,
@@ -20,11 +20,10 @@ from playout.media.metadata import (
     with_frame_side_data,
 )
 from playout.prober import checks
-from playout.prober.catalogue import Settings, settings_for
+from playout.prober.catalogue import Settings
+from tests.unit.test_prober_checks import BROADCAST, STANDARD
 from tests.unit.test_prober_metadata import CLIP
 
-STANDARD = settings_for(ProbeProfile.STANDARD, {})
-BROADCAST = settings_for(ProbeProfile.BROADCAST, {})
 BT709 = {"color_primaries": "bt709", "color_transfer": "bt709", "color_space": "bt709"}
 HDR10 = {
     "pix_fmt": "yuv420p10le", "color_primaries": "bt2020", "color_transfer": "smpte2084",

@@ -30,10 +30,8 @@ from playout.prober import checks
 from playout.prober.catalogue import settings_for
 from playout.prober.content import captioned_streams
 from playout.prober.library import earlier_results
+from tests.unit.test_prober_checks import BROADCAST, STANDARD
 from tests.unit.test_prober_metadata import CLIP
-
-STANDARD = settings_for(ProbeProfile.STANDARD, {})
-BROADCAST = settings_for(ProbeProfile.BROADCAST, {})
 
 
 def _clip(*audio: dict[str, Any], video: dict[str, Any] | None = None) -> Any:
