@@ -124,10 +124,15 @@ def make_media() -> Path:
     """Sample media: episodes, a film and a bumper from ffmpeg's test sources, with a tone
     at EBU R128's -23 LUFS, readable by the pods' non-root user."""
     media = STATE / "media"
-    # The episodes are smooth gradients: test cards' sharp edges ring outside broadcast
-    # range once encoded, and the sample ProbeJob holds S01E01 to the broadcast profile.
+    # The episodes are smooth gradients, and the sample ProbeJob holds S01E01 to the
+    # broadcast profile: in colours no edge of which reads as a black bar (navy does, in
+    # BT.709) and whose banding the blockiness heuristic does not take for blocks.
     clips = {
-        "shows/Cheers/Cheers S01E01.mkv": ("gradients=c0=navy:c1=teal:speed=0.02:", 440, 45),
+        "shows/Cheers/Cheers S01E01.mkv": (
+            "gradients=c0=slateblue:c1=seagreen:speed=0.02:",
+            440,
+            45,
+        ),
         "shows/Cheers/Cheers S01E02.mkv": ("gradients=c0=maroon:c1=olive:speed=0.02:", 550, 45),
         "shows/Cheers/Cheers S01E10.mkv": ("gradients=c0=purple:c1=gray:speed=0.02:", 660, 45),
         "movies/Big Buck Test.mp4": ("smptehdbars=", 330, 270),
