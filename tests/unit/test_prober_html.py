@@ -156,3 +156,19 @@ def test_the_library_page_is_a_sortable_table_linking_each_file() -> None:
     text = "".join(page.text)
     assert "S01E10 <b>.mkv" in text and "3 files, 1 pass, 1 warn, 1 fail" in text
     assert "left out" in text  # a file whose report was dropped to fit says so
+
+
+def test_a_source_of_one_instant_still_draws() -> None:
+    instant = report().model_copy(
+        update={
+            "summary": Summary(duration_seconds=0.0),
+            "checks": [],
+            "pictures": Pictures(
+                loudness=LoudnessCurve(
+                    seconds=[0.0], momentary=[-20.0], short_term=[None], true_peak=[-3.0]
+                ),
+            ),
+        }
+    )
+    page = Elements(report_page(instant, source="blip.wav", profile="standard"))
+    assert page.all("svg", id="loudness") and not page.all("svg", id="events")

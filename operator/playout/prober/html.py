@@ -149,7 +149,8 @@ def _span(
 
 
 def _x(seconds: float, span: float) -> float:
-    return _AXIS + (WIDTH - _AXIS - _RIGHT) * min(max(seconds / span, 0.0), 1.0)
+    share = seconds / span if span > 0 else 0.0  # a source shorter than a block
+    return _AXIS + (WIDTH - _AXIS - _RIGHT) * min(max(share, 0.0), 1.0)
 
 
 def _time_axis(span: float, bottom: float) -> list[str]:
