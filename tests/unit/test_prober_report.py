@@ -55,6 +55,21 @@ def test_an_oversized_report_is_trimmed_with_a_note() -> None:
     assert failed.events_total == 40 or not failed.events
 
 
+def test_where_a_problem_is_outlasts_what_passed() -> None:
+    # 28 checks with long messages, as the broadcast profile gives: the passing ones lose
+    # their messages (dropped, not cut to an ellipsis), the failing one keeps its event.
+    text = fit(report(checks=28, events=1, message="z" * 130))
+    trimmed = ProbeReport.model_validate_json(text)
+    assert len(trimmed.checks) == 28
+    passing = [c for c in trimmed.checks if c.status == CheckStatus.PASS]
+    assert all(c.message == "" for c in passing)
+    failed = next(c for c in trimmed.checks if c.name == "check7")
+    assert failed.events == [TimeRange(start=0, end=1)] and failed.message == "z" * 130
+    # With more checks than fit, the passing ones go before any event does.
+    crowded = ProbeReport.model_validate_json(fit(report(checks=90, events=1)))
+    assert [c.name for c in crowded.checks] == ["check7"] and crowded.checks[0].events
+
+
 def test_even_an_absurd_report_keeps_its_verdict() -> None:
     text = fit(report(checks=400, events=100, message="y" * 500))
     assert len(text.encode()) <= TERMINATION_MESSAGE_LIMIT

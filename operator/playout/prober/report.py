@@ -71,9 +71,10 @@ def _messages(limit: int, *, passing_only: bool = False) -> Callable[[ProbeRepor
             if passing_only and check.status != CheckStatus.PASS:
                 checks.append(check)
                 continue
-            short = (
-                check.message if len(check.message) <= limit else check.message[: limit - 1] + "…"
-            )
+            if len(check.message) <= limit:
+                short = check.message
+            else:  # no room at all: no message, not an ellipsis after all but its last letter
+                short = check.message[: limit - 1] + "…" if limit > 0 else ""
             checks.append(check.model_copy(update={"message": short}))
         return report.model_copy(update={"checks": checks})
 
@@ -110,14 +111,16 @@ def _only_failures(report: ProbeReport) -> ProbeReport:
 
 
 # Cheapest loss first: what a reader misses least goes before what they came for.
+# Where a problem is (its first event) outlasts the list of checks that passed: that list
+# is what the report ConfigMap is for.
 _STEPS: tuple[tuple[str, Callable[[ProbeReport], ProbeReport]], ...] = (
     ("events beyond 5 per check", _events(5)),
     ("the stream list and side data", _summary_details),
+    ("messages of passing checks", _messages(0, passing_only=True)),
     ("events beyond 1 per check", _events(1)),
     ("long messages", _messages(120)),
-    ("messages of passing checks", _messages(0, passing_only=True)),
-    ("every event", _events(0)),
     ("passing checks", _drop_passing),
+    ("every event", _events(0)),
     ("most of the summary", _drop_summary),
     ("everything but failed checks", _only_failures),
 )
