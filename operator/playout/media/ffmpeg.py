@@ -24,7 +24,13 @@ from playout.api.channel import Logo, Output
 from playout.api.probejob import VideoSummary
 from playout.media import languages, loudness
 from playout.media.loudness import Level
-from playout.media.metadata import HD_LINES, SD_MATRICES, UNTAGGED, MediaInfo
+from playout.media.metadata import (
+    BT2020_MATRICES,
+    HDR_TRANSFERS,
+    SD_MATRICES,
+    MediaInfo,
+    assumed_matrix,
+)
 from playout.media.source import image_args, input_args, sidecar_args
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -380,16 +386,14 @@ TONE_MAP = (
 
 
 # The SDR matrices zscale converts from.
-_CONVERTIBLE_MATRICES = (*SD_MATRICES, "bt2020nc", "bt2020c")
+_CONVERTIBLE_MATRICES = (*SD_MATRICES, *BT2020_MATRICES)
 
 
 def _to_bt709(video: VideoSummary) -> str | None:
     """SDR YUV that is not BT.709 limited range as players see it (an SD matrix, tagged or
     untagged below 720 lines; full range) converted to it; None when it already is, or is
     not YUV."""
-    matrix = video.color_matrix
-    if matrix in UNTAGGED and video.height:
-        matrix = "bt709" if video.height >= HD_LINES else "smpte170m"
+    matrix = assumed_matrix(video.color_matrix, video.height)
     pixels = video.pixel_format or ""
     # yuvj formats are made limited range when they are converted to what zscale takes.
     full = video.color_range in ("pc", "jpeg") and not pixels.startswith("yuvj")
@@ -410,7 +414,7 @@ def _clean(info: MediaInfo | None) -> list[str]:
     steps = []
     if video.field_order in ("tt", "bb", "tb", "bt"):
         steps.append("bwdif=mode=send_frame:parity=auto:deint=all")
-    if video.color_transfer in ("smpte2084", "arib-std-b67"):
+    if video.color_transfer in HDR_TRANSFERS:
         steps.append(TONE_MAP)
     elif (conversion := _to_bt709(video)) is not None:
         steps.append(conversion)

@@ -252,10 +252,23 @@ def chroma_subsampling(pix_fmt: str | None) -> str | None:
 
 
 # Colour tags as ffprobe prints them. Untagged video is shown as players guess it: BT.601
-# below 720 lines, BT.709 from there.
+# below 720 lines, BT.709 from there (`assumed_matrix`).
 UNTAGGED = (None, "unknown", "unspecified", "reserved")
 SD_MATRICES = ("bt470bg", "smpte170m")
+BT2020_MATRICES = ("bt2020nc", "bt2020c")
 HD_LINES = 720
+PQ, HLG = "smpte2084", "arib-std-b67"
+HDR_TRANSFERS = {PQ: "PQ", HLG: "HLG"}
+"""The transfers of HDR video, and what people call them."""
+
+
+def assumed_matrix(matrix: str | None, height: int | None) -> str | None:
+    """The Y'CbCr matrix players decode video tagged `matrix` with: that one, or, untagged,
+    BT.601 below 720 lines and BT.709 from there (still untagged when the height is
+    unknown)."""
+    if matrix in UNTAGGED and height:
+        return "bt709" if height >= HD_LINES else "smpte170m"
+    return matrix
 
 
 # Side data kinds as ffprobe names them, on streams and frames alike: SMPTE ST 2086 and
@@ -267,9 +280,9 @@ LIGHT_LEVEL = "Content light level metadata"
 def hdr_format(transfer: str | None, side_data: list[str]) -> str | None:
     if any("DOVI" in kind or "Dolby Vision" in kind for kind in side_data):
         return "Dolby Vision"
-    if transfer == "arib-std-b67":
+    if transfer == HLG:
         return "HLG"
-    if transfer == "smpte2084":
+    if transfer == PQ:
         mastering = MASTERING_DISPLAY in side_data
         return "HDR10" if mastering else "PQ"
     return None
@@ -309,7 +322,7 @@ def lacks_hdr_side_data(media: MediaInfo) -> bool:
     """PQ video whose stream parameters lack mastering display or light level metadata:
     its first frame may still carry them (`frame_side_data_command`)."""
     video = media.summary.video
-    if video is None or video.color_transfer != "smpte2084":
+    if video is None or video.color_transfer != PQ:
         return False
     return not {MASTERING_DISPLAY, LIGHT_LEVEL} <= set(video.side_data)
 

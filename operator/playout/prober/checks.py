@@ -19,9 +19,12 @@ from playout.api.probejob import (
 from playout.media.channels import declared, layout_channels, satisfies
 from playout.media.ffmpeg import BT709_TAGS
 from playout.media.metadata import (
+    BT2020_MATRICES,
     HD_LINES,
+    HDR_TRANSFERS,
     LIGHT_LEVEL,
     MASTERING_DISPLAY,
+    PQ,
     SD_MATRICES,
     UNTAGGED,
     AudioTrack,
@@ -339,10 +342,8 @@ def av_duration_check(settings: Settings, media: MediaInfo, stats: PacketStats) 
 
 # --- colour -----------------------------------------------------------------------------
 
-_BT2020_MATRICES = ("bt2020nc", "bt2020c")
 # An HDR picture's YUV may also be ICtCp.
-_HDR_MATRICES = (*_BT2020_MATRICES, "ictcp")
-_HDR_TRANSFERS = {"smpte2084": "PQ", "arib-std-b67": "HLG"}
+_HDR_MATRICES = (*BT2020_MATRICES, "ictcp")
 BT709_FLAGS = " ".join(BT709_TAGS)
 _TAG_IN_PLACE = {
     "h264": "h264_metadata",
@@ -400,7 +401,7 @@ def _tag_problems(settings: Settings, video: VideoSummary) -> list[str]:
             f"full range ({video.color_range}), where broadcast carries limited range: "
             "convert it with -vf scale=out_range=tv and tag -color_range tv"
         )
-    if video.color_transfer == "smpte2084":
+    if video.color_transfer == PQ:
         missing = [
             what
             for what, kind in (
@@ -430,7 +431,7 @@ def _tags(video: VideoSummary) -> str:
 def _consistency_problems(video: VideoSummary) -> list[str]:
     primaries, transfer, matrix = video.color_primaries, video.color_transfer, video.color_matrix
     problems = []
-    hdr = _HDR_TRANSFERS.get(transfer or "")
+    hdr = HDR_TRANSFERS.get(transfer or "")
     if hdr is not None:
         wrong = [] if primaries == "bt2020" else [f"primaries {primaries or 'untagged'}"]
         if matrix not in _HDR_MATRICES and not _rgb(video):
@@ -448,7 +449,7 @@ def _consistency_problems(video: VideoSummary) -> list[str]:
             "colours; tag -colorspace bt2020nc if it was encoded so, else convert it with "
             "-vf zscale=m=bt2020nc"
         )
-    if primaries == "bt709" and matrix in _BT2020_MATRICES:
+    if primaries == "bt709" and matrix in BT2020_MATRICES:
         problems.append(
             f"BT.709 primaries with a {matrix} matrix: decoders turn its YUV into the wrong "
             "colours; tag -colorspace bt709 if it was encoded so, else convert it with "

@@ -5,7 +5,7 @@ Pure: builds the command line; `content` reads what it leaves behind.
                                                       ├─ interlaced frames ─> interlaced.txt
                                                       ├─ one frame per sampleSeconds ─ cropdetect
                                                       │    ─ signalstats ─> samples.txt
-                                                      │    ─ half size ─ RGB gamut mask
+                                                      │    ─ 4 x 4 average ─ RGB gamut mask
                                                       │    ─ signalstats ─> gamut.txt
                                                       ├─ one frame per qualitySampleSeconds
                                                       │    ─ centre crop ─ blockdetect
@@ -38,7 +38,7 @@ from pathlib import Path
 
 from playout.media.ffmpeg import escape
 from playout.media.loudness import EBUR128
-from playout.media.metadata import HD_LINES, SD_MATRICES, MediaInfo
+from playout.media.metadata import BT2020_MATRICES, HD_LINES, SD_MATRICES, MediaInfo, assumed_matrix
 from playout.media.source import input_args
 from playout.prober.catalogue import Settings
 from playout.prober.flashes import GRID
@@ -56,6 +56,9 @@ _CENTRE_SMALLEST = 32
 _CENTRE = (
     "crop=w=trunc(iw*0.7/16)*16:h=trunc(ih*0.6/16)*16:x=trunc(iw*0.15/16)*16:y=trunc(ih*0.2/16)*16"
 )
+
+
+_THUMBNAIL_NAME = "%06d.jpg"
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,12 @@ class ContentFiles:
         )
 
     def thumbnail(self, number: int) -> Path:
-        return self.thumbnails / f"{number:06d}.jpg"
+        return self.thumbnails / (_THUMBNAIL_NAME % number)
 
     @property
     def thumbnail_pattern(self) -> str:
-        return str(self.thumbnails / "%06d.jpg")
+        """The image2 muxer's name for the files: `thumbnail(n)` is its n-th."""
+        return str(self.thumbnails / _THUMBNAIL_NAME)
 
 
 @dataclass(frozen=True)
@@ -238,13 +242,15 @@ def _gamut(media: MediaInfo) -> str:
 
 
 def _matrix(media: MediaInfo) -> str:
-    """The stream's Y'CbCr matrix as swscale names it; untagged, what players assume."""
-    tagged = media.summary.video.color_matrix if media.summary.video else None
-    if tagged in ("bt2020nc", "bt2020c"):
+    """The matrix players decode the stream with (`assumed_matrix`), as swscale names it;
+    one it has no name for (or none known), by the picture's size."""
+    video = media.summary.video
+    matrix = assumed_matrix(video.color_matrix if video else None, media.height)
+    if matrix in BT2020_MATRICES:
         return "bt2020"
-    if tagged in SD_MATRICES:
+    if matrix in SD_MATRICES:
         return "bt601"
-    if tagged == "bt709":
+    if matrix == "bt709":
         return "bt709"
     return "bt709" if (media.height or 0) >= HD_LINES else "bt601"
 
