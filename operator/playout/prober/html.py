@@ -19,7 +19,7 @@ from playout.api.probejob import (
     Thumbnail,
     TimeRange,
 )
-from playout.prober.library import file_status
+from playout.prober.library import SEVERITY, file_status
 from playout.prober.pictures import events_of, picture_for
 from playout.prober.report import describe
 
@@ -31,7 +31,6 @@ _RIGHT = 24
 _FLOOR_DB = -60.0
 _CEILING_DB = 3.0
 _EVENTS_LISTED = 10
-_SEVERITY_ORDER = {CheckStatus.FAIL: 0, CheckStatus.ERROR: 1, CheckStatus.WARN: 2}
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#1d2430}
@@ -356,7 +355,8 @@ def _files_table(files: Sequence[LibraryFile]) -> str:
         size = f"{item.size_bytes / 1e6:.1f} MB" if item.size_bytes is not None else ""
         reused = ' <span class="muted">(unchanged)</span>' if item.reused else ""
         rows.append(
-            f'<tr><td data-key="{_SEVERITY_ORDER.get(item.status, 3)}">'
+            # Ascending puts the worst first.
+            f'<tr><td data-key="{-SEVERITY[item.status]}">'
             f"{_status(item.status)}</td>"
             f'<td><a href="#file-{number}">{_e(item.path)}</a>{reused}</td>'
             f"<td>{_e(', '.join(item.problems))}</td>"

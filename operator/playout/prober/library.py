@@ -33,7 +33,8 @@ REPORT_KEY = "report.json.gz"
 # A ConfigMap holds at most 1 MiB, names and metadata included.
 CONFIG_MAP_BUDGET = 1000 * 1024
 
-_SEVERITY = {CheckStatus.FAIL: 3, CheckStatus.ERROR: 2, CheckStatus.WARN: 1, CheckStatus.PASS: 0}
+SEVERITY = {CheckStatus.FAIL: 3, CheckStatus.ERROR: 2, CheckStatus.WARN: 1, CheckStatus.PASS: 0}
+"""How bad a file's status is: what the worst files, and a report page's table, sort by."""
 
 
 def shard_of(paths: Iterable[str], *, shard: int, shards: int) -> list[str]:
@@ -45,7 +46,7 @@ def shard_of(paths: Iterable[str], *, shard: int, shards: int) -> list[str]:
 def file_status(report: ProbeReport) -> CheckStatus:
     """The worst status of the file's checks, in the ranking the worst files sort by."""
     statuses = (check.status for check in report.checks)
-    return max(statuses, key=_SEVERITY.__getitem__, default=CheckStatus.PASS)
+    return max(statuses, key=SEVERITY.__getitem__, default=CheckStatus.PASS)
 
 
 def file_result(
@@ -123,7 +124,7 @@ def worst_first(files: Iterable[LibraryFile]) -> list[LibraryFile]:
     """Failed, errors, warned, passed; then most problems; then in natural order."""
     return sorted(
         files,
-        key=lambda item: (-_SEVERITY[item.status], -len(item.problems), natural_key(item.path)),
+        key=lambda item: (-SEVERITY[item.status], -len(item.problems), natural_key(item.path)),
     )
 
 
